@@ -1,0 +1,42 @@
+# NexusAPI Platform. `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+VENV := venv
+PY := $(VENV)/bin/python
+STACK ?= dev
+STAMP := $(VENV)/.requirements.sha
+
+.PHONY: help setup local test test-unit test-infra test-integration preview lint format bench clean
+
+help: ## List the targets
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-18s %s\n", $$1, $$2}'
+
+setup: ## Install system packages and create venv/ with every dependency (idempotent)
+	@bash scripts/setup.sh
+
+local: setup ## Run the whole stack locally on 127.0.0.1 (http://127.0.0.1:8080) until Ctrl-C
+	$(PY) -m devstack up
+
+test: setup ## Run the whole test suite (unit, infra under mocks, integration on real local services)
+	$(PY) -m pytest
+
+test-unit: setup ## Run only the fast unit and infra tests
+	$(PY) -m pytest -m "unit or infra"
+
+test-integration: setup ## Run only the tests against real local services
+	$(PY) -m pytest -m integration
+
+preview: setup ## Offline preview of a stack under the mock runtime: make preview STACK=prod
+	$(PY) -m stacks.preview --stack $(STACK)
+
+lint: setup ## ruff, ruff format --check, and mypy strict on infra/ and stacks/
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+format: setup ## Apply ruff's fixes and formatting
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+clean: ## Remove the local stack's state (.local/)
+	rm -rf .local

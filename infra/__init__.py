@@ -1,0 +1,1 @@
+"""Reusable ComponentResources of NexusAPI Platform. Nothing here reads stack config."""

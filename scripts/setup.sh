@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Idempotent set-up on Debian: system packages the local stack and the tests need, then venv/.
+# Called by `make setup` (and so by `make local`, `make test` and .ci/run).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(postgresql-15 postgresql-client-15 redis-server pgbouncer nginx wrk python3-venv)
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  as_root apt-get update -q
+  # The packaged services (nginx on :80, pgbouncer on :6432, a system Postgres) are not used: the project
+  # starts its own instances on ports of its own.
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+PY=${PYTHON:-python3}
+if [ ! -x venv/bin/python ]; then
+  "$PY" -m venv venv
+fi
+stamp=venv/.requirements.sha
+want=$(cat requirements.txt app/requirements.txt devstack/requirements.txt | sha256sum | cut -d' ' -f1)
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+  venv/bin/pip install -q --upgrade pip
+  venv/bin/pip install -q -r requirements.txt
+  echo "$want" > "$stamp"
+fi
+echo "setup: ready (venv/)"

@@ -1,0 +1,1 @@
+"""Stack configuration model, the composition of the program, and the offline preview."""

@@ -1,0 +1,271 @@
+"""The one config boundary: raw stack config in, a validated StackConfig or a list of problems out.
+
+Raw config is what the Pulumi engine hands a program: a map of ``namespace:key`` to strings, where objects,
+lists, numbers and booleans are JSON-encoded. Validation runs in pydantic's strict JSON mode, so types are
+checked as the stack file wrote them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from infra.subnets import SubnetLayoutError, plan_subnets
+from stacks.config.model import Shard, StackConfig
+from stacks.config.sections import (
+    SHARD_ID_PATTERN,
+    ApiConfig,
+    NetworkConfig,
+    ShardSettings,
+    TenantId,
+    is_dns_safe_shard_id,
+)
+
+NAMESPACE = "nexus"
+PROJECT = "nexus-api"
+
+# Every nexus:* key the program reads. Pulumi.yaml declares exactly these (a test checks both ways).
+KNOWN_KEYS: tuple[str, ...] = (
+    "environment",
+    "network",
+    "shardDefaults",
+    "shards",
+    "defaultShard",
+    "api",
+    "tags",
+)
+OTHER_KEYS: tuple[str, ...] = ("aws:region",)
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class ConfigError(Exception):
+    """Stack config is invalid. ``problems`` holds one line per problem, each naming the key path."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+def _path(*parts: object) -> str:
+    key = f"{NAMESPACE}:{parts[0]}" if parts and ":" not in str(parts[0]) else str(parts[0])
+    return ".".join([key, *(str(p) for p in parts[1:])])
+
+
+def _format(error: Any, prefix: tuple[object, ...]) -> list[str]:
+    loc = list(prefix) + [part for part in error["loc"]]
+    ctx = error.get("ctx") or {}
+    if error["type"] == "unknown_key":
+        valid = ctx["valid"]
+        return [f"{_path(*loc, key)}: unknown key; valid keys here are: {valid}" for key in ctx["unknown"]]
+    if error["type"] == "field_error":
+        loc.append(ctx["field"])
+    message = error["msg"]
+    if error["type"] == "missing":
+        message = "required key is missing"
+    return [f"{_path(*loc)}: {message}"]
+
+
+def _validate(model: type[M], value: Any, prefix: tuple[object, ...], problems: list[str]) -> M | None:
+    try:
+        return model.model_validate_json(json.dumps(value), strict=True)
+    except ValidationError as exc:
+        for error in exc.errors(include_url=False):
+            problems.extend(_format(error, prefix))
+        return None
+
+
+def _decode(value: str) -> Any:
+    """A config value as the stack file wrote it: JSON for structured values, else the plain string."""
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value
+
+
+def _expect(kind: type, value: Any, path: str, problems: list[str], what: str) -> bool:
+    if isinstance(value, kind) and not (kind is int and isinstance(value, bool)):
+        return True
+    problems.append(f"{path}: expected {what}, got {type(value).__name__} {json.dumps(value)[:60]}")
+    return False
+
+
+def load(raw: Mapping[str, str], *, stack: str, project: str = PROJECT) -> StackConfig:
+    """Validate raw config; raise ConfigError listing every problem found."""
+    problems: list[str] = []
+    values: dict[str, Any] = {}
+    for full_key, encoded in sorted(raw.items()):
+        namespace, _, key = full_key.partition(":")
+        if namespace == NAMESPACE:
+            if key not in KNOWN_KEYS:
+                problems.append(f"{full_key}: unknown key; valid keys are: {', '.join(_path(k) for k in KNOWN_KEYS)}")
+            else:
+                values[key] = _decode(encoded)
+    region = raw.get("aws:region")
+    if not region:
+        problems.append("aws:region: required key is missing; set it in the stack file, e.g. us-east-1")
+
+    environment = values.get("environment", "dev")
+    if environment not in ("dev", "staging", "prod"):
+        problems.append(f"{_path('environment')}: {environment!r} is not valid; use one of dev, staging, prod")
+
+    network = _validate(NetworkConfig, values.get("network", {}), ("network",), problems)
+    if network is not None:
+        try:
+            plan_subnets(network.cidr, network.az_count)
+        except SubnetLayoutError as exc:
+            problems.append(f"{_path('network', 'cidr')}: {exc}")
+
+    api = _validate(ApiConfig, values.get("api", {}), ("api",), problems)
+    defaults_raw = values.get("shardDefaults", {})
+    defaults = _validate(ShardSettings, defaults_raw, ("shardDefaults",), problems)
+    shards = _load_shards(values.get("shards"), defaults_raw if defaults is not None else None, problems)
+
+    default_shard = values.get("defaultShard")
+    if default_shard is not None and _expect(str, default_shard, _path("defaultShard"), problems, "a shard id"):
+        if shards is not None and default_shard not in shards:
+            valid = ", ".join(sorted(shards)) or "(no shards)"
+            problems.append(f"{_path('defaultShard')}: {default_shard!r} is not a shard; valid shard ids: {valid}")
+
+    tags = values.get("tags", {})
+    if _expect(dict, tags, _path("tags"), problems, "a map of tag name to string"):
+        for tag_key, tag_value in tags.items():
+            _expect(str, tag_value, _path("tags", tag_key), problems, "a string")
+
+    if problems or network is None or api is None or defaults is None or shards is None or region is None:
+        raise ConfigError(problems)
+    return StackConfig(
+        project=project,
+        stack=stack,
+        region=region,
+        environment=environment,
+        network=network,
+        shard_defaults=defaults,
+        shards=shards,
+        default_shard=default_shard,
+        api=api,
+        tags=dict(tags),
+    )
+
+
+def _load_shards(value: Any, defaults_raw: Any, problems: list[str]) -> dict[str, Shard] | None:
+    path = _path("shards")
+    if value is None:
+        problems.append(f"{path}: required key is missing; declare at least one shard with its tenants")
+        return None
+    if not _expect(dict, value, path, problems, "a map of shard id to shard"):
+        return None
+    if not value:
+        problems.append(f"{path}: no shards declared; declare at least one shard with its tenants")
+        return None
+    shards: dict[str, Shard] = {}
+    owner: dict[str, str] = {}
+    for shard_id in value:  # the stack file's order: first declaration of a tenant wins the report
+        entry = value[shard_id]
+        shard_path = _path("shards", shard_id)
+        if not is_dns_safe_shard_id(shard_id):
+            problems.append(
+                f"{shard_path}: shard id {shard_id!r} is not DNS-safe; use 2-31 lowercase letters, digits "
+                f"and hyphens, starting with a letter ({SHARD_ID_PATTERN})"
+            )
+            continue
+        if not _expect(dict, entry, shard_path, problems, "a map with at least 'tenants'"):
+            continue
+        entry = dict(entry)
+        tenants = _load_tenants(entry.pop("tenants", None), shard_id, owner, problems)
+        settings = None
+        if defaults_raw is not None:
+            merged = {**defaults_raw, **entry}
+            settings = _validate(ShardSettings, merged, ("shards", shard_id), problems)
+        if tenants is not None and settings is not None:
+            shards[shard_id] = Shard(id=shard_id, tenants=tenants, settings=settings)
+    return shards
+
+
+def _load_tenants(value: Any, shard_id: str, owner: dict[str, str], problems: list[str]) -> tuple[str, ...] | None:
+    path = _path("shards", shard_id, "tenants")
+    if value is None:
+        problems.append(f"{path}: required key is missing; list the tenant ids this shard holds")
+        return None
+    if not _expect(list, value, path, problems, "a list of tenant ids"):
+        return None
+    if not value:
+        problems.append(f"{path}: a shard needs at least one tenant; remove the shard or add a tenant")
+        return None
+    tenant_problems: list[str] = []
+    checker = _tenant_checker()
+    for index, tenant in enumerate(value):
+        if not isinstance(tenant, str) or not checker(tenant):
+            tenant_problems.append(
+                f"{path}.{index}: {json.dumps(tenant)} is not a valid tenant id; use lowercase letters, digits "
+                "and inner hyphens, at most 63 characters"
+            )
+        elif tenant in owner:
+            where = "twice in this shard" if owner[tenant] == shard_id else f"already in shard {owner[tenant]!r}"
+            tenant_problems.append(f"{path}: tenant {tenant!r} is {where}; a tenant lives in exactly one shard")
+        else:
+            owner[tenant] = shard_id
+    problems.extend(tenant_problems)
+    return None if tenant_problems else tuple(value)
+
+
+def _tenant_checker() -> Callable[[str], bool]:
+    from pydantic import TypeAdapter
+
+    adapter = TypeAdapter(TenantId)
+
+    def check(value: str) -> bool:
+        try:
+            adapter.validate_python(value)
+        except ValidationError:
+            return False
+        return True
+
+    return check
+
+
+def read_stack_file(path: str | Path) -> dict[str, str]:
+    """Raw config of a ``Pulumi.<stack>.yaml`` as the engine passes it (namespaced keys, JSON-encoded values).
+
+    Keys without a namespace belong to the project. ``secure:`` values cannot be decrypted without the CLI;
+    they are returned as a placeholder (the key is then listed by ``secret_keys_of``).
+    """
+    document = yaml.safe_load(Path(path).read_text()) or {}
+    config = document.get("config") or {}
+    raw: dict[str, str] = {}
+    for key, value in config.items():
+        full_key = key if ":" in key else f"{PROJECT}:{key}"
+        if isinstance(value, dict) and set(value) == {"secure"}:
+            raw[full_key] = "[secure placeholder]"
+        else:
+            raw[full_key] = value if isinstance(value, str) else json.dumps(value)
+    return raw
+
+
+def secret_keys_of(path: str | Path) -> list[str]:
+    """Keys whose value is ``secure:`` in a stack file."""
+    document = yaml.safe_load(Path(path).read_text()) or {}
+    config = document.get("config") or {}
+    return sorted(
+        key if ":" in key else f"{PROJECT}:{key}"
+        for key, value in config.items()
+        if isinstance(value, dict) and set(value) == {"secure"}
+    )
+
+
+def stack_name_of(path: str | Path) -> str:
+    """``Pulumi.prod.yaml`` -> ``prod``."""
+    name = Path(path).name
+    if not (name.startswith("Pulumi.") and name.endswith(".yaml")) or name == "Pulumi.yaml":
+        raise ValueError(f"{path} is not a stack file named Pulumi.<stack>.yaml")
+    return name[len("Pulumi.") : -len(".yaml")]
+
+
+def load_stack_file(path: str | Path, *, stack: str | None = None) -> StackConfig:
+    """Validate a stack file directly (used by the local run and tests)."""
+    return load(read_stack_file(path), stack=stack or stack_name_of(path))
