@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from infra.subnets import SubnetLayoutError, plan_subnets
+from stacks.config.crosschecks import CROSS_CHECKS
 from stacks.config.model import Shard, StackConfig
 from stacks.config.sections import (
     SHARD_ID_PATTERN,
@@ -25,6 +26,13 @@ from stacks.config.sections import (
     TenantId,
     is_dns_safe_shard_id,
 )
+
+# Sections that are one model each, validated the same way (default: the model's defaults). A new section is
+# a model here, a field of StackConfig, a declaration in Pulumi.yaml and a part of docs/configuration.md.
+SECTIONS: dict[str, type[BaseModel]] = {
+    "network": NetworkConfig,
+    "api": ApiConfig,
+}
 
 NAMESPACE = "nexus"
 PROJECT = "nexus-api"
@@ -114,14 +122,15 @@ def load(raw: Mapping[str, str], *, stack: str, project: str = PROJECT) -> Stack
     if environment not in ("dev", "staging", "prod"):
         problems.append(f"{_path('environment')}: {environment!r} is not valid; use one of dev, staging, prod")
 
-    network = _validate(NetworkConfig, values.get("network", {}), ("network",), problems)
+    sections: dict[str, Any] = {}
+    for key, model in SECTIONS.items():
+        sections[key] = _validate(model, values.get(key, {}), (key,), problems)
+    network = sections["network"]
     if network is not None:
         try:
             plan_subnets(network.cidr, network.az_count)
         except SubnetLayoutError as exc:
             problems.append(f"{_path('network', 'cidr')}: {exc}")
-
-    api = _validate(ApiConfig, values.get("api", {}), ("api",), problems)
     defaults_raw = values.get("shardDefaults", {})
     defaults = _validate(ShardSettings, defaults_raw, ("shardDefaults",), problems)
     shards = _load_shards(values.get("shards"), defaults_raw if defaults is not None else None, problems)
@@ -137,20 +146,29 @@ def load(raw: Mapping[str, str], *, stack: str, project: str = PROJECT) -> Stack
         for tag_key, tag_value in tags.items():
             _expect(str, tag_value, _path("tags", tag_key), problems, "a string")
 
-    if problems or network is None or api is None or defaults is None or shards is None or region is None:
+    if problems or defaults is None or shards is None or region is None:
         raise ConfigError(problems)
-    return StackConfig(
+    config = StackConfig(
         project=project,
         stack=stack,
         region=region,
         environment=environment,
-        network=network,
         shard_defaults=defaults,
         shards=shards,
         default_shard=default_shard,
-        api=api,
         tags=dict(tags),
+        **{_snake(key): value for key, value in sections.items()},
     )
+    # Checks that span sections (capacity budgets, pod fit, prod safeguards) run on the whole config.
+    for check in CROSS_CHECKS:
+        problems.extend(check(config))
+    if problems:
+        raise ConfigError(problems)
+    return config
+
+
+def _snake(key: str) -> str:
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in key)
 
 
 def _load_shards(value: Any, defaults_raw: Any, problems: list[str]) -> dict[str, Shard] | None:

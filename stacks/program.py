@@ -1,0 +1,53 @@
+"""The composition: read config once, build the components, export what users need.
+
+Each component receives plain config values and other components' outputs; none reads pulumi.Config.
+"""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_aws as aws
+
+from infra.network import Network, NetworkArgs
+from stacks.config import ConfigError, StackConfig, load
+
+
+def read_config() -> StackConfig:
+    """The one place that reads stack config. A bad config stops the run before any resource exists."""
+    from pulumi.runtime.config import get_config_env  # the engine's raw config, namespaced keys
+
+    raw = dict(get_config_env())
+    try:
+        return load(raw, stack=pulumi.get_stack(), project=pulumi.get_project())
+    except ConfigError as exc:
+        # RunError is reported by the language host as a plain message, without a traceback.
+        raise pulumi.RunError("invalid stack config:\n  " + "\n  ".join(exc.problems)) from None
+
+
+def main() -> None:
+    """Build the whole stack."""
+    cfg = read_config()
+    provider = aws.Provider(
+        "aws",
+        region=cfg.region,
+        default_tags=aws.ProviderDefaultTagsArgs(tags=cfg.base_tags()),
+    )
+    aws_opts = pulumi.ResourceOptions(providers=[provider])
+
+    network = Network(
+        f"{cfg.name_prefix}-network",
+        NetworkArgs(
+            cidr=cfg.network.cidr,
+            az_count=cfg.network.az_count,
+            nat_gateways=cfg.network.nat_gateways,
+            flow_logs=cfg.network.flow_logs,
+            flow_log_retention_days=cfg.network.flow_log_retention_days,
+            cluster_name=f"{cfg.name_prefix}-eks",
+        ),
+        opts=aws_opts,
+    )
+
+    pulumi.export("environment", cfg.environment)
+    pulumi.export("vpcId", network.vpc_id)
+    pulumi.export("privateSubnetIds", network.private_subnet_ids)
+    pulumi.export("tenantShards", cfg.tenant_shards())
