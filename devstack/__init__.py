@@ -1,0 +1,21 @@
+"""The local stack of real services (Postgres shards with replicas, PgBouncer, Redis, S3, API, nginx).
+
+``python -m devstack up`` runs it in the foreground; tests use :class:`LocalStack` or the fixtures of
+``devstack.pytest_plugin``. See docs/local.md.
+"""
+
+from devstack.configs import PoolSettings
+from devstack.procs import StartError
+from devstack.stack import LocalStack, down
+from devstack.topology import PortPlan, Topology, free_port_plan, load_topology
+
+__all__ = [
+    "LocalStack",
+    "PoolSettings",
+    "PortPlan",
+    "StartError",
+    "Topology",
+    "down",
+    "free_port_plan",
+    "load_topology",
+]

@@ -1,0 +1,147 @@
+"""``python -m devstack up|down|status``: the local stack in the foreground (see docs/local.md)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+from pathlib import Path
+from types import FrameType
+
+from devstack.procs import StartError, pid_alive
+from devstack.stack import (
+    DEFAULT_HTTP_PORT,
+    DEFAULT_PORT_BASE,
+    DEFAULT_STACK_FILE,
+    DEFAULT_WORKDIR,
+    LocalStack,
+    down,
+)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m devstack", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    up = sub.add_parser("up", help="start everything and stay in the foreground until Ctrl-C")
+    up.add_argument(
+        "--stack-file", type=Path, default=DEFAULT_STACK_FILE, help="stack file (Pulumi.dev.yaml)"
+    )
+    up.add_argument("--port-base", type=int, default=DEFAULT_PORT_BASE, help="first service port (25400)")
+    up.add_argument("--http-port", type=int, default=DEFAULT_HTTP_PORT, help="nginx port (8080)")
+    up.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR, help="state and logs (.local)")
+    up.add_argument("--api-instances", type=int, default=2, help="API instances behind nginx (2)")
+    up.add_argument("--api-workers", type=int, default=2, help="worker processes per API instance (2)")
+    up.add_argument("--data-only", action="store_true", help="only Postgres, PgBouncer, Redis and S3")
+    up.add_argument("--reset", action="store_true", help="delete the work directory's data first")
+    for name in ("down", "status"):
+        cmd = sub.add_parser(name, help=f"{name} the services a run listed in services.json")
+        cmd.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR)
+    return parser
+
+
+class _StopSignalError(Exception):
+    """Raised in the main thread by SIGTERM/SIGHUP, like KeyboardInterrupt for SIGINT."""
+
+
+def _raise_stop(signum: int, _frame: FrameType | None) -> None:
+    raise _StopSignalError(signal.Signals(signum).name)
+
+
+def _first_tenant(stack: LocalStack) -> str:
+    for shard in stack.topology.shards:
+        if shard.tenants:
+            return shard.tenants[0]
+    return "acme"
+
+
+def _banner(stack: LocalStack, data_only: bool) -> str:
+    lines = [f"ready in {stack.timings['total']:.1f}s ({_phases(stack)})"]
+    for service in stack.services():
+        lines.append(f"  {service['name']:<28} pid {service['pid']!s:<8} port {service['port']}")
+    lines.append(
+        f"  app environment: {stack.workdir / 'app.env'}   tenant map: {stack.workdir / 'tenant-map.json'}"
+    )
+    if data_only:
+        return "\n".join(lines)
+    tenant = _first_tenant(stack)
+    body = f'{{"tenant": "{tenant}", "email": "dev@example.com", "password": "correct horse battery"}}'
+    lines += [
+        "",
+        f"API: {stack.url}   (Ctrl-C stops everything)",
+        "",
+        "Register a user and get a token:",
+        f"  curl -s -X POST {stack.url}/v1/auth/register -H 'content-type: application/json' -d '{body}'",
+        f"  TOKEN=$(curl -s -X POST {stack.url}/v1/auth/token -H 'content-type: application/json' \\",
+        f"    -d '{body}' | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"access_token\"])')",
+        f'  curl -s -X POST {stack.url}/v1/documents -H "authorization: Bearer $TOKEN" \\',
+        '       -H \'content-type: application/json\' -d \'{"title": "hello", "body": "first document"}\'',
+    ]
+    return "\n".join(lines)
+
+
+def _phases(stack: LocalStack) -> str:
+    return ", ".join(f"{name} {secs:.1f}s" for name, secs in stack.timings.items() if name != "total")
+
+
+def _up(args: argparse.Namespace) -> int:
+    # SIGTERM (and a closed terminal) must stop the stack as cleanly as Ctrl-C does.
+    signal.signal(signal.SIGTERM, _raise_stop)
+    signal.signal(signal.SIGHUP, _raise_stop)
+    stack = LocalStack(
+        args.workdir,
+        args.stack_file,
+        port_base=args.port_base,
+        http_port=args.http_port,
+        api_instances=args.api_instances,
+        api_workers=args.api_workers,
+        reset=args.reset,
+    )
+    try:
+        stack.start(data_only=args.data_only)
+    except (KeyboardInterrupt, _StopSignalError):
+        print("devstack: interrupted during start-up; stopped what had started", file=sys.stderr)
+        return 130
+    except StartError as exc:
+        print(f"devstack: start failed: {exc}", file=sys.stderr)
+        return 1
+    try:
+        print(_banner(stack, args.data_only), flush=True)
+        threading.Event().wait()
+    except (KeyboardInterrupt, _StopSignalError):
+        pass
+    finally:
+        # A second Ctrl-C must not interrupt the orderly stop half-way.
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(signum, signal.SIG_IGN)
+        print("\ndevstack: stopping", file=sys.stderr, flush=True)
+        stack.stop()
+        print("devstack: stopped", file=sys.stderr, flush=True)
+    return 0
+
+
+def _status(workdir: Path) -> int:
+    listing = workdir / "services.json"
+    if not listing.exists():
+        print(f"no services.json in {workdir}: nothing is running")
+        return 1
+    for entry in json.loads(listing.read_text())["services"]:
+        state = "up" if entry["pid"] and pid_alive(entry["pid"]) else "down"
+        print(f"{entry['name']:<28} {state:<5} pid {entry['pid']!s:<8} port {entry['port']}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "up":
+        return _up(args)
+    if args.command == "down":
+        stopped = down(args.workdir)
+        print(f"stopped {len(stopped)} service(s)" if stopped else "nothing to stop")
+        return 0
+    return _status(args.workdir)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,190 @@
+"""Rendered configuration and command lines of PgBouncer, Redis, the S3 server and nginx.
+
+Pure functions of ports and paths, so they can be read (and unit-tested) without starting anything.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from devstack.topology import PortPlan, Topology
+
+PGBOUNCER_ADMIN = "nexus_pgbouncer_admin"
+
+
+@dataclass(frozen=True, kw_only=True)
+class PoolSettings:
+    """PgBouncer's caps: the local stand-in for RDS Proxy's connection pool settings."""
+
+    default_pool_size: int = 20
+    """Server connections per (database alias, user) pair."""
+    max_db_connections: int = 40
+    """Hard cap of server connections per database alias (per shard primary)."""
+    max_client_conn: int = 2000
+    """Client connections PgBouncer accepts in all (the proxy's side of the app pools)."""
+
+    def __post_init__(self) -> None:
+        if self.max_client_conn < 1000:
+            raise ValueError("max_client_conn must be at least 1000: the app pools of every pod land here")
+        if not 1 <= self.default_pool_size <= self.max_db_connections:
+            raise ValueError("default_pool_size must be between 1 and max_db_connections")
+
+
+def pgbouncer_ini(
+    *, ports: PortPlan, topology: Topology, pool: PoolSettings, userlist: Path, pidfile: Path
+) -> str:
+    """pgbouncer.ini: one alias per shard pointing at that shard's primary database."""
+    databases = "\n".join(
+        f"{shard.alias} = host=127.0.0.1 port={ports.primary(shard.id)} dbname={shard.database}"
+        for shard in topology.shards
+    )
+    return f"""; Written by devstack.
+[databases]
+{databases}
+
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = {ports.pgbouncer}
+; TCP only.
+unix_socket_dir =
+pidfile = {pidfile}
+auth_type = scram-sha-256
+auth_file = {userlist}
+admin_users = {PGBOUNCER_ADMIN}
+stats_users = {PGBOUNCER_ADMIN}
+; Transaction pooling, like RDS Proxy: a server connection is held only for one transaction. PgBouncer
+; 1.18 has no protocol-level prepared statements in this mode: clients must not cache them.
+pool_mode = transaction
+default_pool_size = {pool.default_pool_size}
+min_pool_size = 0
+reserve_pool_size = 0
+max_client_conn = {pool.max_client_conn}
+max_db_connections = {pool.max_db_connections}
+server_idle_timeout = 60
+server_connect_timeout = 5
+; A client waiting longer than this for a server connection gets an error instead of hanging.
+query_wait_timeout = 30
+ignore_startup_parameters = extra_float_digits
+log_connections = 0
+log_disconnections = 0
+stats_period = 10
+"""
+
+
+def pgbouncer_userlist(app_password: str, admin_password: str) -> str:
+    """auth_file entries. Plain passwords let PgBouncer answer SCRAM on both sides (client and server)."""
+    return f'"nexus_app" "{app_password}"\n"{PGBOUNCER_ADMIN}" "{admin_password}"\n'
+
+
+def redis_command(*, port: int, workdir: Path, maxmemory: str) -> list[str]:
+    """redis-server on loopback, nothing on disk, and no eviction: the job queue lives here.
+
+    With ``noeviction`` a full Redis refuses writes instead of silently dropping queued jobs; cache keys
+    carry TTLs so they do not fill it up. ElastiCache in the cloud stacks follows the same choice.
+    """
+    return [
+        "redis-server",
+        "--bind",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--protected-mode",
+        "yes",
+        "--daemonize",
+        "no",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--dir",
+        str(workdir),
+        "--maxmemory",
+        maxmemory,
+        "--maxmemory-policy",
+        "noeviction",
+        "--loglevel",
+        "warning",
+    ]
+
+
+def s3_command(*, port: int) -> list[str]:
+    """moto's S3-compatible server, run with the project's interpreter (it comes from moto[server])."""
+    return [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
+
+
+def nginx_conf(
+    *,
+    ports: PortPlan,
+    prefix: Path,
+    log_dir: Path,
+    drained: frozenset[int] = frozenset(),
+    client_max_body_bytes: int,
+) -> str:
+    """nginx as the stand-in for the ALB: both API instances upstream, kept-alive, retried on connect errors.
+
+    A drained instance is marked ``down`` (an ALB target being deregistered): nginx stops sending it new
+    requests while its in-flight ones finish.
+    """
+    servers = "\n".join(
+        f"        server 127.0.0.1:{ports.api(i)} max_fails=1 fail_timeout=2s"
+        + (" down" if i in drained else "")
+        + ";"
+        for i in range(ports.api_instances)
+    )
+    temp = prefix / "temp"
+    return f"""# Written by devstack.
+worker_processes 1;
+daemon off;
+pid {prefix / "nginx.pid"};
+error_log {log_dir / "nginx-error.log"} warn;
+
+events {{
+    worker_connections 4096;
+}}
+
+http {{
+    access_log {log_dir / "nginx-access.log"} combined buffer=64k flush=1s;
+    client_body_temp_path {temp / "client_body"};
+    proxy_temp_path {temp / "proxy"};
+    fastcgi_temp_path {temp / "fastcgi"};
+    uwsgi_temp_path {temp / "uwsgi"};
+    scgi_temp_path {temp / "scgi"};
+    # Above the app's own upload limit, so that the app answers 413 with its JSON body.
+    client_max_body_size {client_max_body_bytes};
+    server_tokens off;
+
+    upstream nexus_api {{
+{servers}
+        keepalive 64;
+        # Shorter than the API's own keep-alive (5 s), so nginx never reuses a connection the API is
+        # closing at that very moment.
+        keepalive_timeout 4s;
+    }}
+
+    server {{
+        listen 127.0.0.1:{ports.http};
+        location / {{
+            proxy_pass http://nexus_api;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header Host $host;
+            proxy_set_header X-Forwarded-For $remote_addr;
+            proxy_set_header X-Forwarded-Proto $scheme;
+            proxy_set_header X-Request-ID $request_id;
+            # Like an ALB: a refused or timed-out connection goes to the other instance. Only requests
+            # that were never sent are retried (POSTs are not repeated after they reached an instance).
+            proxy_next_upstream error timeout;
+            proxy_next_upstream_tries 2;
+            proxy_connect_timeout 2s;
+            proxy_read_timeout 60s;
+        }}
+    }}
+}}
+"""
+
+
+def nginx_command(*, prefix: Path, conf: Path, log_dir: Path) -> list[str]:
+    """nginx in the foreground with its own prefix, config and early error log (not /var/log/nginx)."""
+    return ["nginx", "-p", str(prefix), "-c", str(conf), "-e", str(log_dir / "nginx-error.log")]

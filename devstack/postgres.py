@@ -1,0 +1,251 @@
+"""PostgreSQL 15 primaries and streaming replicas on loopback, driven by initdb/pg_ctl/pg_basebackup."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from devstack.procs import ServiceUser, StartError, run, tail
+
+PG_BIN = Path(os.environ.get("NEXUS_PG_BIN", "/usr/lib/postgresql/15/bin"))
+SUPERUSER = "postgres"
+APP_ROLE = "nexus_app"
+APP_DATABASE = "nexus"
+
+
+@dataclass(frozen=True, kw_only=True)
+class PgInstance:
+    """One Postgres server of the local stack."""
+
+    name: str
+    """Service name, e.g. ``postgres:shard-a:primary``."""
+    datadir: Path
+    port: int
+    log_path: Path
+
+    @property
+    def initialised(self) -> bool:
+        return (self.datadir / "PG_VERSION").exists()
+
+    def pid(self) -> int | None:
+        """The postmaster's pid from postmaster.pid (None when stopped)."""
+        try:
+            first = (self.datadir / "postmaster.pid").read_text().split("\n", 1)[0]
+        except OSError:
+            return None
+        return int(first) if first.strip().isdigit() else None
+
+
+def render_conf(port: int) -> str:
+    """postgresql.conf of a local server. Primaries and replicas share it; only the port differs."""
+    return f"""# Written by devstack; rewritten on every start.
+listen_addresses = '127.0.0.1'
+port = {port}
+# TCP only: no socket file in /var/run, nothing shared with the system Postgres.
+unix_socket_directories = ''
+max_connections = 200
+shared_buffers = 64MB
+password_encryption = scram-sha-256
+# A throwaway local server: skipping fsync makes initdb, checkpoints and shutdowns fast. A fast
+# (clean) shutdown still writes everything, so restart tests keep every acknowledged commit.
+fsync = off
+full_page_writes = off
+synchronous_commit = on
+wal_level = replica
+max_wal_senders = 10
+max_replication_slots = 10
+hot_standby = on
+# Report queries on replicas are not cancelled by vacuum on the primary.
+hot_standby_feedback = on
+wal_receiver_status_interval = 1s
+logging_collector = off
+log_min_messages = warning
+log_connections = off
+log_line_prefix = '%m [%p] %q%u@%d '
+"""
+
+
+HBA = f"""# Written by devstack: loopback only, passwords (SCRAM) for everyone.
+host    all             all             127.0.0.1/32            scram-sha-256
+host    replication     {SUPERUSER}     127.0.0.1/32            scram-sha-256
+"""
+
+
+def _pg(tool: str) -> str:
+    return str(PG_BIN / tool)
+
+
+def _pg_env(superuser_password: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(PGPASSWORD=superuser_password, PGCONNECT_TIMEOUT="5")
+    return env
+
+
+def write_config(inst: PgInstance, user: ServiceUser) -> None:
+    """(Re)write postgresql.conf and pg_hba.conf so that a changed port plan takes effect."""
+    for name, text in (("postgresql.conf", render_conf(inst.port)), ("pg_hba.conf", HBA)):
+        path = inst.datadir / name
+        path.write_text(text)
+        if not user.is_current:
+            os.chown(path, user.uid, user.gid)
+
+
+def initdb(inst: PgInstance, user: ServiceUser, superuser_password: str) -> None:
+    """Create a cluster owned by the service user, with a SCRAM superuser password."""
+    pwfile = inst.datadir.parent / f".{inst.datadir.name}.pw"
+    pwfile.write_text(superuser_password + "\n")
+    pwfile.chmod(0o600)
+    if not user.is_current:
+        os.chown(pwfile, user.uid, user.gid)
+    try:
+        run(
+            [
+                _pg("initdb"),
+                "--no-sync",
+                "-D",
+                str(inst.datadir),
+                "-U",
+                SUPERUSER,
+                "--pwfile",
+                str(pwfile),
+                "--auth=scram-sha-256",
+                "-E",
+                "UTF8",
+                "--locale=C.UTF-8",
+            ],
+            user=user,
+            what=f"initdb for {inst.name}",
+        )
+    finally:
+        pwfile.unlink(missing_ok=True)
+    write_config(inst, user)
+
+
+def start(inst: PgInstance, user: ServiceUser, timeout: int = 60) -> None:
+    """Start and wait (pg_ctl -w) until the server accepts connections."""
+    write_config(inst, user)
+    try:
+        run(
+            [
+                _pg("pg_ctl"),
+                "start",
+                "-w",
+                "-t",
+                str(timeout),
+                "-D",
+                str(inst.datadir),
+                "-l",
+                str(inst.log_path),
+            ],
+            user=user,
+            timeout=timeout + 10,
+            what=f"pg_ctl start {inst.name}",
+        )
+    except StartError as exc:
+        raise StartError(f"{exc}\nlast lines of {inst.log_path}:\n{tail(inst.log_path)}") from exc
+
+
+def stop(inst: PgInstance, user: ServiceUser, mode: str = "fast", timeout: int = 60) -> None:
+    """Stop if running (fast: roll back open transactions, checkpoint, exit)."""
+    if inst.pid() is None:
+        return
+    run(
+        [_pg("pg_ctl"), "stop", "-w", "-t", str(timeout), "-m", mode, "-D", str(inst.datadir)],
+        user=user,
+        timeout=timeout + 10,
+        what=f"pg_ctl stop {inst.name}",
+    )
+
+
+def restart(inst: PgInstance, user: ServiceUser, mode: str = "fast", timeout: int = 60) -> None:
+    """Fast restart of one server (what an RDS reboot or failover looks like to clients)."""
+    stop(inst, user, mode=mode, timeout=timeout)
+    start(inst, user, timeout=timeout)
+
+
+def psql(port: int, sql: str, *, password: str, database: str = "postgres", user: str = SUPERUSER) -> str:
+    """Run SQL with psql over TCP; returns unaligned, tuples-only output."""
+    return run(
+        [
+            _pg("psql"),
+            "-X",
+            "-q",
+            "-At",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "-U",
+            user,
+            "-d",
+            database,
+            "-c",
+            sql,
+        ],
+        env=_pg_env(password),
+        timeout=60,
+        what=f"psql on port {port}",
+    ).strip()
+
+
+def create_app_database(
+    primary: PgInstance, *, superuser_password: str, app_password: str, database: str = APP_DATABASE
+) -> None:
+    """The app's login role (no superuser, no BYPASSRLS) owning the shard's database."""
+    psql(
+        primary.port,
+        f"CREATE ROLE {APP_ROLE} LOGIN PASSWORD '{app_password}' "
+        "NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS",
+        password=superuser_password,
+    )
+    psql(primary.port, f"CREATE DATABASE {database} OWNER {APP_ROLE}", password=superuser_password)
+
+
+def slot_name(replica_index: int) -> str:
+    return f"replica_{replica_index}"
+
+
+def base_backup(
+    primary: PgInstance, replica: PgInstance, replica_index: int, user: ServiceUser, superuser_password: str
+) -> None:
+    """Clone the primary into a standby that streams from a replication slot (-R writes the conninfo).
+
+    The slot makes the primary keep WAL while the replica is stopped, so a fault test that stops a
+    replica for a while sees it catch up instead of needing a rebuild.
+    """
+    slot = slot_name(replica_index)
+    psql(
+        primary.port,
+        # The slot name is ours (replica_<n>), not user input.
+        f"SELECT pg_drop_replication_slot('{slot}') FROM pg_replication_slots WHERE slot_name = '{slot}'",  # noqa: S608
+        password=superuser_password,
+    )
+    run(
+        [
+            _pg("pg_basebackup"),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(primary.port),
+            "-U",
+            SUPERUSER,
+            "-D",
+            str(replica.datadir),
+            "-R",
+            "-X",
+            "stream",
+            "-c",
+            "fast",
+            "-C",
+            "-S",
+            slot,
+            "--no-sync",
+        ],
+        user=user,
+        env=_pg_env(superuser_password),
+        what=f"pg_basebackup for {replica.name}",
+    )
+    write_config(replica, user)
