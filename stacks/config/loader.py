@@ -26,12 +26,14 @@ from stacks.config.sections import (
     TenantId,
     is_dns_safe_shard_id,
 )
+from stacks.config.worker import WorkerConfig
 
 # Sections that are one model each, validated the same way (default: the model's defaults). A new section is
 # a model here, a field of StackConfig, a declaration in Pulumi.yaml and a part of docs/configuration.md.
 SECTIONS: dict[str, type[BaseModel]] = {
     "network": NetworkConfig,
     "api": ApiConfig,
+    "worker": WorkerConfig,
 }
 
 NAMESPACE = "nexus"
@@ -45,6 +47,7 @@ KNOWN_KEYS: tuple[str, ...] = (
     "shards",
     "defaultShard",
     "api",
+    "worker",
     "tags",
 )
 OTHER_KEYS: tuple[str, ...] = ("aws:region",)

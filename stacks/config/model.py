@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from stacks.config.sections import ApiConfig, Environment, NetworkConfig, ShardSettings
+from stacks.config.worker import WorkerConfig
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +37,7 @@ class StackConfig:
     default_shard: str | None
     api: ApiConfig
     tags: Mapping[str, str] = field(default_factory=dict)
+    worker: WorkerConfig = field(default_factory=WorkerConfig)
 
     @property
     def is_prod(self) -> bool:
