@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from stacks.capacity import capacity_problems
+
 if TYPE_CHECKING:
     from stacks.config.model import StackConfig
 
@@ -27,4 +29,16 @@ def _prod_backups(config: StackConfig) -> list[str]:
     ]
 
 
-CROSS_CHECKS: list[Check] = [_prod_backups]
+def _prod_multi_az(config: StackConfig) -> list[str]:
+    # A single-AZ primary loses writes for the length of an AZ outage; prod pays for the standby.
+    if not config.is_prod:
+        return []
+    return [
+        f"nexus:shards.{shard.id}.multiAz: prod primaries run Multi-AZ; "
+        "set it to true (or in nexus:shardDefaults)"
+        for shard in config.shards.values()
+        if not shard.settings.multi_az
+    ]
+
+
+CROSS_CHECKS: list[Check] = [_prod_backups, _prod_multi_az, capacity_problems]

@@ -1,0 +1,218 @@
+"""The connection budget per shard (stacks.capacity): pure maths, property-tested, and the loader check."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from stacks.capacity import (
+    ESTIMATE_MARGIN_PERCENT,
+    RESERVED_CONNECTIONS,
+    ClientLoad,
+    budget_lines,
+    capacity_problems,
+    proxy_capacity,
+    shard_budget,
+    usable_connections,
+)
+from stacks.catalog import RDS_INSTANCE_CLASSES, rds_default_max_connections
+from stacks.config import ApiConfig, ConfigError, Shard, ShardSettings, load
+
+pytestmark = pytest.mark.unit
+
+CLASSES = sorted(RDS_INSTANCE_CLASSES)
+
+
+def _raw(shards: dict[str, object], api: dict[str, object] | None = None, **extra: object) -> dict[str, str]:
+    raw = {"aws:region": "us-east-1", "nexus:shards": json.dumps(shards)}
+    if api is not None:
+        raw["nexus:api"] = json.dumps(api)
+    raw.update({f"nexus:{key}": json.dumps(value) for key, value in extra.items()})
+    return raw
+
+
+def _shard(shard_id: str = "shard-a", **settings: object) -> Shard:
+    return Shard(id=shard_id, tenants=("acme",), settings=ShardSettings.model_validate(settings))
+
+
+def _api(**values: object) -> ApiConfig:
+    return ApiConfig.model_validate({"minReplicas": 1, **values})
+
+
+def test_medium_class_figures_by_hand() -> None:
+    # db.t4g.medium: 4 GiB -> 4 * 2**30 // 9531392 = 450; 90% counted = 405; less 5 reserved = 400.
+    assert rds_default_max_connections("db.t4g.medium") == 450
+    assert usable_connections("db.t4g.medium") == 400
+    # The proxy may open 90% of the counted 405 = 364 (below the 400 the server admits).
+    assert proxy_capacity("db.t4g.medium", 90) == 364
+    # At 100% the proxy would reach into the reserved slots: capped at what a non-superuser may open.
+    assert proxy_capacity("db.t4g.medium", 100) == 400
+
+
+def test_writer_and_reader_load_of_dev_like_shard() -> None:
+    budget = shard_budget(_shard(readReplicas=2), _api(maxReplicas=4, cpu=2000, dbPoolSize=5))
+    assert budget.writer.load.connections == 4 * 2 * 5
+    assert budget.reader is not None
+    # Each replica sees the whole reader load: every process keeps a pool to every replica.
+    assert budget.reader.load.connections == 40
+    assert budget.writer.ok
+    assert budget.reader.ok
+
+
+def test_shard_without_replicas_reads_through_the_proxy() -> None:
+    budget = shard_budget(_shard(readReplicas=0), _api(maxReplicas=4, cpu=1000, dbPoolSize=5))
+    assert budget.reader is None
+    assert budget.writer.load.pools_per_process == 2
+    assert budget.writer.load.connections == 4 * 1 * 5 * 2
+
+
+def test_replica_class_override_is_budgeted_on_the_replica_class() -> None:
+    budget = shard_budget(
+        _shard(instanceClass="db.r6g.xlarge", replicaInstanceClass="db.t4g.micro"), _api(maxReplicas=20)
+    )
+    assert budget.reader is not None
+    assert budget.reader.instance_class == "db.t4g.micro"
+    assert budget.writer.instance_class == "db.r6g.xlarge"
+
+
+def test_over_budget_writer_names_every_knob() -> None:
+    config_raw = _raw(
+        {"shard-a": {"tenants": ["acme"], "instanceClass": "db.t4g.micro", "readReplicas": 1}},
+        api={"maxReplicas": 40, "cpu": 2000, "dbPoolSize": 10},
+    )
+    with pytest.raises(ConfigError) as excinfo:
+        load(config_raw, stack="dev")
+    problems = excinfo.value.problems
+    writer = [p for p in problems if p.startswith("nexus:shards.shard-a.instanceClass:")]
+    reader = [p for p in problems if p.startswith("nexus:shards.shard-a.replicaInstanceClass:")]
+    assert len(writer) == 1
+    assert len(reader) == 1
+    for knob in (
+        "nexus:api.maxReplicas",
+        "nexus:api.dbPoolSize",
+        "nexus:shards.shard-a.proxy.maxConnectionsPercent",
+    ):
+        assert knob in writer[0]
+    assert (
+        "40 pods (nexus:api.maxReplicas) x 2 processes (nexus:api.cpu) x 10 (nexus:api.dbPoolSize) = 800"
+        in writer[0]
+    )
+    assert "every process keeps a pool to every replica" in reader[0]
+
+
+def test_over_budget_only_on_the_replica_side() -> None:
+    # A big primary behind the proxy, tiny replicas: only the reader line fails.
+    raw = _raw(
+        {
+            "shard-a": {
+                "tenants": ["acme"],
+                "instanceClass": "db.r6g.4xlarge",
+                "replicaInstanceClass": "db.t4g.micro",
+            }
+        },
+        api={"maxReplicas": 20, "cpu": 1000, "dbPoolSize": 10},
+    )
+    with pytest.raises(ConfigError) as excinfo:
+        load(raw, stack="dev")
+    assert [p.split(":")[1] for p in excinfo.value.problems] == ["shards.shard-a.replicaInstanceClass"]
+
+
+def test_committed_stacks_fit_their_budget() -> None:
+    from stacks.config import load_stack_file
+
+    for stack in ("dev", "prod"):
+        config = load_stack_file(f"Pulumi.{stack}.yaml")
+        assert capacity_problems(config) == []
+
+
+def test_budget_lines_show_each_side_and_flag_the_over_budget_one() -> None:
+    from stacks.config import load_stack_file
+
+    config = load_stack_file("Pulumi.prod.yaml")
+    lines = budget_lines(config)
+    # prod: 20 pods x 2 processes x 5 = 200 per side; shard-b's primary is an r6g.xlarge, replicas r6g.large.
+    shard_b_writer = next(line for line in lines if line.startswith("shard-b") and "writer" in line)
+    assert "db.r6g.xlarge" in shard_b_writer
+    assert " 200 " in shard_b_writer
+    shard_b_reader = next(line for line in lines if line.startswith("shard-b") and "reader x2" in line)
+    assert "db.r6g.large" in shard_b_reader
+    assert "OVER BUDGET" not in "\n".join(lines)
+
+
+def test_prod_requires_multi_az() -> None:
+    raw = _raw(
+        {"shard-a": {"tenants": ["acme"], "multiAz": False}},
+        environment="prod",
+        shardDefaults={"backupRetentionDays": 7},
+    )
+    with pytest.raises(ConfigError) as excinfo:
+        load(raw, stack="prod")
+    assert any(
+        p.startswith("nexus:shards.shard-a.multiAz: prod primaries run Multi-AZ")
+        for p in excinfo.value.problems
+    )
+
+
+# --- properties ---------------------------------------------------------------------------------------------
+
+loads = st.builds(
+    ClientLoad,
+    pods=st.integers(1, 1000),
+    processes_per_pod=st.integers(1, 64),
+    pool_size=st.integers(1, 100),
+    pools_per_process=st.integers(1, 2),
+)
+
+
+@given(loads)
+def test_load_is_the_product_of_its_factors(load_: ClientLoad) -> None:
+    assert (
+        load_.connections == load_.pods * load_.processes_per_pod * load_.pool_size * load_.pools_per_process
+    )
+    assert load_.formula().endswith(f"= {load_.connections}")
+
+
+@given(st.sampled_from(CLASSES), st.integers(1, 100))
+def test_capacity_never_reaches_into_reserved_or_estimated_slots(instance_class: str, percent: int) -> None:
+    estimate = rds_default_max_connections(instance_class)
+    usable = usable_connections(instance_class)
+    assert 0 <= usable <= estimate * (100 - ESTIMATE_MARGIN_PERCENT) // 100 - RESERVED_CONNECTIONS
+    assert 0 <= proxy_capacity(instance_class, percent) <= usable
+
+
+@given(st.sampled_from(CLASSES), st.integers(1, 99))
+def test_proxy_capacity_grows_with_its_percentage(instance_class: str, percent: int) -> None:
+    assert proxy_capacity(instance_class, percent) <= proxy_capacity(instance_class, percent + 1)
+
+
+@given(st.sampled_from(CLASSES), st.sampled_from(CLASSES))
+def test_more_memory_never_means_fewer_connections(a: str, b: str) -> None:
+    if RDS_INSTANCE_CLASSES[a][1] <= RDS_INSTANCE_CLASSES[b][1]:
+        assert usable_connections(a) <= usable_connections(b)
+
+
+@given(
+    instance_class=st.sampled_from(CLASSES),
+    replicas=st.integers(0, 15),
+    max_replicas=st.integers(1, 200),
+    cpu=st.integers(1, 16).map(lambda cores: cores * 1000),
+    pool=st.integers(1, 100),
+    extra_pods=st.integers(0, 200),
+)
+def test_budget_verdict_matches_the_numbers_and_is_monotone_in_pods(
+    instance_class: str, replicas: int, max_replicas: int, cpu: int, pool: int, extra_pods: int
+) -> None:
+    shard = _shard(instanceClass=instance_class, readReplicas=replicas)
+    small = shard_budget(shard, _api(maxReplicas=max_replicas, cpu=cpu, dbPoolSize=pool))
+    for side in (small.writer, small.reader):
+        if side is not None:
+            assert side.ok == (side.load.connections <= side.capacity)
+    assert (small.reader is None) == (replicas == 0)
+    # More pods never turn an over-budget side into one that fits.
+    big = shard_budget(shard, _api(maxReplicas=max_replicas + extra_pods, cpu=cpu, dbPoolSize=pool))
+    assert big.writer.load.connections >= small.writer.load.connections
+    if not small.writer.ok:
+        assert not big.writer.ok
