@@ -1,0 +1,56 @@
+"""Per-request lookups: the process's services and the authenticated principal."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from starlette.requests import Request
+
+from app.auth.tokens import InvalidTokenError
+from app.core.db import ShardPools
+from app.core.errors import ApiError
+from app.core.logs import tenant_var
+from app.core.services import Services
+
+log = logging.getLogger("app.auth")
+
+_UNAUTHORIZED_HEADERS = {"WWW-Authenticate": 'Bearer realm="nexus"'}
+
+
+@dataclass(frozen=True)
+class Principal:
+    user_id: str
+    tenant: str
+    shard: ShardPools
+
+
+def services(request: Request) -> Services:
+    svc: Services = request.app.state.services
+    return svc
+
+
+def shard_for_tenant(svc: Services, tenant: str) -> ShardPools | None:
+    shard_id = svc.settings.tenant_map.shard_of(tenant)
+    return None if shard_id is None else svc.shards[shard_id]
+
+
+def current_principal(request: Request) -> Principal:
+    """The caller from the bearer token; tenant -> shard is an in-memory lookup, no database round trip."""
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise ApiError(401, "unauthorized", "a bearer token is required", _UNAUTHORIZED_HEADERS)
+    svc = services(request)
+    try:
+        claims = svc.tokens.verify(token.strip())
+    except InvalidTokenError as exc:
+        log.info("token rejected: %s", exc)
+        raise ApiError(
+            401, "invalid_token", "the token is invalid or expired", _UNAUTHORIZED_HEADERS
+        ) from exc
+    shard = shard_for_tenant(svc, claims.tenant)
+    if shard is None:
+        raise ApiError(401, "invalid_token", "the token's tenant is unknown", _UNAUTHORIZED_HEADERS)
+    tenant_var.set(claims.tenant)
+    return Principal(user_id=claims.sub, tenant=claims.tenant, shard=shard)

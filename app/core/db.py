@@ -1,0 +1,179 @@
+"""Connection pools per shard and role, and tenant-scoped transactions.
+
+The writer pool talks to the pooler (RDS Proxy in AWS, PgBouncer locally). PgBouncer 1.18 in transaction mode
+does not keep protocol-level prepared statements across transactions, so asyncpg's statement cache is off.
+Reader pools talk to the replicas directly; a replica that fails to connect is skipped for a while and reads
+fall back to the writer when no replica is healthy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import ssl as ssl_lib
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+import asyncpg
+
+from app.core.errors import DependencyUnavailableError
+from app.core.settings import DatabaseSettings, Settings
+from app.core.tenantmap import Endpoint, Shard
+
+log = logging.getLogger("app.db")
+
+# Errors that mean "the server is not reachable", as opposed to a bad query.
+CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,
+    asyncio.TimeoutError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.ConnectionDoesNotExistError,
+    asyncpg.InterfaceError,
+    asyncpg.TooManyConnectionsError,
+    asyncpg.ConnectionFailureError,
+    asyncpg.AdminShutdownError,
+)
+
+
+def _ssl_context(mode: str) -> ssl_lib.SSLContext | bool:
+    if mode == "disable":
+        return False
+    # RDS and RDS Proxy certificates chain to the Amazon roots shipped in the system bundle.
+    return ssl_lib.create_default_context()
+
+
+@dataclass
+class PoolHandle:
+    """One asyncpg pool with a name for metrics and error messages."""
+
+    name: str
+    role: str
+    endpoint: Endpoint
+    pool: asyncpg.Pool
+    down_until: float = 0.0
+
+    def healthy(self, now: float) -> bool:
+        return now >= self.down_until
+
+
+@dataclass
+class ShardPools:
+    shard_id: str
+    writer: PoolHandle
+    readers: list[PoolHandle]
+    settings: DatabaseSettings
+    _rr: itertools.count = field(default_factory=itertools.count)
+
+    def pick_reader(self) -> PoolHandle:
+        """Round-robin over healthy replicas; the writer when none is healthy."""
+        now = time.monotonic()
+        healthy = [r for r in self.readers if r.healthy(now)]
+        if not healthy:
+            return self.writer
+        return healthy[next(self._rr) % len(healthy)]
+
+    def mark_down(self, handle: PoolHandle) -> None:
+        if handle is not self.writer:
+            handle.down_until = time.monotonic() + self.settings.replica_retry_seconds
+            log.warning("replica marked unhealthy", extra={"shard": self.shard_id, "pool": handle.name})
+
+    async def close(self) -> None:
+        await asyncio.gather(*(h.pool.close() for h in (self.writer, *self.readers)), return_exceptions=True)
+
+
+def _make_pool(
+    shard_id: str,
+    role: str,
+    index: int,
+    endpoint: Endpoint,
+    database: str,
+    shard: Shard,
+    password: str,
+    settings: DatabaseSettings,
+) -> PoolHandle:
+    pool = asyncpg.create_pool(
+        host=endpoint.host,
+        port=endpoint.port,
+        database=database,
+        user=shard.username,
+        password=password,
+        # min_size=0: the process starts even when a database is down; /readyz reports it.
+        min_size=0,
+        max_size=settings.pool_max,
+        statement_cache_size=0,
+        timeout=settings.connect_timeout_seconds,
+        command_timeout=settings.command_timeout_seconds,
+        ssl=_ssl_context(settings.ssl),
+        max_inactive_connection_lifetime=60.0,
+        server_settings={"application_name": f"nexus-{role}"},
+    )
+    name = f"{shard_id}.{role}" if role == "writer" else f"{shard_id}.reader{index}"
+    return PoolHandle(name=name, role=role, endpoint=endpoint, pool=pool)
+
+
+async def open_pools(settings: Settings) -> dict[str, ShardPools]:
+    """Create (lazily connecting) pools for every shard in the tenant map."""
+    shards: dict[str, ShardPools] = {}
+    for shard_id, shard in settings.tenant_map.shards.items():
+        password = settings.db_passwords[shard_id].get_secret_value()
+        writer = _make_pool(shard_id, "writer", 0, shard.writer, shard.database, shard, password, settings.db)
+        readers = [
+            _make_pool(shard_id, "reader", i, ep, shard.reader_database, shard, password, settings.db)
+            for i, ep in enumerate(shard.readers)
+        ]
+        for handle in (writer, *readers):
+            await handle.pool  # with min_size=0 this connects nothing
+        shards[shard_id] = ShardPools(shard_id, writer, readers, settings.db)
+    return shards
+
+
+@asynccontextmanager
+async def tenant_tx(
+    shards: ShardPools, tenant: str, *, role: str = "writer"
+) -> AsyncIterator[asyncpg.Connection]:
+    """A transaction on the shard with `app.tenant_id` set, the key of every row-level security policy.
+
+    `set_config(..., true)` is local to the transaction, so the setting never leaks to the next client of a
+    pooled server connection.
+    """
+    handle, conn = await _acquire(shards, shards.writer if role == "writer" else shards.pick_reader())
+    try:
+        async with conn.transaction(readonly=role != "writer"):
+            await conn.execute("SELECT set_config('app.tenant_id', $1, true)", tenant)
+            yield conn
+    except CONNECTION_ERRORS as exc:
+        shards.mark_down(handle)
+        raise DependencyUnavailableError(f"database {handle.name}") from exc
+    finally:
+        await handle.pool.release(conn)
+
+
+async def _acquire(shards: ShardPools, handle: PoolHandle) -> tuple[PoolHandle, asyncpg.Connection]:
+    try:
+        return handle, await handle.pool.acquire(timeout=shards.settings.acquire_timeout_seconds)
+    except CONNECTION_ERRORS as exc:
+        shards.mark_down(handle)
+        if handle is not shards.writer:
+            # A replica failed: retry once on whatever is healthy now (another replica or the writer).
+            fallback = shards.pick_reader()
+            if fallback is not handle:
+                return await _acquire(shards, fallback)
+        raise DependencyUnavailableError(f"database {handle.name}") from exc
+
+
+async def probe(handle: PoolHandle, limit_seconds: float) -> str | None:
+    """None when `SELECT 1` answers within `limit_seconds`, else a short reason."""
+    try:
+        async with asyncio.timeout(limit_seconds):
+            async with handle.pool.acquire() as conn:
+                await conn.fetchval("SELECT 1")
+    except TimeoutError:
+        return "timeout"
+    except CONNECTION_ERRORS as exc:
+        return type(exc).__name__
+    except asyncpg.PostgresError as exc:
+        return type(exc).__name__
+    return None

@@ -1,0 +1,37 @@
+"""Errors the API returns, as one JSON shape: {"error": {"code", "message"}}."""
+
+from __future__ import annotations
+
+import msgspec
+
+
+class ErrorBody(msgspec.Struct, frozen=True):
+    code: str
+    message: str
+
+
+class ErrorResponse(msgspec.Struct, frozen=True):
+    error: ErrorBody
+
+
+class ApiError(Exception):
+    """An error with an HTTP status that the exception handler turns into a JSON response."""
+
+    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None):
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.headers = headers or {}
+
+
+class DependencyUnavailableError(ApiError):
+    """A dependency (database shard, Redis, S3) cannot be reached: 503 naming it."""
+
+    def __init__(self, dependency: str, detail: str = "unreachable"):
+        super().__init__(503, "unavailable", f"{dependency} is {detail}", {"Retry-After": "1"})
+        self.dependency = dependency
+
+
+def not_found(what: str = "resource") -> ApiError:
+    return ApiError(404, "not_found", f"{what} not found")

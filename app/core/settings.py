@@ -1,0 +1,187 @@
+"""Settings from the environment, split per concern and built once by `get_settings()`.
+
+Nothing here runs at import: tests build `Settings` objects directly, or clear the cache.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+import msgspec
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from app.core.tenantmap import TenantMap, parse_tenant_map
+
+# Secrets that ship in examples and the local stack; refused when NEXUS_ENV=production.
+_PLACEHOLDER_MARKERS = ("change-me", "changeme", "placeholder", "insecure", "dev-only", "local-")
+_MIN_JWT_KEY_BYTES = 32
+
+
+def _is_placeholder(value: str) -> bool:
+    lowered = value.lower()
+    return not value or any(marker in lowered for marker in _PLACEHOLDER_MARKERS)
+
+
+class DatabaseSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="NEXUS_DB_", extra="ignore", frozen=True)
+
+    pool_max: int = Field(10, ge=1, le=200, description="connections per process, per shard, per role")
+    ssl: Literal["disable", "require"] = "disable"
+    connect_timeout_seconds: float = Field(2.0, gt=0)
+    command_timeout_seconds: float = Field(5.0, gt=0)
+    acquire_timeout_seconds: float = Field(2.0, gt=0)
+    replica_retry_seconds: float = Field(5.0, gt=0, description="how long a failed replica is skipped")
+
+
+class RedisSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="NEXUS_REDIS_", extra="ignore", frozen=True)
+
+    url: str = "redis://127.0.0.1:6379/0"
+    timeout_seconds: float = Field(0.5, gt=0, description="connect and command timeout")
+    down_backoff_seconds: float = Field(1.0, ge=0, description="skip the cache this long after an error")
+
+
+class CacheSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="NEXUS_CACHE_", extra="ignore", frozen=True)
+
+    enabled: bool = True
+    ttl_seconds: int = Field(300, ge=1)
+
+
+class StorageSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="NEXUS_S3_", extra="ignore", frozen=True)
+
+    bucket: str = "nexus-local"
+    region: str = "us-east-1"
+    endpoint_url: str | None = None
+    presign_seconds: int = Field(300, ge=1, le=3600)
+    timeout_seconds: float = Field(5.0, gt=0)
+
+
+class AuthSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="NEXUS_JWT_", extra="ignore", frozen=True)
+
+    keys: dict[str, SecretStr] = Field(
+        default_factory=lambda: {"dev": SecretStr("dev-only-insecure-signing-key-0123456789abcdef")}
+    )
+    active_kid: str = "dev"
+    issuer: str = "nexus-api"
+    audience: str = "nexus-clients"
+    ttl_seconds: int = Field(900, ge=30, le=86400)
+
+    @model_validator(mode="after")
+    def _active_key_exists(self) -> AuthSettings:
+        if self.active_kid not in self.keys:
+            raise ValueError(f"NEXUS_JWT_ACTIVE_KID={self.active_kid!r} is not a key of NEXUS_JWT_KEYS")
+        return self
+
+
+class ServerSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="NEXUS_", extra="ignore", frozen=True)
+
+    env: Literal["development", "production"] = "development"
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    workers: int = Field(1, ge=1, le=64)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    max_upload_bytes: int = Field(10 * 1024 * 1024, ge=1)
+    access_log: bool = True
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+
+class Settings(BaseModel):
+    """Everything the app and worker need, validated together."""
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    server: ServerSettings
+    db: DatabaseSettings
+    redis: RedisSettings
+    cache: CacheSettings
+    storage: StorageSettings
+    auth: AuthSettings
+    tenant_map: TenantMap
+    db_passwords: dict[str, SecretStr]
+
+    @model_validator(mode="after")
+    def _production_refuses_placeholders(self) -> Settings:
+        if self.server.env != "production":
+            return self
+        problems = []
+        for kid, key in self.auth.keys.items():
+            secret = key.get_secret_value()
+            if _is_placeholder(secret) or len(secret.encode()) < _MIN_JWT_KEY_BYTES:
+                problems.append(f"NEXUS_JWT_KEYS[{kid}] is a placeholder or shorter than 32 bytes")
+        for shard_id, password in self.db_passwords.items():
+            if _is_placeholder(password.get_secret_value()):
+                problems.append(f"the password of shard {shard_id} is a placeholder")
+        if self.db.ssl != "require":
+            problems.append("NEXUS_DB_SSL must be `require` in production")
+        if problems:
+            raise ValueError("production settings refused: " + "; ".join(problems))
+        return self
+
+
+def load_tenant_map(environ: dict[str, str]) -> TenantMap:
+    """The tenant map from NEXUS_TENANT_MAP_FILE (a path) or NEXUS_TENANT_MAP (the JSON)."""
+    path = environ.get("NEXUS_TENANT_MAP_FILE")
+    if path:
+        return parse_tenant_map(Path(path).read_bytes())
+    inline = environ.get("NEXUS_TENANT_MAP")
+    if inline:
+        return parse_tenant_map(inline)
+    raise ValueError("set NEXUS_TENANT_MAP_FILE or NEXUS_TENANT_MAP")
+
+
+def build_settings(environ: dict[str, str] | None = None) -> Settings:
+    """Build settings from an environment mapping (the process environment by default)."""
+    env = dict(os.environ if environ is None else environ)
+    tmap = load_tenant_map(env)
+    passwords = {}
+    for shard_id, shard in tmap.shards.items():
+        value = env.get(shard.password_env)
+        if value is None:
+            raise ValueError(f"{shard.password_env} is not set (password of shard {shard_id})")
+        passwords[shard_id] = SecretStr(value)
+
+    def section(cls: type[BaseSettings]) -> BaseSettings:
+        # pydantic-settings reads os.environ; pass an explicit mapping so tests need no env hacks.
+        prefix = cls.model_config.get("env_prefix", "")
+        values: dict[str, object] = {}
+        for name in cls.model_fields:
+            key = f"{prefix}{name}".upper()
+            if key in env:
+                values[name] = _decode_env(cls, name, env[key])
+        return cls.model_validate(values)
+
+    return Settings(
+        server=section(ServerSettings),  # type: ignore[arg-type]
+        db=section(DatabaseSettings),  # type: ignore[arg-type]
+        redis=section(RedisSettings),  # type: ignore[arg-type]
+        cache=section(CacheSettings),  # type: ignore[arg-type]
+        storage=section(StorageSettings),  # type: ignore[arg-type]
+        auth=section(AuthSettings),  # type: ignore[arg-type]
+        tenant_map=tmap,
+        db_passwords=passwords,
+    )
+
+
+def _decode_env(cls: type[BaseSettings], name: str, raw: str) -> object:
+    # Complex fields (the JWT key set) arrive as JSON, as pydantic-settings itself would read them.
+    annotation = str(cls.model_fields[name].annotation)
+    if annotation.startswith("dict"):
+        return msgspec.json.decode(raw)
+    return raw
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return build_settings()

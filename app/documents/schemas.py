@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+import msgspec
+
+Title = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+Body = Annotated[str, msgspec.Meta(max_length=100_000)]
+
+
+class DocumentIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    title: Title
+    body: Body
+
+
+class DocumentUpdate(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    title: Title
+    body: Body
+    version: Annotated[int, msgspec.Meta(ge=1, description="the version being replaced")]
+
+
+class Document(msgspec.Struct, frozen=True):
+    id: str
+    title: str
+    body: str
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class DocumentPage(msgspec.Struct, frozen=True):
+    items: list[Document]
+    next_cursor: str | None

@@ -1,0 +1,61 @@
+"""`python -m app.serve`: one process manager (uvicorn's) running NEXUS_WORKERS worker processes.
+
+Before the workers start, PROMETHEUS_MULTIPROC_DIR is pointed at a fresh directory under /tmp (the only
+writable path in the pod), so /metrics aggregates every worker. On SIGTERM uvicorn stops accepting, lets
+in-flight requests finish (up to the graceful timeout), then runs each worker's lifespan shutdown, which
+closes the pools.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import uvicorn
+
+from app.core.logs import configure_logging
+from app.core.settings import get_settings
+
+GRACEFUL_SHUTDOWN_SECONDS = 20
+
+
+def prepare_metrics_dir() -> str:
+    existing = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if existing:
+        # Samples of a previous run would be counted again: start empty.
+        shutil.rmtree(existing, ignore_errors=True)
+        Path(existing).mkdir(parents=True, exist_ok=True)
+        return existing
+    path = tempfile.mkdtemp(prefix="nexus-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
+    return path
+
+
+def main() -> int:
+    settings = get_settings()  # fail fast on bad settings, before any worker starts
+    configure_logging(settings.server.log_level)
+    prepare_metrics_dir()
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        host=settings.server.host,
+        port=settings.server.port,
+        workers=settings.server.workers,
+        loop="uvloop",
+        http="httptools",
+        lifespan="on",
+        access_log=False,
+        log_config=None,  # keep our JSON logging
+        proxy_headers=True,
+        forwarded_allow_ips=None,  # FORWARDED_ALLOW_IPS from the environment, else loopback
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+        server_header=False,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,71 @@
+"""`python -m app.worker`: the arq worker that runs export jobs.
+
+Clients live in the worker context (created in on_startup, closed in on_shutdown), like the API's lifespan.
+"""
+
+from __future__ import annotations
+
+import sys
+from contextlib import AsyncExitStack
+from typing import Any, ClassVar
+
+from arq.connections import RedisSettings as ArqRedisSettings
+from arq.typing import WorkerCoroutine
+from arq.worker import Function, func, run_worker
+
+from app.core.db import open_pools
+from app.core.logs import configure_logging
+from app.core.settings import Settings, build_settings
+from app.core.storage import open_storage
+from app.exports.jobs import MAX_TRIES, QUEUE_NAME
+from app.exports.task import export_documents
+
+
+async def startup(ctx: dict[str, Any]) -> None:
+    settings: Settings = ctx["settings"]
+    stack = AsyncExitStack()
+    ctx["stack"] = stack
+    ctx["shards"] = await open_pools(settings)
+    ctx["storage"] = await open_storage(settings.storage, stack)
+    ctx["tenant_map"] = settings.tenant_map
+
+
+async def shutdown(ctx: dict[str, Any]) -> None:
+    for shard in ctx.get("shards", {}).values():
+        await shard.close()
+    if "stack" in ctx:
+        await ctx["stack"].aclose()
+
+
+class WorkerSettings:
+    functions: ClassVar[list[Function | WorkerCoroutine]] = [
+        func(export_documents, name="export_documents", max_tries=MAX_TRIES, timeout=300)  # type: ignore[arg-type]
+    ]
+    on_startup = startup
+    on_shutdown = shutdown
+    queue_name = QUEUE_NAME
+    max_jobs = 8
+    keep_result = 3600
+    health_check_interval = 30
+
+
+def arq_redis_settings(settings: Settings) -> ArqRedisSettings:
+    redis = ArqRedisSettings.from_dsn(settings.redis.url)
+    redis.conn_timeout = max(1, int(settings.redis.timeout_seconds))
+    redis.conn_retries = 30  # the worker waits for Redis at start (e.g. while the stack comes up)
+    return redis
+
+
+def main() -> int:
+    settings = build_settings()
+    configure_logging(settings.server.log_level)
+    run_worker(
+        WorkerSettings,  # type: ignore[arg-type]
+        redis_settings=arq_redis_settings(settings),
+        ctx={"settings": settings},
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
