@@ -1,8 +1,12 @@
 """Pure subnet maths: carve a VPC CIDR into public, private (app) and isolated (database) subnets.
 
 The private tier gets half of the VPC because the VPC CNI gives every pod an address from it; the public and
-isolated tiers get a quarter each. Each tier is split into a power-of-two number of equal slots (at least the
-AZ count), so that adding an AZ later never moves an existing subnet.
+isolated tiers get a quarter each. Each tier is split into 8 equal slots whatever the AZ count (MAX_AZS is 6),
+and the subnet of AZ index i takes slot i, so adding an AZ later never moves an existing subnet.
+
+Sizes, for a VPC of prefix /p: private subnets /(p+4), public and isolated /(p+5). A /16 gives /20 private
+subnets (4,096 addresses, pods included) and /21 public and isolated ones; a /23, the smallest VPC accepted,
+gives /27 and /28, AWS's minimum.
 """
 
 from __future__ import annotations
@@ -14,7 +18,8 @@ from typing import Literal
 Tier = Literal["public", "private", "isolated"]
 TIERS: tuple[Tier, ...] = ("public", "private", "isolated")
 
-# AWS allows subnets from /16 to /28.
+# AWS allows VPCs and subnets from /16 to /28.
+LARGEST_VPC_PREFIX = 16
 SMALLEST_SUBNET_PREFIX = 28
 MAX_AZS = 6
 _SLOTS = 8  # fixed so that growing azCount from 2 to 6 keeps every existing subnet's CIDR
@@ -34,13 +39,21 @@ class SubnetLayoutError(ValueError):
 
 
 def parse_vpc_cidr(cidr: str) -> ipaddress.IPv4Network:
-    """Parse a VPC CIDR strictly: an IPv4 network from /16 to /24 with no host bits set."""
+    """Parse a VPC CIDR strictly: an IPv4 network from /16 to /28 (AWS's VPC limits), no host bits set."""
     try:
         network = ipaddress.IPv4Network(cidr, strict=True)
     except ValueError as exc:
-        raise SubnetLayoutError(f"{cidr!r} is not an IPv4 network in CIDR form such as 10.0.0.0/16 ({exc})") from exc
-    if not 16 <= network.prefixlen <= 24:
-        raise SubnetLayoutError(f"{cidr!r} has prefix /{network.prefixlen}; a VPC CIDR must be /16 to /24")
+        if "host bits" in str(exc):
+            meant = ipaddress.IPv4Network(cidr, strict=False)
+            raise SubnetLayoutError(f"{cidr!r} has host bits set; did you mean {meant}?") from exc
+        raise SubnetLayoutError(
+            f"{cidr!r} is not an IPv4 network in CIDR form such as 10.0.0.0/16 ({exc})"
+        ) from exc
+    if not LARGEST_VPC_PREFIX <= network.prefixlen <= SMALLEST_SUBNET_PREFIX:
+        raise SubnetLayoutError(
+            f"{cidr!r} has prefix /{network.prefixlen}; AWS allows VPC CIDRs from /{LARGEST_VPC_PREFIX} "
+            f"to /{SMALLEST_SUBNET_PREFIX} (this layout needs /{smallest_vpc_prefix()} or larger)"
+        )
     return network
 
 
@@ -50,6 +63,11 @@ def tier_prefix(vpc_prefix: int, tier: Tier) -> int:
     return vpc_prefix + tier_share_bits + (_SLOTS - 1).bit_length()
 
 
+def smallest_vpc_prefix() -> int:
+    """The longest VPC prefix whose smallest subnets are still AWS's minimum /28 (``/23`` today)."""
+    return SMALLEST_SUBNET_PREFIX - max(tier_prefix(0, tier) for tier in TIERS)
+
+
 def plan_subnets(cidr: str, az_count: int) -> list[SubnetPlan]:
     """Plan every subnet for ``az_count`` AZs; raises SubnetLayoutError when the VPC is too small."""
     if not 1 <= az_count <= MAX_AZS:
@@ -57,10 +75,9 @@ def plan_subnets(cidr: str, az_count: int) -> list[SubnetPlan]:
     vpc = parse_vpc_cidr(cidr)
     smallest = max(tier_prefix(vpc.prefixlen, tier) for tier in TIERS)
     if smallest > SMALLEST_SUBNET_PREFIX:
-        largest_vpc = SMALLEST_SUBNET_PREFIX - (smallest - vpc.prefixlen)
         raise SubnetLayoutError(
-            f"{cidr} is too small: its subnets would be /{smallest}, smaller than AWS's /28; "
-            f"use a VPC of /{largest_vpc} or larger"
+            f"{cidr} is too small: its subnets would be /{smallest}, below AWS's minimum "
+            f"/{SMALLEST_SUBNET_PREFIX}; use a VPC from /{LARGEST_VPC_PREFIX} to /{smallest_vpc_prefix()}"
         )
     private_half, rest = vpc.subnets(prefixlen_diff=1)
     public_quarter, isolated_quarter = rest.subnets(prefixlen_diff=1)
