@@ -3,10 +3,10 @@
 Pure (no Pulumi import). The loader runs ``capacity_problems`` as a cross-section check, so a plan over budget
 fails before any resource is registered, and the preview prints ``budget_lines``.
 
-How the app connects (app/core/db.py): every worker process of every API pod holds, per shard, one writer pool
-(to the shard's writer endpoint, RDS Proxy) and one reader pool PER REPLICA (it round-robins over them). So at
-full scale each replica sees the whole reader count, not a share of it. A shard without replicas reads through
-its writer endpoint (the proxy), so its proxy carries both pools.
+How the app connects (app/core/db.py): every worker process of every API pod, and every queue worker pod,
+holds per shard one writer pool (to the shard's writer endpoint, RDS Proxy) and one reader pool PER REPLICA
+(it round-robins over them). So at full scale each replica sees the whole reader count, not a share of it.
+A shard without replicas reads through its writer endpoint (the proxy), so its proxy carries both pools.
 
 What a server can accept:
 - RDS's default ``max_connections`` comes from instance memory
@@ -42,27 +42,36 @@ Role = Literal["writer", "reader"]
 
 @dataclass(frozen=True, slots=True)
 class ClientLoad:
-    """Connections the API opens to one endpoint at full scale."""
+    """Connections the API and the queue workers open to one endpoint at full scale."""
 
     pods: int
     """API pods at the HPA's maximum (nexus:api.maxReplicas)."""
     processes_per_pod: int
-    """Worker processes per pod (one per whole CPU of nexus:api.cpu)."""
+    """Worker processes per API pod (one per whole CPU of nexus:api.cpu)."""
     pool_size: int
-    """Connections per process, per shard, per role (nexus:api.dbPoolSize)."""
+    """Connections per process, per shard, per role (nexus:api.dbPoolSize; the queue worker uses it too)."""
     pools_per_process: int = 1
     """Pools each process opens to this endpoint (2 when reads also go through the proxy)."""
+    worker_pods: int = 0
+    """Queue worker pods at their HPA's maximum (nexus:worker.maxReplicas); one process each."""
+
+    @property
+    def processes(self) -> int:
+        """Processes holding pools: every API worker process and every queue worker."""
+        return self.pods * self.processes_per_pod + self.worker_pods
 
     @property
     def connections(self) -> int:
-        """The product: every pool full in every process of every pod."""
-        return self.pods * self.processes_per_pod * self.pool_size * self.pools_per_process
+        """The product: every pool full in every process."""
+        return self.processes * self.pool_size * self.pools_per_process
 
     def formula(self) -> str:
         """The product spelled out with the knob behind each factor."""
         pools = f" x {self.pools_per_process} pools (writer + reads)" if self.pools_per_process > 1 else ""
         return (
-            f"{self.pods} pods (nexus:api.maxReplicas) x {self.processes_per_pod} processes (nexus:api.cpu) "
+            f"({self.pods} API pods (nexus:api.maxReplicas) "
+            f"x {self.processes_per_pod} processes (nexus:api.cpu) "
+            f"+ {self.worker_pods} queue workers (nexus:worker.maxReplicas)) "
             f"x {self.pool_size} (nexus:api.dbPoolSize){pools} = {self.connections}"
         )
 
@@ -117,8 +126,8 @@ def proxy_capacity(instance_class: str, max_connections_percent: int) -> int:
     return min(counted * max_connections_percent // 100, usable_connections(instance_class))
 
 
-def shard_budget(shard: Shard, api: ApiConfig) -> ShardBudget:
-    """The budget of one shard under the API's full-scale load."""
+def shard_budget(shard: Shard, api: ApiConfig, worker_pods: int = 0) -> ShardBudget:
+    """The budget of one shard under the full-scale load of the API and ``worker_pods`` queue workers."""
     settings = shard.settings
     replicas = settings.read_replicas
     # Without replicas the reader pool targets the writer endpoint too (see infra.database).
@@ -127,6 +136,7 @@ def shard_budget(shard: Shard, api: ApiConfig) -> ShardBudget:
         processes_per_pod=api.worker_processes,
         pool_size=api.db_pool_size,
         pools_per_process=1 if replicas else 2,
+        worker_pods=worker_pods,
     )
     writer = SideBudget(
         role="writer",
@@ -144,7 +154,10 @@ def shard_budget(shard: Shard, api: ApiConfig) -> ShardBudget:
             max_connections=rds_default_max_connections(replica_class),
             capacity=usable_connections(replica_class),
             load=ClientLoad(
-                pods=api.max_replicas, processes_per_pod=api.worker_processes, pool_size=api.db_pool_size
+                pods=api.max_replicas,
+                processes_per_pod=api.worker_processes,
+                pool_size=api.db_pool_size,
+                worker_pods=worker_pods,
             ),
         )
     return ShardBudget(shard_id=shard.id, writer=writer, reader=reader, replicas=replicas)
@@ -152,7 +165,8 @@ def shard_budget(shard: Shard, api: ApiConfig) -> ShardBudget:
 
 def stack_budgets(config: StackConfig) -> list[ShardBudget]:
     """Every shard's budget, in shard id order."""
-    return [shard_budget(config.shards[shard_id], config.api) for shard_id in sorted(config.shards)]
+    workers = config.worker.max_replicas
+    return [shard_budget(config.shards[shard_id], config.api, workers) for shard_id in sorted(config.shards)]
 
 
 def _writer_problem(budget: ShardBudget) -> str:
@@ -162,7 +176,7 @@ def _writer_problem(budget: ShardBudget) -> str:
         f"{key}.instanceClass: writer connections over budget: {side.load.formula()} client connections "
         f"through RDS Proxy, but {side.instance_class} (max_connections ~{side.max_connections}) lets the "
         f"proxy open at most {side.capacity} at {key}.proxy.maxConnectionsPercent; "
-        f"lower nexus:api.maxReplicas or nexus:api.dbPoolSize, "
+        f"lower nexus:api.maxReplicas, nexus:worker.maxReplicas or nexus:api.dbPoolSize, "
         f"or raise {key}.instanceClass or {key}.proxy.maxConnectionsPercent"
     )
 
@@ -173,7 +187,7 @@ def _reader_problem(budget: ShardBudget, side: SideBudget) -> str:
         f"{key}.replicaInstanceClass: reader connections over budget on each of the {budget.replicas} "
         f"replica(s): {side.load.formula()} client connections (every process keeps a pool to every "
         f"replica), but {side.instance_class} (max_connections ~{side.max_connections}) admits about "
-        f"{side.capacity}; lower nexus:api.maxReplicas or nexus:api.dbPoolSize, "
+        f"{side.capacity}; lower nexus:api.maxReplicas, nexus:worker.maxReplicas or nexus:api.dbPoolSize, "
         f"or raise {key}.replicaInstanceClass (or {key}.instanceClass when the replicas inherit it)"
     )
 
@@ -205,8 +219,11 @@ def budget_lines(config: StackConfig) -> list[str]:
                 f"{side.capacity:>9} {side.utilisation_percent:>4}%{flag}"
             )
     lines.append(
-        f"clients = nexus:api.maxReplicas x worker processes x nexus:api.dbPoolSize; reader figures are per "
-        f"replica; capacity = max_connections less {ESTIMATE_MARGIN_PERCENT}% and {RESERVED_CONNECTIONS} "
-        "reserved slots (x maxConnectionsPercent through the proxy)"
+        "clients = (nexus:api.maxReplicas x processes + nexus:worker.maxReplicas) x nexus:api.dbPoolSize, "
+        "per replica for readers;"
+    )
+    lines.append(
+        f"capacity = max_connections less {ESTIMATE_MARGIN_PERCENT}% and {RESERVED_CONNECTIONS} reserved "
+        "slots (x maxConnectionsPercent through the proxy)"
     )
     return lines

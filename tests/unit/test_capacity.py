@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -96,9 +97,10 @@ def test_over_budget_writer_names_every_knob() -> None:
         "nexus:shards.shard-a.proxy.maxConnectionsPercent",
     ):
         assert knob in writer[0]
+    # Default nexus:worker.maxReplicas is 4: (40 x 2 + 4) x 10 = 840.
     assert (
-        "40 pods (nexus:api.maxReplicas) x 2 processes (nexus:api.cpu) x 10 (nexus:api.dbPoolSize) = 800"
-        in writer[0]
+        "(40 API pods (nexus:api.maxReplicas) x 2 processes (nexus:api.cpu) + 4 queue workers "
+        "(nexus:worker.maxReplicas)) x 10 (nexus:api.dbPoolSize) = 840" in writer[0]
     )
     assert "every process keeps a pool to every replica" in reader[0]
 
@@ -133,13 +135,18 @@ def test_budget_lines_show_each_side_and_flag_the_over_budget_one() -> None:
 
     config = load_stack_file("Pulumi.prod.yaml")
     lines = budget_lines(config)
-    # prod: 20 pods x 2 processes x 5 = 200 per side; shard-b's primary is an r6g.xlarge, replicas r6g.large.
+    # prod: (20 pods x 2 processes + 10 queue workers) x 5 = 250 per side; shard-b's primary is an
+    # r6g.xlarge (16 GiB x 2 -> 3605, 90% = 3244, x 90% = 2919 through the proxy), replicas r6g.large.
     shard_b_writer = next(line for line in lines if line.startswith("shard-b") and "writer" in line)
     assert "db.r6g.xlarge" in shard_b_writer
-    assert " 200 " in shard_b_writer
+    assert shard_b_writer.split()[4:6] == ["250", str(proxy_capacity("db.r6g.xlarge", 90))]
     shard_b_reader = next(line for line in lines if line.startswith("shard-b") and "reader x2" in line)
     assert "db.r6g.large" in shard_b_reader
     assert "OVER BUDGET" not in "\n".join(lines)
+    # The same stack with a far larger HPA ceiling: every side is flagged (the loader would refuse it).
+    crowded = dataclasses.replace(config, api=config.api.model_copy(update={"max_replicas": 1000}))
+    flagged = [line for line in budget_lines(crowded) if line.endswith("OVER BUDGET")]
+    assert len(flagged) == 4  # two shards x (writer, replicas)
 
 
 def test_prod_requires_multi_az() -> None:
