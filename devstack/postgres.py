@@ -59,6 +59,8 @@ hot_standby = on
 # Report queries on replicas are not cancelled by vacuum on the primary.
 hot_standby_feedback = on
 wal_receiver_status_interval = 1s
+# A standby whose primary restarted reconnects within half a second (default 5 s).
+wal_retrieve_retry_interval = 500ms
 logging_collector = off
 log_min_messages = warning
 log_connections = off

@@ -279,12 +279,14 @@ class LocalStack:
 
     def primary_dsn(self, shard: str, *, superuser: bool = False) -> str:
         """The shard's primary, directly (app role by default; the superuser for inspection)."""
-        return self._dsn(self.ports.primary(shard), self.topology.shard(shard).database, superuser)
+        database = self.topology.shard(shard).database
+        return self._dsn(self.ports.primary(shard), database, superuser)
 
     def replica_dsn(self, shard: str, index: int = 0, *, superuser: bool = False) -> str:
         """One replica of the shard, directly."""
         self._check_replica(shard, index)
-        return self._dsn(self.ports.replica(shard, index), self.topology.shard(shard).database, superuser)
+        database = self.topology.shard(shard).database
+        return self._dsn(self.ports.replica(shard, index), database, superuser)
 
     def pgbouncer_dsn(self, shard: str) -> str:
         """The shard's writer endpoint: PgBouncer's alias for it (transaction pooling)."""
@@ -297,6 +299,7 @@ class LocalStack:
 
     def psql(self, shard: str, sql: str, *, replica: int | None = None, superuser: bool = True) -> str:
         """Run SQL on a shard's primary (or replica) with psql; tuples-only, '|'-separated output."""
+        database = self.topology.shard(shard).database
         if replica is None:
             port = self.ports.primary(shard)
         else:
@@ -307,9 +310,7 @@ class LocalStack:
             if superuser
             else (APP_ROLE, self.secrets.app_password)
         )
-        return postgres.psql(
-            port, sql, password=password, user=user, database=self.topology.shard(shard).database
-        )
+        return postgres.psql(port, sql, password=password, user=user, database=database)
 
     def pgbouncer_admin(self, command: str) -> str:
         """Run an admin console command (e.g. ``SHOW POOLS``) and return psql's unaligned output."""
@@ -346,16 +347,19 @@ class LocalStack:
         self._stop_named(_replica_name(shard, index))
 
     def start_replica(self, shard: str, index: int = 0) -> None:
+        """Start a stopped replica and wait until it streams again (it catches up from its slot)."""
         service = self._services[_replica_name(shard, index)]
         assert service.pg is not None
         self._start_replica_instance(shard, index, service.pg)
+        self._wait_streaming(shard)
         self._write_services()
 
     def restart_primary(self, shard: str, mode: str = "fast") -> None:
-        """Restart one primary (fast shutdown by default); replicas reconnect on their own."""
+        """Restart one primary (fast shutdown by default) and wait until its replicas stream again."""
         service = self._services[_primary_name(shard)]
         assert service.pg is not None
         postgres.restart(service.pg, self._user, mode=mode)
+        self._wait_streaming(shard)
         self._write_services()
 
     def restart_pgbouncer(self) -> None:
@@ -487,7 +491,7 @@ class LocalStack:
                 shutil.rmtree(replica.datadir, ignore_errors=True)
                 postgres.base_backup(primary, replica, index, self._user, self.secrets.superuser_password)
             self._start_replica_instance(shard_id, index, replica)
-        self._wait_streaming(shard_id, primary)
+        self._wait_streaming(shard_id)
 
     def _start_replica_instance(self, shard_id: str, index: int, replica: PgInstance) -> None:
         # pg_basebackup -R wrote the primary's port into the standby's conninfo; a changed port plan must
@@ -497,17 +501,29 @@ class LocalStack:
         auto_conf.write_text(re.sub(r"\bport=\d+", f"port={self.ports.primary(shard_id)}", text))
         postgres.start(replica, self._user)
 
-    def _wait_streaming(self, shard_id: str, primary: PgInstance) -> None:
-        expected = self.topology.shard(shard_id).read_replicas
-        if expected == 0:
+    def _wait_streaming(self, shard_id: str) -> None:
+        """Wait until the primary reports every running replica of the shard as streaming."""
+        running = [
+            index
+            for index in range(self.topology.shard(shard_id).read_replicas)
+            if (service := self._services.get(_replica_name(shard_id, index))) is not None
+            and service.pid() is not None
+        ]
+        if not running:
             return
         sql = "SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'"
 
         def streaming() -> bool:
-            return int(self.psql(shard_id, sql)) >= expected
+            try:
+                return int(self.psql(shard_id, sql)) >= len(running)
+            except StartError:
+                return False  # the primary is still coming up
 
         wait_until(
-            streaming, what=f"replication of {shard_id}", timeout=HEALTH_TIMEOUT, log_path=primary.log_path
+            streaming,
+            what=f"replication of {shard_id}",
+            timeout=HEALTH_TIMEOUT,
+            log_path=self._services[_replica_name(shard_id, running[0])].log_path,
         )
 
     def _spawn(

@@ -79,7 +79,41 @@ def _format(error: Any, prefix: tuple[object, ...]) -> list[str]:
     message = error["msg"]
     if error["type"] == "missing":
         message = "required key is missing"
+    elif _is_builtin_check(error["type"]):
+        # pydantic's own messages say what is valid but not what was given; a stack file author needs both.
+        message = f"{message}; got {_shown(error.get('input'))}"
     return [f"{_path(*loc)}: {message}"]
+
+
+_BUILTIN_CHECKS = frozenset(
+    {
+        "literal_error",
+        "enum",
+        "greater_than",
+        "greater_than_equal",
+        "less_than",
+        "less_than_equal",
+        "multiple_of",
+        "string_pattern_mismatch",
+        "string_too_short",
+        "string_too_long",
+        "too_short",
+        "too_long",
+        "int_from_float",
+    }
+)
+
+
+def _is_builtin_check(error_type: str) -> bool:
+    return error_type in _BUILTIN_CHECKS or error_type.endswith(("_type", "_parsing"))
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return "a list"
+    return json.dumps(value)[:60]
 
 
 def _validate(model: type[M], value: Any, prefix: tuple[object, ...], problems: list[str]) -> M | None:
@@ -140,8 +174,10 @@ def load(raw: Mapping[str, str], *, stack: str, project: str = PROJECT) -> Stack
 
     default_shard = values.get("defaultShard")
     if default_shard is not None and _expect(str, default_shard, _path("defaultShard"), problems, "a shard id"):
-        if shards is not None and default_shard not in shards:
-            valid = ", ".join(sorted(shards)) or "(no shards)"
+        # Checked against the declared ids, so that a problem inside a shard does not also report this key.
+        declared = values.get("shards")
+        if isinstance(declared, dict) and default_shard not in declared:
+            valid = ", ".join(sorted(declared)) or "(no shards)"
             problems.append(f"{_path('defaultShard')}: {default_shard!r} is not a shard; valid shard ids: {valid}")
 
     tags = values.get("tags", {})

@@ -1,0 +1,137 @@
+"""Start, stop, a failed start and a stale run: the local stack never leaves a process behind."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from devstack import LocalStack, StartError, down, free_port_plan, load_topology
+from devstack.procs import pid_alive
+from devstack.stack import DEFAULT_STACK_FILE, REPO_ROOT
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def workdir() -> Iterator[Path]:
+    # World-traversable, unlike tmp_path: as root the servers run as an unprivileged user.
+    path = Path(tempfile.mkdtemp(prefix="nexus-devstack-test-"))
+    path.chmod(0o755)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def mini_stack_file(workdir: Path) -> Path:
+    """The dev stack file cut down to one shard with one replica (cheaper to start and stop)."""
+    document = yaml.safe_load(DEFAULT_STACK_FILE.read_text())
+    config = document["config"]
+    config["nexus:shards"] = {"solo": {"tenants": ["alpha"]}}
+    config.pop("nexus:defaultShard", None)
+    config.setdefault("nexus:shardDefaults", {})["readReplicas"] = 1
+    path = workdir / "Pulumi.mini.yaml"
+    path.write_text(yaml.safe_dump(document))
+    return path
+
+
+def _mini(workdir: Path, stack_file: Path) -> LocalStack:
+    ports = free_port_plan(load_topology(stack_file), api_instances=1)
+    return LocalStack(workdir / "state", stack_file, ports=ports, api_instances=1, log=lambda _msg: None)
+
+
+def _pids(services: list[dict[str, object]]) -> list[int]:
+    return [int(str(entry["pid"])) for entry in services if entry["pid"]]
+
+
+def test_stop_leaves_no_process_and_no_listing(workdir: Path, mini_stack_file: Path) -> None:
+    stack = _mini(workdir, mini_stack_file)
+    with stack.start(data_only=True):
+        services = stack.services()
+        assert {entry["name"] for entry in services} == {
+            "postgres:solo:primary",
+            "postgres:solo:replica-0",
+            "pgbouncer",
+            "redis",
+            "s3",
+        }
+        pids = _pids(services)
+        assert len(pids) == 5
+        assert all(pid_alive(pid) for pid in pids)
+    assert not any(pid_alive(pid) for pid in pids)
+    assert not (stack.workdir / "services.json").exists()
+    assert not (stack.workdir / "devstack.pid").exists()
+
+
+def test_a_second_start_reuses_the_data(workdir: Path, mini_stack_file: Path) -> None:
+    with _mini(workdir, mini_stack_file).start(data_only=True) as first:
+        first.psql("solo", "CREATE TABLE kept (v int); INSERT INTO kept VALUES (42)")
+    with _mini(workdir, mini_stack_file).start(data_only=True) as second:
+        assert second.psql("solo", "SELECT v FROM kept") == "42"
+        assert second.psql("solo", "SELECT v FROM kept", replica=0) == "42"
+
+
+def test_a_failed_start_stops_what_it_had_started(workdir: Path, mini_stack_file: Path) -> None:
+    stack = _mini(workdir, mini_stack_file)
+    # Occupy Redis's port: Redis fails while the shard and S3 start beside it.
+    with socket.socket() as blocker:
+        blocker.bind(("127.0.0.1", stack.ports.redis))
+        blocker.listen()
+        with pytest.raises(StartError, match="redis"):
+            stack.start(data_only=True)
+    assert stack.services() == []
+    leftovers = subprocess.run(
+        ["pgrep", "-f", str(stack.workdir)], capture_output=True, text=True, check=False
+    ).stdout.split()
+    assert leftovers == []
+
+
+def test_down_stops_a_run_whose_orchestrator_was_killed(workdir: Path, mini_stack_file: Path) -> None:
+    state = workdir / "state"
+    ports = free_port_plan(load_topology(mini_stack_file), api_instances=1)
+    cmd = [
+        sys.executable,
+        "-m",
+        "devstack",
+        "up",
+        "--data-only",
+        "--workdir",
+        str(state),
+        "--stack-file",
+        str(mini_stack_file),
+        "--port-base",
+        str(ports.base),
+        "--http-port",
+        str(ports.http),
+        "--api-instances",
+        "1",
+    ]
+    with subprocess.Popen(
+        cmd, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    ) as up:
+        assert up.stdout is not None
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            line = up.stdout.readline()
+            if line.startswith("ready in") or not line:
+                break
+        assert line.startswith("ready in"), line
+        up.kill()  # no chance to clean up
+        up.wait()
+    listing = json.loads((state / "services.json").read_text())["services"]
+    pids = _pids(listing)
+    assert len(pids) == 5
+    assert all(pid_alive(pid) for pid in pids)
+    stopped = down(state, log=lambda _msg: None)
+    assert len(stopped) == 5
+    assert not any(pid_alive(pid) for pid in pids)
+    assert down(state) == []
