@@ -14,6 +14,7 @@ from stacks.config.base import ConfigModel
 SHARD_ID_PATTERN = r"^[a-z][a-z0-9-]{0,29}[a-z0-9]$"
 TENANT_ID_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"
 SHARD_ID_RE = re.compile(SHARD_ID_PATTERN)
+KEY_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,30}$"
 
 TenantId = Annotated[str, StringConstraints(pattern=TENANT_ID_PATTERN)]
 Environment = Literal["dev", "staging", "prod"]
@@ -144,13 +145,31 @@ class ApiConfig(ConfigModel):
     """HPA CPU target, percent of the request."""
     db_pool_size: int = Field(default=5, ge=1, le=100)
     """Connections per worker process, per shard, per role (writer and each reader)."""
+    jwt_key_ids: list[Annotated[str, StringConstraints(pattern=KEY_ID_PATTERN)]] = Field(
+        default=["k1"], min_length=1, max_length=4
+    )
+    """JWT signing key ids; each gets a generated key, all of them verify (two during a rotation)."""
+    jwt_active_key_id: str | None = None
+    """The key id that signs new tokens (default: the first of jwtKeyIds)."""
 
     @model_validator(mode="after")
     def _bounds(self) -> ApiConfig:
         check_min_max("minReplicas", self.min_replicas, "maxReplicas", self.max_replicas)
         if self.cpu_limit is not None:
             check_min_max("cpu", self.cpu, "cpuLimit", self.cpu_limit)
+        if len(set(self.jwt_key_ids)) != len(self.jwt_key_ids):
+            raise field_error("jwtKeyIds", f"key ids {self.jwt_key_ids} repeat one; each key id appears once")
+        if self.jwt_active_key_id is not None and self.jwt_active_key_id not in self.jwt_key_ids:
+            raise field_error(
+                "jwtActiveKeyId",
+                f"{self.jwt_active_key_id!r} is not one of jwtKeyIds {self.jwt_key_ids}; add it there first",
+            )
         return self
+
+    @property
+    def active_key_id(self) -> str:
+        """The JWT key id that signs new tokens."""
+        return self.jwt_active_key_id or self.jwt_key_ids[0]
 
     @property
     def worker_processes(self) -> int:
