@@ -159,10 +159,11 @@ async def _refresh_pool_metrics(svc: Services) -> None:
         await asyncio.sleep(POOL_METRICS_INTERVAL_SECONDS)
 
 
-def create_app(settings: Settings | None = None) -> Starlette:
+def create_app(settings: Settings | None = None, *, configure_logs: bool = True) -> Starlette:
     """Build the app. Clients are created in the lifespan, not here, so building the app connects nothing."""
     settings = settings or get_settings()
-    configure_logging(settings.server.log_level)
+    if configure_logs:
+        configure_logging(settings.server.log_level)
     metrics = Metrics()
 
     @asynccontextmanager

@@ -1,8 +1,8 @@
 from __future__ import annotations
 
-from datetime import datetime
-
 import msgspec
+
+from app.documents.schemas import Timestamp
 
 
 class Attachment(msgspec.Struct, frozen=True):
@@ -11,7 +11,7 @@ class Attachment(msgspec.Struct, frozen=True):
     filename: str
     content_type: str
     size_bytes: int
-    created_at: datetime
+    created_at: Timestamp
 
 
 class AttachmentWithUrl(msgspec.Struct, frozen=True):
@@ -20,6 +20,6 @@ class AttachmentWithUrl(msgspec.Struct, frozen=True):
     filename: str
     content_type: str
     size_bytes: int
-    created_at: datetime
+    created_at: Timestamp
     download_url: str
     download_expires_in: int

@@ -5,6 +5,8 @@ from typing import Annotated
 
 import msgspec
 
+# msgspec describes datetime as a plain string; say what the API sends: RFC 3339 with a time zone.
+Timestamp = Annotated[datetime, msgspec.Meta(tz=True, extra_json_schema={"format": "date-time"})]
 Title = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 Body = Annotated[str, msgspec.Meta(max_length=100_000)]
 
@@ -25,8 +27,8 @@ class Document(msgspec.Struct, frozen=True):
     title: str
     body: str
     version: int
-    created_at: datetime
-    updated_at: datetime
+    created_at: Timestamp
+    updated_at: Timestamp
 
 
 class DocumentPage(msgspec.Struct, frozen=True):

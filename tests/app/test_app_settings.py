@@ -1,0 +1,141 @@
+"""Settings and the tenant map: built from an explicit environment, validated with the key path."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import tenant_map_doc
+
+from app.core.settings import build_settings
+from app.core.tenantmap import TenantMapError, parse_tenant_map
+
+pytestmark = pytest.mark.unit
+
+STRONG = "k" * 48
+
+
+def test_development_settings_from_environment(app_environ: dict[str, str]) -> None:
+    app_environ |= {"NEXUS_DB_POOL_MAX": "7", "NEXUS_CACHE_ENABLED": "false", "NEXUS_LOG_LEVEL": "info"}
+    s = build_settings(app_environ)
+    assert s.db.pool_max == 7
+    assert s.cache.enabled is False
+    assert s.server.log_level == "INFO"
+    assert s.tenant_map.shard_of("globex") == "shard-b"
+    assert s.tenant_map.shard_of("nobody") is None
+    assert s.db_passwords["shard-a"].get_secret_value() == "pw-a"
+    assert s.auth.active_kid == "k2"
+
+
+def test_tenant_map_from_file(app_environ: dict[str, str], tmp_path: object) -> None:
+    from pathlib import Path
+
+    path = Path(str(tmp_path)) / "tenant-map.json"
+    path.write_text(app_environ.pop("NEXUS_TENANT_MAP"))
+    app_environ["NEXUS_TENANT_MAP_FILE"] = str(path)
+    assert set(build_settings(app_environ).tenant_map.shards) == {"shard-a", "shard-b"}
+
+
+def test_missing_shard_password_is_named(app_environ: dict[str, str]) -> None:
+    del app_environ["NEXUS_DB_PASSWORD_SHARD_B"]
+    with pytest.raises(ValueError, match="NEXUS_DB_PASSWORD_SHARD_B"):
+        build_settings(app_environ)
+
+
+def test_active_kid_must_be_a_key(app_environ: dict[str, str]) -> None:
+    app_environ["NEXUS_JWT_ACTIVE_KID"] = "k7"
+    with pytest.raises(ValueError, match="NEXUS_JWT_ACTIVE_KID"):
+        build_settings(app_environ)
+
+
+def test_production_refuses_placeholder_secrets(app_environ: dict[str, str]) -> None:
+    app_environ |= {"NEXUS_ENV": "production", "NEXUS_DB_SSL": "require"}
+    app_environ["NEXUS_JWT_KEYS"] = json.dumps({"k1": "change-me-" + "x" * 40, "k2": "short"})
+    app_environ["NEXUS_DB_PASSWORD_SHARD_A"] = "changeme"
+    with pytest.raises(ValueError, match="production settings refused") as err:
+        build_settings(app_environ)
+    message = str(err.value)
+    assert "NEXUS_JWT_KEYS[k1]" in message
+    assert "NEXUS_JWT_KEYS[k2]" in message
+    assert "shard shard-a" in message
+    assert "shard-b" not in message
+
+
+def test_production_requires_tls_to_the_database(app_environ: dict[str, str]) -> None:
+    app_environ |= {"NEXUS_ENV": "production", "NEXUS_JWT_KEYS": json.dumps({"k2": STRONG})}
+    app_environ |= {"NEXUS_DB_PASSWORD_SHARD_A": STRONG, "NEXUS_DB_PASSWORD_SHARD_B": STRONG}
+    with pytest.raises(ValueError, match="NEXUS_DB_SSL"):
+        build_settings(app_environ)
+    app_environ["NEXUS_DB_SSL"] = "require"
+    assert build_settings(app_environ).server.env == "production"
+
+
+def test_the_default_development_key_is_refused_in_production(app_environ: dict[str, str]) -> None:
+    for key in ("NEXUS_JWT_KEYS", "NEXUS_JWT_ACTIVE_KID"):
+        del app_environ[key]
+    app_environ |= {"NEXUS_ENV": "production", "NEXUS_DB_SSL": "require"}
+    app_environ |= {"NEXUS_DB_PASSWORD_SHARD_A": STRONG, "NEXUS_DB_PASSWORD_SHARD_B": STRONG}
+    with pytest.raises(ValueError, match=r"NEXUS_JWT_KEYS\[dev\]"):
+        build_settings(app_environ)
+
+
+def test_no_tenant_map_is_an_error(app_environ: dict[str, str]) -> None:
+    del app_environ["NEXUS_TENANT_MAP"]
+    with pytest.raises(ValueError, match="NEXUS_TENANT_MAP_FILE or NEXUS_TENANT_MAP"):
+        build_settings(app_environ)
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda d: d.update(version=2), "only 1"),
+        (lambda d: d["tenants"].update(initech="shard-z"), "tenants.initech"),
+        (lambda d: d.update(defaultShard="shard-z"), "defaultShard"),
+        (lambda d: d["shards"]["shard-a"].update(passwordEnv="PW"), "shards.shard-a.passwordEnv"),
+        (lambda d: d["shards"]["shard-a"].update(readers=[]), "readers"),
+        (lambda d: d["shards"].update({"Shard_C": d["shards"]["shard-a"]}), "DNS-safe"),
+        (lambda d: d["shards"]["shard-a"].pop("database"), "database"),
+        (lambda d: d["shards"]["shard-a"]["writer"].update(port="x"), "port"),
+        (lambda d: d["tenants"].update({"Bad Tenant": "shard-a"}), "Bad Tenant"),
+    ],
+    ids=[
+        "version",
+        "unknown-shard",
+        "default-shard",
+        "password-env",
+        "no-readers",
+        "shard-id",
+        "missing-key",
+        "port-type",
+        "tenant-id",
+    ],
+)
+def test_tenant_map_errors_name_the_key(mutate: object, message: str) -> None:
+    doc = tenant_map_doc()
+    mutate(doc)  # type: ignore[operator]
+    with pytest.raises(TenantMapError, match=message):
+        parse_tenant_map(json.dumps(doc))
+
+
+def test_tenant_map_matches_the_stack_builder_format() -> None:
+    """The shared contract: what stacks.tenantmap builds, the app parses."""
+    from pathlib import Path
+
+    from stacks.config import load_stack_file
+    from stacks.tenantmap import Endpoint, ShardEndpoints, build_tenant_map
+
+    config = load_stack_file(Path("Pulumi.dev.yaml"))
+    endpoints = {
+        sid: ShardEndpoints(
+            writer=Endpoint("127.0.0.1", 6432),
+            readers=[Endpoint("127.0.0.1", 25433)],
+            database=f"nexus_{sid}",
+            reader_database="nexus",
+            username="nexus_app",
+        )
+        for sid in config.shards
+    }
+    built = build_tenant_map(config, endpoints)
+    parsed = parse_tenant_map(json.dumps(built))
+    assert set(parsed.shards) == set(config.shards)
+    assert parsed.tenants == built["tenants"]
