@@ -10,6 +10,7 @@ import pulumi_aws as aws
 
 from infra.network import Network, NetworkArgs
 from stacks.config import ConfigError, StackConfig, load
+from stacks.shards import build_shards, shards_output, tenant_map_output
 
 
 def read_config() -> StackConfig:
@@ -47,7 +48,19 @@ def main() -> None:
         opts=aws_opts,
     )
 
+    # One TenantShard per nexus:shards entry; the tenant map is built from config + their endpoints.
+    shards = build_shards(
+        cfg,
+        vpc_id=network.vpc_id,
+        isolated_subnet_ids=network.isolated_subnet_ids,
+        workload_security_group_id=network.workload_security_group_id,
+        opts=aws_opts,
+    )
+    tenant_map = tenant_map_output(cfg, shards)
+
     pulumi.export("environment", cfg.environment)
     pulumi.export("vpcId", network.vpc_id)
     pulumi.export("privateSubnetIds", network.private_subnet_ids)
     pulumi.export("tenantShards", cfg.tenant_shards())
+    pulumi.export("tenantMap", tenant_map)
+    pulumi.export("shards", shards_output(shards))

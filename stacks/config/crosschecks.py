@@ -11,6 +11,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from stacks.capacity import capacity_problems
+from stacks.config.alb import alb_problems
+from stacks.config.cluster import cluster_prod_problems, node_capacity_problems
 
 if TYPE_CHECKING:
     from stacks.config.model import StackConfig
@@ -41,4 +43,11 @@ def _prod_multi_az(config: StackConfig) -> list[str]:
     ]
 
 
-CROSS_CHECKS: list[Check] = [_prod_backups, _prod_multi_az, capacity_problems]
+CROSS_CHECKS: list[Check] = [
+    _prod_backups,
+    _prod_multi_az,
+    capacity_problems,
+    node_capacity_problems,
+    cluster_prod_problems,
+    alb_problems,
+]

@@ -16,6 +16,8 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from infra.subnets import SubnetLayoutError, plan_subnets
+from stacks.config.alb import AlbConfig
+from stacks.config.cluster import ClusterConfig
 from stacks.config.crosschecks import CROSS_CHECKS
 from stacks.config.model import Shard, StackConfig
 from stacks.config.sections import (
@@ -34,6 +36,8 @@ SECTIONS: dict[str, type[BaseModel]] = {
     "network": NetworkConfig,
     "api": ApiConfig,
     "worker": WorkerConfig,
+    "cluster": ClusterConfig,
+    "alb": AlbConfig,
 }
 
 NAMESPACE = "nexus"
@@ -48,6 +52,8 @@ KNOWN_KEYS: tuple[str, ...] = (
     "defaultShard",
     "api",
     "worker",
+    "cluster",
+    "alb",
     "tags",
 )
 OTHER_KEYS: tuple[str, ...] = ("aws:region",)

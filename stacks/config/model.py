@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from stacks.config.alb import AlbConfig
+from stacks.config.cluster import ClusterConfig
 from stacks.config.sections import ApiConfig, Environment, NetworkConfig, ShardSettings
 from stacks.config.worker import WorkerConfig
 
@@ -38,6 +40,8 @@ class StackConfig:
     api: ApiConfig
     tags: Mapping[str, str] = field(default_factory=dict)
     worker: WorkerConfig = field(default_factory=WorkerConfig)
+    cluster: ClusterConfig = field(default_factory=ClusterConfig)
+    alb: AlbConfig = field(default_factory=AlbConfig)
 
     @property
     def is_prod(self) -> bool:

@@ -1,0 +1,303 @@
+"""``nexus:cluster``: the EKS cluster, its managed node groups, add-ons and the controllers it runs."""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+import re
+from typing import TYPE_CHECKING, Annotated, Final, Literal
+
+from pydantic import Field, StringConstraints, field_validator, model_validator
+from pydantic_core import PydanticCustomError
+
+from stacks.config.base import ConfigModel
+from stacks.config.sections import check_min_max, field_error
+from stacks.nodes import INSTANCE_TYPES, NodePool, Resources, Workload, architectures, fit_problems
+
+if TYPE_CHECKING:
+    from stacks.config.model import StackConfig
+
+LogType = Literal["api", "audit", "authenticator", "controllerManager", "scheduler"]
+AddonName = Literal["vpc-cni", "kube-proxy", "coredns", "eks-pod-identity-agent", "metrics-server"]
+ADDONS: Final[tuple[AddonName, ...]] = (
+    "vpc-cni",
+    "kube-proxy",
+    "eks-pod-identity-agent",
+    "coredns",
+    "metrics-server",
+)
+DEFAULT_LOG_TYPES: Final[tuple[LogType, ...]] = ("api", "audit", "authenticator")
+NODE_GROUP_NAME_PATTERN: Final = r"^[a-z][a-z0-9-]{0,14}[a-z0-9]$"
+ROLE_ARN_PATTERN: Final = r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]+$"
+ADDON_VERSION_PATTERN: Final = r"^v\d+\.\d+\.\d+-eksbuild\.\d+$"
+KUBERNETES_VERSION_PATTERN: Final = r"^1\.(3[0-9])$"
+ROLLOUT_SURGE: Final = 0.25
+"""The Deployments' RollingUpdate maxSurge: with maxUnavailable 0 a rollout at maxReplicas needs this room."""
+
+AddonVersion = Annotated[str, StringConstraints(pattern=ADDON_VERSION_PATTERN)]
+LabelValue = Annotated[str, StringConstraints(pattern=r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")]
+
+
+class NodeTaint(ConfigModel):
+    """A Kubernetes taint on every node of a group."""
+
+    key: str = Field(pattern=r"^([a-z0-9.-]{1,253}/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
+    """Taint key, e.g. ``dedicated``."""
+    value: LabelValue = ""
+    """Taint value (may be empty)."""
+    effect: Literal["NO_SCHEDULE", "NO_EXECUTE", "PREFER_NO_SCHEDULE"]
+    """EKS spelling of the effect."""
+
+
+class NodeGroupConfig(ConfigModel):
+    """One managed node group."""
+
+    instance_types: list[str] = Field(min_length=1, max_length=20)
+    """EC2 instance types (several only for SPOT diversification); one architecture per group."""
+    capacity_type: Literal["ON_DEMAND", "SPOT"] = "ON_DEMAND"
+    """On-demand or spot capacity."""
+    min_size: int = Field(default=1, ge=0, le=450)
+    """Cluster Autoscaler never goes below this."""
+    desired_size: int = Field(default=2, ge=0, le=450)
+    """Initial size only: after creation the Cluster Autoscaler owns it (Pulumi ignores changes)."""
+    max_size: int = Field(default=3, ge=1, le=450)
+    """Cluster Autoscaler never goes above this; the capacity checks count on it."""
+    disk_gib: int = Field(default=50, ge=20, le=16384)
+    """Root volume (gp3, encrypted), GiB."""
+    labels: dict[str, LabelValue] = Field(default_factory=dict)
+    """Kubernetes labels on every node."""
+    taints: list[NodeTaint] = Field(default_factory=list)
+    """Kubernetes taints on every node (a NoSchedule group is not counted for the stack's pods)."""
+
+    @field_validator("instance_types")
+    @classmethod
+    def _known_types(cls, value: list[str]) -> list[str]:
+        unknown = [name for name in value if name not in INSTANCE_TYPES]
+        if unknown:
+            families = ", ".join(sorted({name.split(".")[0] for name in INSTANCE_TYPES}))
+            raise PydanticCustomError(
+                "unknown_instance_type",
+                "unknown instance type(s) {unknown}; use one of the families {families} with a size such as "
+                "large or xlarge (see stacks/nodes.py)",
+                {"unknown": ", ".join(unknown), "families": families},
+            )
+        if len(set(value)) != len(value):
+            raise PydanticCustomError(
+                "duplicate", "instance types are listed twice: {value}", {"value": value}
+            )
+        arches = architectures(value)
+        if len(arches) > 1:
+            raise PydanticCustomError(
+                "mixed_arch",
+                "instance types {value} mix architectures ({arches}); one AMI serves a group, so split them "
+                "into two node groups",
+                {"value": ", ".join(value), "arches": ", ".join(sorted(arches))},
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _sizes(self) -> NodeGroupConfig:
+        check_min_max("minSize", self.min_size, "maxSize", self.max_size)
+        check_min_max("minSize", self.min_size, "desiredSize", self.desired_size)
+        check_min_max("desiredSize", self.desired_size, "maxSize", self.max_size)
+        return self
+
+    @property
+    def schedulable(self) -> bool:
+        """Whether the stack's pods (no tolerations) may land on this group."""
+        return not any(taint.effect in ("NO_SCHEDULE", "NO_EXECUTE") for taint in self.taints)
+
+
+class AutoscalerConfig(ConfigModel):
+    """The Cluster Autoscaler (helm chart ``cluster-autoscaler``)."""
+
+    chart_version: str = Field(default="9.53.0", pattern=r"^\d+\.\d+\.\d+$")
+    """Helm chart version, pinned (9.53.0 ships Cluster Autoscaler 1.34)."""
+    image_tag: str = Field(default="v1.34.2", pattern=r"^v1\.\d+\.\d+$")
+    """Cluster Autoscaler image tag; its minor must match the cluster's Kubernetes minor."""
+    cpu: int = Field(default=100, ge=10, le=4000)
+    """CPU request, millicores."""
+    memory_mib: int = Field(default=300, ge=64, le=8192)
+    """Memory request and limit, MiB."""
+
+
+class LoadBalancerControllerConfig(ConfigModel):
+    """The AWS Load Balancer Controller (helm chart ``aws-load-balancer-controller``)."""
+
+    chart_version: str = Field(default="1.14.0", pattern=r"^\d+\.\d+\.\d+$")
+    """Helm chart version, pinned (1.14.0 ships controller v2.14.0)."""
+    replicas: int = Field(default=2, ge=1, le=5)
+    """Controller replicas (one leader; two keep its webhook available during a node drain)."""
+    cpu: int = Field(default=100, ge=10, le=4000)
+    """CPU request per replica, millicores."""
+    memory_mib: int = Field(default=256, ge=64, le=8192)
+    """Memory request and limit per replica, MiB."""
+
+
+class ClusterConfig(ConfigModel):
+    """``nexus:cluster``: the EKS cluster."""
+
+    version: str = Field(default="1.34", pattern=KUBERNETES_VERSION_PATTERN)
+    """Kubernetes minor version, e.g. 1.34 (upgrade one minor at a time)."""
+    admin_role_arns: list[Annotated[str, StringConstraints(pattern=ROLE_ARN_PATTERN)]] = Field(
+        default_factory=list
+    )
+    """IAM role ARNs granted AmazonEKSClusterAdminPolicy (cluster scope) by access entries."""
+    public_access_cidrs: list[str] = Field(default_factory=list)
+    """CIDRs allowed to reach the public API endpoint; empty = no public endpoint (private always on)."""
+    log_types: list[LogType] = Field(default_factory=lambda: list(DEFAULT_LOG_TYPES))
+    """Control-plane log types sent to CloudWatch Logs."""
+    secrets_encryption: bool = False
+    """Envelope-encrypt Kubernetes Secrets with a KMS key of the stack (rotation on); prod requires it."""
+    node_groups: dict[str, NodeGroupConfig] = Field(
+        default_factory=lambda: {"general": NodeGroupConfig.model_validate({"instanceTypes": ["m6i.large"]})},
+        min_length=1,
+    )
+    """Managed node groups by stable name (2-16 lowercase letters, digits, hyphens)."""
+    addon_versions: dict[AddonName, AddonVersion] = Field(default_factory=dict)
+    """Pinned add-on versions (e.g. v1.19.2-eksbuild.1); an add-on left out gets EKS's default for the
+    cluster version when it is created, and keeps it until pinned here."""
+    autoscaler: AutoscalerConfig = AutoscalerConfig()
+    """Cluster Autoscaler settings."""
+    load_balancer_controller: LoadBalancerControllerConfig = LoadBalancerControllerConfig()
+    """AWS Load Balancer Controller settings."""
+
+    @field_validator("public_access_cidrs")
+    @classmethod
+    def _cidrs(cls, value: list[str]) -> list[str]:
+        for cidr in value:
+            try:
+                network = ipaddress.ip_network(cidr, strict=True)
+            except ValueError as exc:
+                raise PydanticCustomError(
+                    "cidr",
+                    "'{cidr}' is not a CIDR such as 203.0.113.0/24 ({exc})",
+                    {"cidr": cidr, "exc": str(exc)},
+                ) from exc
+            if network.prefixlen == 0:
+                raise PydanticCustomError(
+                    "cidr",
+                    "{cidr} opens the Kubernetes API to the whole internet; list your offices' or CI's "
+                    "CIDRs, or leave publicAccessCidrs empty for a private-only endpoint",
+                    {"cidr": cidr},
+                )
+        return value
+
+    @field_validator("node_groups")
+    @classmethod
+    def _group_names(cls, value: dict[str, NodeGroupConfig]) -> dict[str, NodeGroupConfig]:
+        bad = [name for name in value if not re.fullmatch(NODE_GROUP_NAME_PATTERN, name)]
+        if bad:
+            raise PydanticCustomError(
+                "node_group_name",
+                "node group name(s) {bad} are not valid; use 2-16 lowercase letters, digits and inner "
+                "hyphens (they become part of the AWS node group name)",
+                {"bad": ", ".join(repr(name) for name in bad)},
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _autoscaler_matches(self) -> ClusterConfig:
+        # Cluster Autoscaler only supports the Kubernetes minor it was built for.
+        ca_minor = ".".join(self.autoscaler.image_tag.lstrip("v").split(".")[:2])
+        if ca_minor != self.version:
+            raise field_error(
+                "autoscaler.imageTag",
+                f"{self.autoscaler.image_tag} is for Kubernetes {ca_minor}, the cluster runs "
+                f"{self.version}; use a Cluster Autoscaler {self.version}.x image and its chart",
+            )
+        return self
+
+
+# Cluster-wide system pods that are Deployments (daemonsets are counted per node in stacks.nodes).
+_COREDNS = Resources(cpu_m=100, memory_mib=70)
+_COREDNS_REPLICAS = 2
+_METRICS_SERVER = Resources(cpu_m=100, memory_mib=200)
+
+
+def _system_workloads(cluster: ClusterConfig) -> list[Workload]:
+    lbc = cluster.load_balancer_controller
+    return [
+        Workload(
+            "coredns", _COREDNS, _COREDNS_REPLICAS, "nexus:cluster.nodeGroups", "nexus:cluster.nodeGroups"
+        ),
+        Workload(
+            "metrics-server", _METRICS_SERVER, 1, "nexus:cluster.nodeGroups", "nexus:cluster.nodeGroups"
+        ),
+        Workload(
+            "cluster-autoscaler",
+            Resources(cluster.autoscaler.cpu, cluster.autoscaler.memory_mib),
+            1,
+            "nexus:cluster.autoscaler.cpu / memoryMib",
+            "nexus:cluster.nodeGroups",
+        ),
+        Workload(
+            "aws-load-balancer-controller",
+            Resources(lbc.cpu, lbc.memory_mib),
+            lbc.replicas,
+            "nexus:cluster.loadBalancerController.cpu / memoryMib",
+            "nexus:cluster.loadBalancerController.replicas",
+        ),
+    ]
+
+
+def with_surge(replicas: int) -> int:
+    """Pods alive during a rollout at ``replicas``: maxUnavailable 0 plus a 25% surge (rounded up)."""
+    return replicas + math.ceil(replicas * ROLLOUT_SURGE)
+
+
+def stack_workloads(config: StackConfig) -> list[Workload]:
+    """Every kind of pod the stack schedules, at its maximum count (HPA max plus rollout surge)."""
+    workloads = [
+        Workload(
+            "api",
+            Resources(config.api.cpu, config.api.memory_mib),
+            with_surge(config.api.max_replicas),
+            "nexus:api.cpu / memoryMib",
+            "nexus:api.maxReplicas",
+        )
+    ]
+    worker = config.worker
+    workloads.append(
+        Workload(
+            "worker",
+            Resources(worker.cpu, worker.memory_mib),
+            with_surge(worker.max_replicas),
+            "nexus:worker.cpu / memoryMib",
+            "nexus:worker.maxReplicas",
+        )
+    )
+    return workloads + _system_workloads(config.cluster)
+
+
+def node_pools(cluster: ClusterConfig) -> list[NodePool]:
+    """The node groups as the capacity checks see them."""
+    return [
+        NodePool(
+            name=name,
+            instance_types=tuple(group.instance_types),
+            max_size=group.max_size,
+            schedulable=group.schedulable,
+        )
+        for name, group in cluster.node_groups.items()
+    ]
+
+
+def node_capacity_problems(config: StackConfig) -> list[str]:
+    """Cross-check: every pod fits a node, and every workload at max fits the node groups at max."""
+    return fit_problems(node_pools(config.cluster), stack_workloads(config))
+
+
+def cluster_prod_problems(config: StackConfig) -> list[str]:
+    """Cross-check: prod encrypts Secrets with KMS and keeps the audit log."""
+    if not config.is_prod:
+        return []
+    problems = []
+    if not config.cluster.secrets_encryption:
+        problems.append(
+            "nexus:cluster.secretsEncryption: prod envelope-encrypts Kubernetes Secrets (DB passwords, Redis "
+            "token, JWT keys) with KMS; set it to true"
+        )
+    if "audit" not in config.cluster.log_types:
+        problems.append("nexus:cluster.logTypes: prod keeps the audit log; add 'audit'")
+    return problems
