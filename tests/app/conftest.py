@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import json
+import secrets
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
+import boto3
+import httpx
 import pytest
+import redis
 
 
 def tenant_map_doc(**overrides: Any) -> dict[str, Any]:
@@ -41,3 +48,75 @@ def app_environ() -> dict[str, str]:
         "NEXUS_JWT_ISSUER": "nexus-test",
         "NEXUS_JWT_AUDIENCE": "nexus-api",
     }
+
+
+# ---------------------------------------------------------------- integration helpers (real local stack)
+
+
+@dataclass
+class User:
+    tenant: str
+    email: str
+    password: str
+    token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"authorization": f"Bearer {self.token}"}
+
+
+@pytest.fixture(scope="session")
+def api(local_stack: Any) -> Iterator[httpx.Client]:
+    """The API as a client sees it: through nginx."""
+    with httpx.Client(base_url=local_stack.url, timeout=30.0) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def new_user(api: httpx.Client) -> Callable[[str], User]:
+    """Register a fresh user in a tenant and log in."""
+
+    def make(tenant: str) -> User:
+        email = f"user-{secrets.token_hex(6)}@example.com"
+        password = "correct horse " + secrets.token_hex(4)
+        creds = {"tenant": tenant, "email": email, "password": password}
+        registered = api.post("/v1/auth/register", json=creds)
+        assert registered.status_code == 201, registered.text
+        token = api.post("/v1/auth/token", json=creds)
+        assert token.status_code == 200, token.text
+        return User(tenant, email, password, token.json()["access_token"])
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def redis_client(local_stack: Any) -> Iterator[redis.Redis]:
+    client = redis.Redis.from_url(local_stack.redis_url, socket_timeout=5)
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def s3(local_stack: Any) -> Any:
+    return boto3.client(
+        "s3",
+        endpoint_url=local_stack.s3_endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="devstack",
+        aws_secret_access_key="devstack",
+    )
+
+
+def create_document(api: httpx.Client, user: User, title: str = "t", body: str = "b") -> dict[str, Any]:
+    response = api.post("/v1/documents", json={"title": title, "body": body}, headers=user.headers)
+    assert response.status_code == 201, response.text
+    return response.json()  # type: ignore[no-any-return]
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float = 20.0, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
