@@ -56,7 +56,7 @@ def alb_problems(config: StackConfig) -> list[str]:
     """Cross-check: access logs need the log bucket; prod serves HTTPS only and keeps access logs."""
     problems = []
     storage = getattr(config, "storage", None)  # nexus:storage, owned by the cache/storage section
-    if config.alb.access_logs and not (storage is not None and storage.access_logs):
+    if config.alb.access_logs and storage is not None and not storage.access_logs:
         problems.append(
             "nexus:alb.accessLogs: the ALB writes its logs to the access-log bucket, which exists only with "
             "nexus:storage.accessLogs: true; turn that on or turn this off"

@@ -26,6 +26,8 @@ ADDONS: Final[tuple[AddonName, ...]] = (
     "coredns",
     "metrics-server",
 )
+DEFAULT_NODE_GROUP: Final = {"instanceTypes": ["m6i.xlarge"], "minSize": 2, "desiredSize": 2, "maxSize": 10}
+"""Sized for the default nexus:api and nexus:worker at their HPA maxima, with rollout surge."""
 DEFAULT_LOG_TYPES: Final[tuple[LogType, ...]] = ("api", "audit", "authenticator")
 NODE_GROUP_NAME_PATTERN: Final = r"^[a-z][a-z0-9-]{0,14}[a-z0-9]$"
 ROLE_ARN_PATTERN: Final = r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]+$"
@@ -150,7 +152,7 @@ class ClusterConfig(ConfigModel):
     secrets_encryption: bool = False
     """Envelope-encrypt Kubernetes Secrets with a KMS key of the stack (rotation on); prod requires it."""
     node_groups: dict[str, NodeGroupConfig] = Field(
-        default_factory=lambda: {"general": NodeGroupConfig.model_validate({"instanceTypes": ["m6i.large"]})},
+        default_factory=lambda: {"general": NodeGroupConfig.model_validate(DEFAULT_NODE_GROUP)},
         min_length=1,
     )
     """Managed node groups by stable name (2-16 lowercase letters, digits, hyphens)."""
