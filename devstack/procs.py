@@ -79,7 +79,8 @@ def check_traversable(user: ServiceUser, path: Path) -> None:
         if not mode & 0o001:
             raise StartError(
                 f"{parent} is not traversable by other users, so {user.name!r} cannot reach {path}; "
-                "use a work directory under a world-traversable path (e.g. chmod o+x)"
+                "use a work directory under a world-traversable path (e.g. --workdir /tmp/nexus-local) "
+                "or make the parents traversable (chmod o+x)"
             )
 
 

@@ -380,7 +380,10 @@ class LocalStack:
         return self._stop_named("worker", sig=sig)
 
     def stop_api(self, index: int, sig: signal.Signals = signal.SIGTERM, timeout: float = 30.0) -> int | None:
-        """Signal one API instance and wait for it to exit (SIGTERM: graceful). Returns its exit code."""
+        """Signal one API instance and wait for it to exit (SIGTERM: graceful). Returns its exit code.
+
+        uvicorn re-raises the signal after a graceful shutdown, so SIGTERM normally yields -15.
+        """
         return self._stop_named(f"api-{index}", sig=sig, timeout=timeout)
 
     def drain_api(self, index: int) -> None:
@@ -719,8 +722,14 @@ class LocalStack:
         self._write_nginx_conf()
         old = _children(service.proc.pid)
         service.proc.send_signal(signal.SIGHUP)
+
+        def reloaded() -> bool:
+            # New workers run the new upstream list; old ones exit once their requests finish.
+            now = _children(service.proc.pid) if service.proc else set()
+            return bool(now) and not now & old
+
         wait_until(
-            lambda: bool(_children(service.proc.pid) - old) if service.proc else True,
+            reloaded,
             what="nginx reload",
             timeout=10,
             proc=service.proc,
