@@ -227,3 +227,42 @@ def budget_lines(config: StackConfig) -> list[str]:
         "slots (x maxConnectionsPercent through the proxy)"
     )
     return lines
+
+
+# --- AWS name limits ----------------------------------------------------------------------------------------
+
+RDS_IDENTIFIER_MAX: Final = 63
+"""Longest RDS instance identifier (and RDS Proxy name)."""
+IAM_ROLE_NAME_MAX: Final = 64
+AUTONAME_SUFFIX: Final = 8
+"""Pulumi auto-naming appends ``-`` and 7 random characters."""
+
+
+def longest_shard_names(name_prefix: str, shard_id: str, read_replicas: int) -> dict[str, tuple[str, int]]:
+    """The longest generated name of each limited kind in a shard, with its limit (see infra.database)."""
+    base = f"{name_prefix}-{shard_id}"
+    instance = f"{base}-replica-{read_replicas - 1}" if read_replicas else f"{base}-primary"
+    return {
+        "RDS instance identifier": (instance, RDS_IDENTIFIER_MAX),
+        "RDS Proxy name": (f"{base}-proxy", RDS_IDENTIFIER_MAX),
+        "IAM role name": (f"{base}-proxy-role", IAM_ROLE_NAME_MAX),
+    }
+
+
+def shard_name_problems(config: StackConfig) -> list[str]:
+    """Shard ids whose generated AWS names would exceed AWS's limits (the create would fail mid-way)."""
+    problems: list[str] = []
+    for shard_id in sorted(config.shards):
+        names = longest_shard_names(
+            config.name_prefix, shard_id, config.shards[shard_id].settings.read_replicas
+        )
+        for kind, (name, limit) in names.items():
+            overflow = len(name) + AUTONAME_SUFFIX - limit
+            if overflow > 0:
+                problems.append(
+                    f"nexus:shards.{shard_id}: the shard id is {overflow} character(s) too long for stack "
+                    f"{config.stack!r}: its {kind} {name!r} plus Pulumi's {AUTONAME_SUFFIX}-character suffix "
+                    f"exceeds AWS's {limit}; use a shorter shard id"
+                )
+                break
+    return problems

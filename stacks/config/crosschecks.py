@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from stacks.capacity import capacity_problems
+from stacks.capacity import capacity_problems, shard_name_problems
 from stacks.config.alb import alb_problems
 from stacks.config.cluster import cluster_prod_problems, node_capacity_problems
 
@@ -47,6 +47,7 @@ CROSS_CHECKS: list[Check] = [
     _prod_backups,
     _prod_multi_az,
     capacity_problems,
+    shard_name_problems,
     node_capacity_problems,
     cluster_prod_problems,
     alb_problems,

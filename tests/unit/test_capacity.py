@@ -15,6 +15,7 @@ from stacks.capacity import (
     ClientLoad,
     budget_lines,
     capacity_problems,
+    longest_shard_names,
     proxy_capacity,
     shard_budget,
     usable_connections,
@@ -223,3 +224,26 @@ def test_budget_verdict_matches_the_numbers_and_is_monotone_in_pods(
     assert big.writer.load.connections >= small.writer.load.connections
     if not small.writer.ok:
         assert not big.writer.ok
+
+
+def test_long_shard_id_is_refused_before_aws_refuses_its_names() -> None:
+    # nexus-dev- (10) + 31-character id + -replica-0 (10) + 8-character suffix = 59 fits in 63; with a
+    # 14-character stack name the same shard's replica identifier reaches 70 and the run must stop early.
+    shard_id = "s" + "x" * 29 + "1"
+    raw = _raw({shard_id: {"tenants": ["acme"]}})
+    assert load(raw, stack="dev").shards[shard_id].id == shard_id
+    with pytest.raises(ConfigError) as excinfo:
+        load(raw, stack="staging-europe")
+    (problem,) = excinfo.value.problems
+    assert problem.startswith(f"nexus:shards.{shard_id}: the shard id is 7 character(s) too long")
+    assert "RDS instance identifier" in problem
+    assert "use a shorter shard id" in problem
+
+
+@given(st.integers(0, 15), st.from_regex(r"[a-z][a-z0-9-]{0,29}[a-z0-9]", fullmatch=True))
+def test_longest_names_cover_every_replica(replicas: int, shard_id: str) -> None:
+    names = longest_shard_names("nexus-dev", shard_id, replicas)
+    identifier, limit = names["RDS instance identifier"]
+    assert limit == 63
+    expected = f"nexus-dev-{shard_id}-replica-{replicas - 1}" if replicas else f"nexus-dev-{shard_id}-primary"
+    assert identifier == expected
