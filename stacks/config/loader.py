@@ -8,6 +8,7 @@ checked as the stack file wrote them.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
@@ -123,12 +124,41 @@ def _shown(value: Any) -> str:
 
 
 def _validate(model: type[M], value: Any, prefix: tuple[object, ...], problems: list[str]) -> M | None:
-    try:
-        return model.model_validate_json(json.dumps(value), strict=True)
-    except ValidationError as exc:
-        for error in exc.errors(include_url=False):
-            problems.extend(_format(error, prefix))
-        return None
+    # An unknown key stops pydantic at that level (the check runs before the fields), which would hide every
+    # other problem of the section; so drop the unknown keys and validate again, one nesting level per pass.
+    errors: list[Any] = []
+    for _ in range(_MAX_NESTING):
+        try:
+            result = model.model_validate_json(json.dumps(value), strict=True)
+        except ValidationError as exc:
+            found = exc.errors(include_url=False)
+            unknown = [error for error in found if error["type"] == "unknown_key"]
+            if not unknown:
+                errors.extend(found)
+                break
+            errors.extend(unknown)
+            value = _without_unknown_keys(value, unknown)
+        else:
+            if not errors:
+                return result
+            break
+    for error in errors:
+        problems.extend(_format(error, prefix))
+    return None
+
+
+_MAX_NESTING = 8
+
+
+def _without_unknown_keys(value: Any, unknown_errors: list[Any]) -> Any:
+    value = json.loads(json.dumps(value))  # a deep copy
+    for error in unknown_errors:
+        node = value
+        for part in error["loc"]:
+            node = node[part]
+        for key in error["ctx"]["unknown"]:
+            node.pop(key, None)
+    return value
 
 
 def _decode(value: str) -> Any:
@@ -292,13 +322,54 @@ def _tenant_checker() -> Callable[[str], bool]:
     return check
 
 
+class _Yaml12Loader(yaml.SafeLoader):
+    """PyYAML's safe loader with YAML 1.2 core-schema scalars, the way the Pulumi CLI (Go yaml.v3) reads.
+
+    PyYAML follows YAML 1.1, where ``yes``/``no``/``on``/``off`` are booleans, ``12:30`` is an integer and
+    ``010`` is octal; the CLI passes the first two on as strings and reads ``010`` as ten. Reading stack files
+    the CLI's way lets the config model refuse ``flowLogs: yes`` here exactly as under ``pulumi up``.
+    """
+
+
+_CORE_SCALARS = {
+    "tag:yaml.org,2002:bool": (r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
+    "tag:yaml.org,2002:int": (r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$", "-+0123456789"),
+    "tag:yaml.org,2002:float": (
+        r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+        r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$",
+        "-+0123456789.",
+    ),
+}
+_Yaml12Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag not in _CORE_SCALARS]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+for _tag, (_pattern, _first) in _CORE_SCALARS.items():  # int before float: "16" is an int
+    _Yaml12Loader.add_implicit_resolver(_tag, re.compile(_pattern), list(_first))
+
+
+def _construct_core_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int:
+    text = str(loader.construct_scalar(node))
+    if text.startswith(("0o", "0x")):
+        return int(text[2:], 8 if text[1] == "o" else 16)
+    return int(text, 10)
+
+
+_Yaml12Loader.add_constructor("tag:yaml.org,2002:int", _construct_core_int)
+
+
+def _load_yaml(path: str | Path) -> dict[str, Any]:
+    document = yaml.load(Path(path).read_text(), Loader=_Yaml12Loader)  # noqa: S506 - a SafeLoader subclass
+    return document if isinstance(document, dict) else {}
+
+
 def read_stack_file(path: str | Path) -> dict[str, str]:
     """Raw config of a ``Pulumi.<stack>.yaml`` as the engine passes it (namespaced keys, JSON-encoded values).
 
     Keys without a namespace belong to the project. ``secure:`` values cannot be decrypted without the CLI;
     they are returned as a placeholder (the key is then listed by ``secret_keys_of``).
     """
-    document = yaml.safe_load(Path(path).read_text()) or {}
+    document = _load_yaml(path)
     config = document.get("config") or {}
     raw: dict[str, str] = {}
     for key, value in config.items():
@@ -312,7 +383,7 @@ def read_stack_file(path: str | Path) -> dict[str, str]:
 
 def secret_keys_of(path: str | Path) -> list[str]:
     """Keys whose value is ``secure:`` in a stack file."""
-    document = yaml.safe_load(Path(path).read_text()) or {}
+    document = _load_yaml(path)
     config = document.get("config") or {}
     return sorted(
         key if ":" in key else f"{PROJECT}:{key}"
