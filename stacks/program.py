@@ -10,6 +10,7 @@ import pulumi_aws as aws
 
 from infra.network import Network, NetworkArgs
 from stacks.config import ConfigError, StackConfig, load
+from stacks.datastores import build_datastores, export_datastores
 from stacks.shards import build_shards, shards_output, tenant_map_output
 
 
@@ -58,9 +59,20 @@ def main() -> None:
     )
     tenant_map = tenant_map_output(cfg, shards)
 
+    # Valkey and the buckets; Redis sits in the isolated tier with the databases (no internet route).
+    datastores = build_datastores(
+        cfg,
+        vpc_id=network.vpc_id,
+        subnet_ids=network.isolated_subnet_ids,
+        workload_security_group_id=network.workload_security_group_id,
+        db_secret_arns=[shard.secret_arn for shard in shards.values()],
+        provider=provider,
+    )
+
     pulumi.export("environment", cfg.environment)
     pulumi.export("vpcId", network.vpc_id)
     pulumi.export("privateSubnetIds", network.private_subnet_ids)
     pulumi.export("tenantShards", cfg.tenant_shards())
     pulumi.export("tenantMap", tenant_map)
     pulumi.export("shards", shards_output(shards))
+    export_datastores(datastores)

@@ -12,7 +12,9 @@ from typing import TYPE_CHECKING
 
 from stacks.capacity import capacity_problems, shard_name_problems
 from stacks.config.alb import alb_problems
+from stacks.config.cache import prod_cache_problems
 from stacks.config.cluster import cluster_prod_problems, node_capacity_problems
+from stacks.config.storage import prod_storage_problems
 
 if TYPE_CHECKING:
     from stacks.config.model import StackConfig
@@ -48,6 +50,8 @@ CROSS_CHECKS: list[Check] = [
     _prod_multi_az,
     capacity_problems,
     shard_name_problems,
+    prod_cache_problems,
+    prod_storage_problems,
     node_capacity_problems,
     cluster_prod_problems,
     alb_problems,

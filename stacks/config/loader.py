@@ -18,6 +18,7 @@ from pydantic import BaseModel, ValidationError
 
 from infra.subnets import SubnetLayoutError, plan_subnets
 from stacks.config.alb import AlbConfig
+from stacks.config.cache import CacheConfig
 from stacks.config.cluster import ClusterConfig
 from stacks.config.crosschecks import CROSS_CHECKS
 from stacks.config.model import Shard, StackConfig
@@ -29,6 +30,7 @@ from stacks.config.sections import (
     TenantId,
     is_dns_safe_shard_id,
 )
+from stacks.config.storage import StorageConfig
 from stacks.config.worker import WorkerConfig
 
 # Sections that are one model each, validated the same way (default: the model's defaults). A new section is
@@ -39,6 +41,8 @@ SECTIONS: dict[str, type[BaseModel]] = {
     "worker": WorkerConfig,
     "cluster": ClusterConfig,
     "alb": AlbConfig,
+    "cache": CacheConfig,
+    "storage": StorageConfig,
 }
 
 NAMESPACE = "nexus"
@@ -55,6 +59,8 @@ KNOWN_KEYS: tuple[str, ...] = (
     "worker",
     "cluster",
     "alb",
+    "cache",
+    "storage",
     "tags",
 )
 OTHER_KEYS: tuple[str, ...] = ("aws:region",)

@@ -6,8 +6,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from stacks.config.alb import AlbConfig
+from stacks.config.cache import CacheConfig
 from stacks.config.cluster import ClusterConfig
 from stacks.config.sections import ApiConfig, Environment, NetworkConfig, ShardSettings
+from stacks.config.storage import StorageConfig
 from stacks.config.worker import WorkerConfig
 
 
@@ -42,6 +44,8 @@ class StackConfig:
     worker: WorkerConfig = field(default_factory=WorkerConfig)
     cluster: ClusterConfig = field(default_factory=ClusterConfig)
     alb: AlbConfig = field(default_factory=AlbConfig)
+    cache: CacheConfig = field(default_factory=CacheConfig)
+    storage: StorageConfig = field(default_factory=StorageConfig)
 
     @property
     def is_prod(self) -> bool:

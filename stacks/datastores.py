@@ -1,0 +1,140 @@
+"""Composition of the shared data services: the Valkey group, the uploads bucket, the access-log bucket, and
+the workloads' IAM policy documents over them.
+
+Kept out of ``stacks/program.py`` so that the program stays a short list of components: this module turns
+``nexus:cache`` and ``nexus:storage`` into the components' plain args and wires in the network's outputs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from infra.cache import Cache, CacheArgs
+from infra.storage import AccessLogBucket, AccessLogBucketArgs, CorsRule, UploadsBucket, UploadsBucketArgs
+from stacks.config.model import StackConfig
+
+
+@dataclass(frozen=True, slots=True)
+class DataStores:
+    """The shared data services of a stack and the workloads' policies on them."""
+
+    cache: Cache
+    uploads: UploadsBucket
+    access_logs: AccessLogBucket | None
+    """The ALB access-log bucket, when nexus:storage.accessLogs is on."""
+    api_policy: pulumi.Output[str]
+    """IAM policy (JSON) for the API pods' identity."""
+    worker_policy: pulumi.Output[str]
+    """IAM policy (JSON) for the queue worker pods' identity."""
+
+
+def cache_args(
+    config: StackConfig,
+    *,
+    vpc_id: pulumi.Input[str],
+    subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]],
+    workload_security_group_id: pulumi.Input[str],
+) -> CacheArgs:
+    """The Cache's inputs: nexus:cache plus the network's outputs."""
+    cache = config.cache
+    return CacheArgs(
+        vpc_id=vpc_id,
+        subnet_ids=subnet_ids,
+        workload_security_group_id=workload_security_group_id,
+        engine_version=cache.engine_version,
+        parameter_group_family=cache.parameter_group_family,
+        node_type=cache.node_type,
+        num_nodes=cache.num_nodes,
+        automatic_failover=cache.automatic_failover,
+        multi_az=cache.multi_az,
+        snapshot_retention_days=cache.snapshot_retention_days,
+        snapshot_window=cache.snapshot_window,
+        maintenance_window=cache.maintenance_window,
+        auth_token_version=cache.auth_token_version,
+        memory_alarm_percent=cache.memory_alarm_percent,
+        is_prod=config.is_prod,
+    )
+
+
+def uploads_args(config: StackConfig) -> UploadsBucketArgs:
+    """The UploadsBucket's inputs from nexus:storage."""
+    storage = config.storage
+    cors = storage.cors
+    return UploadsBucketArgs(
+        noncurrent_version_expiration_days=storage.noncurrent_version_expiration_days,
+        abort_incomplete_multipart_days=storage.abort_incomplete_multipart_days,
+        cors=None
+        if cors is None
+        else CorsRule(
+            allowed_origins=tuple(cors.allowed_origins),
+            allowed_methods=tuple(cors.allowed_methods),
+            allowed_headers=tuple(cors.allowed_headers),
+            expose_headers=tuple(cors.expose_headers),
+            max_age_seconds=cors.max_age_seconds,
+        ),
+        is_prod=config.is_prod,
+    )
+
+
+def build_datastores(
+    config: StackConfig,
+    *,
+    vpc_id: pulumi.Input[str],
+    subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]],
+    workload_security_group_id: pulumi.Input[str],
+    db_secret_arns: Sequence[pulumi.Input[str]],
+    provider: aws.Provider,
+) -> DataStores:
+    """Create the Cache, the UploadsBucket and (when on) the AccessLogBucket with the stack's provider."""
+    opts = pulumi.ResourceOptions(providers=[provider])
+    prefix = config.name_prefix
+    cache = Cache(
+        f"{prefix}-cache",
+        cache_args(
+            config,
+            vpc_id=vpc_id,
+            subnet_ids=subnet_ids,
+            workload_security_group_id=workload_security_group_id,
+        ),
+        opts=opts,
+    )
+    uploads = UploadsBucket(f"{prefix}-uploads", uploads_args(config), opts=opts)
+    access_logs = None
+    if config.storage.access_logs:
+        identity = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(provider=provider))
+        access_logs = AccessLogBucket(
+            f"{prefix}-alb-logs",
+            AccessLogBucketArgs(
+                region=config.region,
+                account_id=identity.account_id,
+                retention_days=config.storage.access_log_retention_days,
+                is_prod=config.is_prod,
+            ),
+            opts=opts,
+        )
+    return DataStores(
+        cache=cache,
+        uploads=uploads,
+        access_logs=access_logs,
+        api_policy=uploads.api_policy(db_secret_arns),
+        worker_policy=uploads.worker_policy(db_secret_arns),
+    )
+
+
+def export_datastores(stores: DataStores) -> None:
+    """Stack outputs of the data services; the token and the URL stay secret."""
+    cache = stores.cache
+    pulumi.export("redisPrimaryEndpoint", cache.primary_endpoint)
+    pulumi.export("redisReaderEndpoint", cache.reader_endpoint)
+    pulumi.export("redisPort", cache.port)
+    pulumi.export("redisAuthToken", pulumi.Output.secret(cache.auth_token))
+    pulumi.export("redisUrl", pulumi.Output.secret(cache.redis_url))
+    pulumi.export("uploadsBucketName", stores.uploads.bucket_name)
+    pulumi.export("uploadsBucketArn", stores.uploads.bucket_arn)
+    pulumi.export("accessLogBucketName", stores.access_logs.bucket_name if stores.access_logs else None)
+    pulumi.export("apiPolicyDocument", stores.api_policy)
+    pulumi.export("workerPolicyDocument", stores.worker_policy)
