@@ -1,0 +1,701 @@
+"""What AWS computes for the resource types this project uses (pulumi-aws 7.x token names).
+
+Ids, ARNs and endpoints follow the shapes AWS returns, so that code reading them (an endpoint split into host
+and port, an ARN parsed for its suffix, an OIDC issuer stripped of ``https://``) runs as it would in AWS.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .cloud import DNS_SUFFIX, AutoName, Ctx, Emulation, register
+
+# Hosted zone ids AWS publishes for us-east-1 (ALB, S3, RDS); other regions use the same shapes.
+_ALB_ZONE = "Z35SXDOTRQ7X7K"
+_NLB_ZONE = "Z26RNL4JYFTOTI"
+_S3_ZONE = "Z3AQBSTGFYJSTF"
+_RDS_ZONE = "Z2R2ITUGPM61AM"
+
+_REGION_SHORT = {
+    "us-east-1": "use1",
+    "us-east-2": "use2",
+    "us-west-1": "usw1",
+    "us-west-2": "usw2",
+    "eu-west-1": "euw1",
+    "eu-central-1": "euc1",
+    "ap-southeast-1": "apse1",
+}
+
+
+def _ec2(prefix: str, kind: str | None = None) -> tuple[Any, Any]:
+    """An EC2-style id (``<prefix>-<17 hex>``) and its ARN ``arn:...:ec2:...:<kind>/<id>``."""
+
+    def make_id(ctx: Ctx) -> str:
+        return f"{prefix}-{ctx.hex(17, 'id')}"
+
+    def compute(ctx: Ctx) -> dict[str, Any]:
+        out: dict[str, Any] = {"ownerId": ctx.account}
+        if kind is not None:
+            out["arn"] = ctx.arn("ec2", f"{kind}/{make_id(ctx)}")
+        return out
+
+    return make_id, compute
+
+
+def _simple_ec2(type_: str, prefix: str, kind: str | None, **extra: Any) -> Emulation:
+    make_id, compute = _ec2(prefix, kind)
+    compute = extra.pop("compute", compute)
+    return Emulation(type=type_, id=make_id, compute=compute, **extra)
+
+
+def _vpc(ctx: Ctx) -> dict[str, Any]:
+    vpc_id = f"vpc-{ctx.hex(17, 'id')}"
+    return {
+        "arn": ctx.arn("ec2", f"vpc/{vpc_id}"),
+        "ownerId": ctx.account,
+        "defaultSecurityGroupId": f"sg-{ctx.hex(17, 'default-sg')}",
+        "defaultNetworkAclId": f"acl-{ctx.hex(17, 'default-acl')}",
+        "defaultRouteTableId": f"rtb-{ctx.hex(17, 'default-rtb')}",
+        "mainRouteTableId": f"rtb-{ctx.hex(17, 'default-rtb')}",
+        "dhcpOptionsId": f"dopt-{ctx.hex(17, 'dopt')}",
+        "enableDnsSupport": ctx.get("enableDnsSupport", True),
+        "enableDnsHostnames": ctx.get("enableDnsHostnames", False),
+        "instanceTenancy": ctx.get("instanceTenancy", "default"),
+    }
+
+
+def _subnet(ctx: Ctx) -> dict[str, Any]:
+    subnet_id = f"subnet-{ctx.hex(17, 'id')}"
+    az = ctx.get("availabilityZone") or f"{ctx.region}a"
+    return {
+        "arn": ctx.arn("ec2", f"subnet/{subnet_id}"),
+        "ownerId": ctx.account,
+        "availabilityZone": az,
+        "availabilityZoneId": f"{_REGION_SHORT.get(ctx.region, 'use1')}-az{ord(az[-1]) - ord('a') + 1}",
+        "mapPublicIpOnLaunch": ctx.get("mapPublicIpOnLaunch", False),
+    }
+
+
+def _ip(ctx: Ctx, salt: str, base: str = "203.0.113") -> str:
+    return f"{base}.{ctx.digest(salt)[0] % 250 + 1}"
+
+
+def _eip(ctx: Ctx) -> dict[str, Any]:
+    public_ip = _ip(ctx, "public-ip")
+    return {
+        "allocationId": f"eipalloc-{ctx.hex(17, 'id')}",
+        "publicIp": public_ip,
+        "publicDns": f"ec2-{public_ip.replace('.', '-')}.compute-1.{DNS_SUFFIX}",
+        "domain": ctx.get("domain", "vpc"),
+        "arn": ctx.arn("ec2", f"elastic-ip/eipalloc-{ctx.hex(17, 'id')}"),
+    }
+
+
+def _nat(ctx: Ctx) -> dict[str, Any]:
+    return {
+        "networkInterfaceId": f"eni-{ctx.hex(17, 'eni')}",
+        "privateIp": _ip(ctx, "private-ip", "10.0.0"),
+        "publicIp": _ip(ctx, "public-ip"),
+        "connectivityType": ctx.get("connectivityType", "public"),
+    }
+
+
+def _security_group(ctx: Ctx) -> dict[str, Any]:
+    sg_id = f"sg-{ctx.hex(17, 'id')}"
+    return {"arn": ctx.arn("ec2", f"security-group/{sg_id}"), "ownerId": ctx.account}
+
+
+def _sg_rule(ctx: Ctx) -> dict[str, Any]:
+    rule_id = f"sgr-{ctx.hex(17, 'id')}"
+    return {"securityGroupRuleId": rule_id, "arn": ctx.arn("ec2", f"security-group-rule/{rule_id}")}
+
+
+def _vpc_endpoint(ctx: Ctx) -> dict[str, Any]:
+    endpoint_id = f"vpce-{ctx.hex(17, 'id')}"
+    return {
+        "arn": ctx.arn("ec2", f"vpc-endpoint/{endpoint_id}"),
+        "prefixListId": f"pl-{ctx.hex(8, 'pl')}",
+        "state": "available",
+        "ownerId": ctx.account,
+        "vpcEndpointType": ctx.get("vpcEndpointType", "Gateway"),
+        "cidrBlocks": ["52.216.0.0/15"],
+        "dnsEntries": [],
+        "networkInterfaceIds": [],
+    }
+
+
+def _launch_template(ctx: Ctx) -> dict[str, Any]:
+    return {
+        "arn": ctx.arn("ec2", f"launch-template/lt-{ctx.hex(17, 'id')}"),
+        "latestVersion": 1,
+        "defaultVersion": 1,
+    }
+
+
+def _log_group(ctx: Ctx) -> dict[str, Any]:
+    return {"arn": ctx.arn("logs", f"log-group:{ctx.get('name')}")}
+
+
+def _iam_role(ctx: Ctx) -> dict[str, Any]:
+    path = ctx.get("path", "/")
+    return {
+        "arn": ctx.arn("iam", f"role{path}{ctx.get('name')}", region=False),
+        "uniqueId": "AROA" + ctx.chars(17, "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", "unique"),
+        "createDate": "2024-01-01T00:00:00Z",
+        "path": path,
+    }
+
+
+def _iam_policy(ctx: Ctx) -> dict[str, Any]:
+    path = ctx.get("path", "/")
+    return {
+        "arn": ctx.arn("iam", f"policy{path}{ctx.get('name')}", region=False),
+        "policyId": "ANPA" + ctx.chars(17, "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", "policy"),
+        "path": path,
+    }
+
+
+def _instance_profile(ctx: Ctx) -> dict[str, Any]:
+    path = ctx.get("path", "/")
+    return {
+        "arn": ctx.arn("iam", f"instance-profile{path}{ctx.get('name')}", region=False),
+        "uniqueId": "AIPA" + ctx.chars(17, "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", "unique"),
+    }
+
+
+def _oidc_provider(ctx: Ctx) -> dict[str, Any]:
+    url = str(ctx.get("url", "")).removeprefix("https://")
+    return {"arn": ctx.arn("iam", f"oidc-provider/{url}", region=False)}
+
+
+def _rds_instance(ctx: Ctx) -> dict[str, Any]:
+    identifier = ctx.get("identifier")
+    engine = str(ctx.get("engine") or "postgres")
+    port = ctx.get("port") or (3306 if "mysql" in engine or "maria" in engine else 5432)
+    address = f"{identifier}.{ctx.chars(12, salt='cluster-id')}.{ctx.region}.rds.{DNS_SUFFIX}"
+    resource_id = "db-" + ctx.chars(26, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", "resource-id")
+    out: dict[str, Any] = {
+        "arn": ctx.arn("rds", f"db:{identifier}"),
+        "address": address,
+        "endpoint": f"{address}:{port}",
+        "port": port,
+        "hostedZoneId": _RDS_ZONE,
+        "resourceId": resource_id,
+        "engine": engine,
+        "status": "available",
+        "engineVersionActual": f"{ctx.get('engineVersion') or '16'}.4",
+        "availabilityZone": ctx.get("availabilityZone") or f"{ctx.region}a",
+        "caCertIdentifier": ctx.get("caCertIdentifier") or "rds-ca-rsa2048-g1",
+        "listenerEndpoints": [],
+    }
+    if ctx.get("manageMasterUserPassword"):
+        secret = f"rds!db-{ctx.uuid('master-secret')}"
+        out["masterUserSecrets"] = [
+            {
+                "secretArn": ctx.arn("secretsmanager", f"secret:{secret}-{ctx.chars(6, salt='sfx')}"),
+                "secretStatus": "active",
+                "kmsKeyId": ctx.arn("kms", f"key/{ctx.uuid('kms')}"),
+            }
+        ]
+    return out
+
+
+def _rds_proxy(ctx: Ctx) -> dict[str, Any]:
+    name = ctx.get("name")
+    proxy_id = "prx-" + ctx.hex(17, "proxy-id")
+    return {
+        "arn": ctx.arn("rds", f"db-proxy:{proxy_id}"),
+        "endpoint": f"{name}.proxy-{ctx.chars(12, salt='cluster-id')}.{ctx.region}.rds.{DNS_SUFFIX}",
+    }
+
+
+def _proxy_target_group(ctx: Ctx) -> dict[str, Any]:
+    return {"arn": ctx.arn("rds", f"target-group:prx-tg-{ctx.hex(17, 'tg')}"), "name": "default"}
+
+
+def _proxy_target(ctx: Ctx) -> dict[str, Any]:
+    identifier = ctx.get("dbInstanceIdentifier") or ctx.get("dbClusterIdentifier")
+    return {
+        "endpoint": f"{identifier}.{ctx.chars(12, salt='cluster-id')}.{ctx.region}.rds.{DNS_SUFFIX}",
+        "port": 5432,
+        "rdsResourceId": identifier,
+        "targetArn": ctx.arn("rds", f"db:{identifier}"),
+        "type": "RDS_INSTANCE" if ctx.get("dbInstanceIdentifier") else "TRACKED_CLUSTER",
+        "trackedClusterId": "",
+    }
+
+
+def _proxy_target_id(ctx: Ctx) -> str:
+    kind = "RDS_INSTANCE" if ctx.get("dbInstanceIdentifier") else "TRACKED_CLUSTER"
+    identifier = ctx.get("dbInstanceIdentifier") or ctx.get("dbClusterIdentifier")
+    return f"{ctx.get('dbProxyName')}/{ctx.get('targetGroupName', 'default')}/{kind}/{identifier}"
+
+
+def _proxy_endpoint(ctx: Ctx) -> dict[str, Any]:
+    name = ctx.get("dbProxyEndpointName")
+    return {
+        "arn": ctx.arn("rds", f"db-proxy-endpoint:prx-endpoint-{ctx.hex(17, 'id')}"),
+        "endpoint": f"{name}.endpoint.proxy-{ctx.chars(12, salt='cluster-id')}.{ctx.region}.rds.{DNS_SUFFIX}",
+        "isDefault": False,
+        "vpcId": f"vpc-{ctx.hex(17, 'vpc')}",
+    }
+
+
+def _named_arn(service: str, kind: str, sep: str = ":") -> Any:
+    def compute(ctx: Ctx) -> dict[str, Any]:
+        return {"arn": ctx.arn(service, f"{kind}{sep}{ctx.get('name')}")}
+
+    return compute
+
+
+def _secret(ctx: Ctx) -> dict[str, Any]:
+    return {"arn": ctx.arn("secretsmanager", f"secret:{ctx.get('name')}-{ctx.chars(6, salt='suffix')}")}
+
+
+def _secret_version(ctx: Ctx) -> dict[str, Any]:
+    return {"arn": ctx.get("secretId"), "versionId": ctx.uuid("version"), "versionStages": ["AWSCURRENT"]}
+
+
+def _kms_key(ctx: Ctx) -> dict[str, Any]:
+    key_id = ctx.uuid("key")
+    return {"arn": ctx.arn("kms", f"key/{key_id}"), "keyId": key_id}
+
+
+def _kms_alias(ctx: Ctx) -> dict[str, Any]:
+    return {
+        "arn": ctx.arn("kms", str(ctx.get("name"))),
+        "targetKeyArn": ctx.arn("kms", f"key/{ctx.get('targetKeyId')}"),
+    }
+
+
+def _replication_group(ctx: Ctx) -> dict[str, Any]:
+    group_id = ctx.get("replicationGroupId")
+    zone = f"{ctx.chars(6, salt='cache-zone')}.{_REGION_SHORT.get(ctx.region, 'use1')}.cache.{DNS_SUFFIX}"
+    clusters = int(ctx.get("numCacheClusters") or 1)
+    out: dict[str, Any] = {
+        "arn": ctx.arn("elasticache", f"replicationgroup:{group_id}"),
+        "port": ctx.get("port") or 6379,
+        "memberClusters": [f"{group_id}-{index:03d}" for index in range(1, clusters + 1)],
+        "engineVersionActual": f"{ctx.get('engineVersion') or '7.1'}.0",
+        "clusterEnabled": bool(ctx.get("numNodeGroups")),
+    }
+    if ctx.get("numNodeGroups"):
+        out["configurationEndpointAddress"] = f"clustercfg.{group_id}.{zone}"
+    else:
+        out["primaryEndpointAddress"] = f"master.{group_id}.{zone}"
+        out["readerEndpointAddress"] = f"replica.{group_id}.{zone}"
+    return out
+
+
+def _bucket(ctx: Ctx) -> dict[str, Any]:
+    bucket = ctx.get("bucket")
+    return {
+        "arn": f"arn:{ctx.partition}:s3:::{bucket}",
+        "bucketDomainName": f"{bucket}.s3.{DNS_SUFFIX}",
+        "bucketRegionalDomainName": f"{bucket}.s3.{ctx.region}.{DNS_SUFFIX}",
+        "hostedZoneId": _S3_ZONE,
+        "region": ctx.get("region") or ctx.region,
+    }
+
+
+def _eks_cluster(ctx: Ctx) -> dict[str, Any]:
+    name = ctx.get("name")
+    oidc_id = ctx.hex(32, "oidc").upper()
+    vpc_config = dict(ctx.get("vpcConfig") or {})
+    vpc_config.setdefault("vpcId", f"vpc-{ctx.hex(17, 'vpc')}")
+    vpc_config["clusterSecurityGroupId"] = f"sg-{ctx.hex(17, 'cluster-sg')}"
+    pem = "-----BEGIN CERTIFICATE-----\n" + ctx.b64(ctx.hex(64, "ca")) + "\n-----END CERTIFICATE-----\n"
+    return {
+        "arn": ctx.arn("eks", f"cluster/{name}"),
+        "endpoint": f"https://{ctx.hex(32, 'endpoint').upper()}.gr7.{ctx.region}.eks.{DNS_SUFFIX}",
+        "certificateAuthority": {"data": ctx.b64(pem)},
+        "identities": [{"oidcs": [{"issuer": f"https://oidc.eks.{ctx.region}.{DNS_SUFFIX}/id/{oidc_id}"}]}],
+        "vpcConfig": vpc_config,
+        "platformVersion": "eks.1",
+        "status": "ACTIVE",
+        "version": ctx.get("version") or "1.33",
+        "clusterId": ctx.uuid("cluster-id"),
+        "createdAt": "2024-01-01T00:00:00Z",
+    }
+
+
+def _node_group(ctx: Ctx) -> dict[str, Any]:
+    cluster, group = ctx.get("clusterName"), ctx.get("nodeGroupName")
+    uid = ctx.uuid("nodegroup")
+    return {
+        "arn": ctx.arn("eks", f"nodegroup/{cluster}/{group}/{uid}"),
+        "resources": [
+            {"autoscalingGroups": [{"name": f"eks-{group}-{uid}"}], "remoteAccessSecurityGroupId": ""}
+        ],
+        "status": "ACTIVE",
+        "version": ctx.get("version") or "1.33",
+        "releaseVersion": ctx.get("releaseVersion") or "1.33.0-20250101",
+        "capacityType": ctx.get("capacityType") or "ON_DEMAND",
+    }
+
+
+def _addon(ctx: Ctx) -> dict[str, Any]:
+    cluster, addon = ctx.get("clusterName"), ctx.get("addonName")
+    return {
+        "arn": ctx.arn("eks", f"addon/{cluster}/{addon}/{ctx.uuid('addon')}"),
+        "addonVersion": ctx.get("addonVersion") or "v1.0.0-eksbuild.1",
+    }
+
+
+def _access_entry(ctx: Ctx) -> dict[str, Any]:
+    cluster = ctx.get("clusterName")
+    return {
+        "accessEntryArn": ctx.arn("eks", f"access-entry/{cluster}/role/{ctx.account}/{ctx.uuid('entry')}"),
+        "type": ctx.get("type") or "STANDARD",
+        "userName": ctx.get("userName") or str(ctx.get("principalArn")),
+        "kubernetesGroups": ctx.get("kubernetesGroups") or [],
+    }
+
+
+def _pod_identity(ctx: Ctx) -> dict[str, Any]:
+    association = f"a-{ctx.chars(17, salt='assoc')}"
+    return {
+        "associationId": association,
+        "associationArn": ctx.arn("eks", f"podidentityassociation/{ctx.get('clusterName')}/{association}"),
+    }
+
+
+def _load_balancer(ctx: Ctx) -> dict[str, Any]:
+    name = ctx.get("name")
+    kind = ctx.get("loadBalancerType") or "application"
+    suffix = f"{'app' if kind == 'application' else 'net'}/{name}/{ctx.hex(16, 'lb')}"
+    internal = "internal-" if ctx.get("internal") else ""
+    return {
+        "arn": ctx.arn("elasticloadbalancing", f"loadbalancer/{suffix}"),
+        "arnSuffix": suffix,
+        "dnsName": f"{internal}{name}-{ctx.digits(10, 'dns')}.{ctx.region}.elb.{DNS_SUFFIX}",
+        "zoneId": _ALB_ZONE if kind == "application" else _NLB_ZONE,
+        "loadBalancerType": kind,
+        "vpcId": f"vpc-{ctx.hex(17, 'vpc')}",
+    }
+
+
+def _target_group(ctx: Ctx) -> dict[str, Any]:
+    suffix = f"targetgroup/{ctx.get('name')}/{ctx.hex(16, 'tg')}"
+    return {"arn": ctx.arn("elasticloadbalancing", suffix), "arnSuffix": suffix, "loadBalancerArns": []}
+
+
+def _listener(ctx: Ctx) -> dict[str, Any]:
+    return {
+        "arn": ctx.arn("elasticloadbalancing", f"listener/app/lb/{ctx.hex(16, 'lb')}/{ctx.hex(16, 'id')}")
+    }
+
+
+def _listener_rule(ctx: Ctx) -> dict[str, Any]:
+    return {
+        "arn": ctx.arn(
+            "elasticloadbalancing", f"listener-rule/app/lb/{ctx.hex(16, 'lb')}/{ctx.hex(16, 'id')}"
+        )
+    }
+
+
+def _certificate(ctx: Ctx) -> dict[str, Any]:
+    domains = [ctx.get("domainName"), *(ctx.get("subjectAlternativeNames") or [])]
+    return {
+        "arn": ctx.arn("acm", f"certificate/{ctx.uuid('cert')}"),
+        "status": "PENDING_VALIDATION" if ctx.get("validationMethod") == "DNS" else "ISSUED",
+        "domainValidationOptions": [
+            {
+                "domainName": domain,
+                "resourceRecordName": f"_{ctx.hex(32, f'dvo-{domain}')}.{domain}.",
+                "resourceRecordType": "CNAME",
+                "resourceRecordValue": f"_{ctx.hex(32, f'dvo-value-{domain}')}.acm-validations.aws.",
+            }
+            for domain in domains
+            if domain
+        ],
+    }
+
+
+def _zone(ctx: Ctx) -> dict[str, Any]:
+    zone_id = "Z" + ctx.chars(20, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", "zone")
+    return {
+        "zoneId": zone_id,
+        "arn": f"arn:{ctx.partition}:route53:::hostedzone/{zone_id}",
+        "nameServers": [f"ns-{index}.awsdns-{index:02d}.org" for index in range(1, 5)],
+    }
+
+
+def _by(*keys: str, sep: str = ":") -> Any:
+    """An id made of input values joined by ``sep`` (many association-like resources)."""
+
+    def make_id(ctx: Ctx) -> str:
+        return sep.join(str(ctx.get(key, "")) for key in keys)
+
+    return make_id
+
+
+def _get(key: str) -> Any:
+    def make_id(ctx: Ctx) -> str:
+        return str(ctx.get(key))
+
+    return make_id
+
+
+def _arn_id(ctx: Ctx) -> str:
+    return str(ctx.get("arn"))
+
+
+def _prefixed(prefix: str, length: int = 17) -> Any:
+    def make_id(ctx: Ctx) -> str:
+        return f"{prefix}{ctx.hex(length, 'id')}"
+
+    return make_id
+
+
+_NAME = AutoName("name")
+_NAME_LOWER = AutoName("name", lower=True)
+
+register(
+    # EC2 / VPC
+    _simple_ec2("aws:ec2/vpc:Vpc", "vpc", "vpc", compute=_vpc),
+    Emulation(type="aws:ec2/subnet:Subnet", id=_prefixed("subnet-"), compute=_subnet),
+    _simple_ec2("aws:ec2/internetGateway:InternetGateway", "igw", "internet-gateway"),
+    Emulation(type="aws:ec2/eip:Eip", id=_prefixed("eipalloc-"), compute=_eip),
+    Emulation(type="aws:ec2/natGateway:NatGateway", id=_prefixed("nat-"), compute=_nat),
+    _simple_ec2("aws:ec2/routeTable:RouteTable", "rtb", "route-table"),
+    Emulation(type="aws:ec2/route:Route", id=_prefixed("r-rtb-", 17)),
+    Emulation(type="aws:ec2/routeTableAssociation:RouteTableAssociation", id=_prefixed("rtbassoc-")),
+    Emulation(type="aws:ec2/mainRouteTableAssociation:MainRouteTableAssociation", id=_prefixed("rtbassoc-")),
+    Emulation(
+        type="aws:ec2/securityGroup:SecurityGroup",
+        id=_prefixed("sg-"),
+        autonames=(AutoName("name", prefix_prop="namePrefix"),),
+        defaults={"description": "Managed by Pulumi", "revokeRulesOnDelete": False},
+        compute=_security_group,
+    ),
+    Emulation(
+        type="aws:ec2/defaultSecurityGroup:DefaultSecurityGroup",
+        id=_prefixed("sg-"),
+        defaults={"name": "default", "description": "default VPC security group"},
+        compute=_security_group,
+    ),
+    Emulation(
+        type="aws:ec2/securityGroupRule:SecurityGroupRule", id=_prefixed("sgrule-", 10), compute=_sg_rule
+    ),
+    Emulation(
+        type="aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+        id=_prefixed("sgr-"),
+        compute=_sg_rule,
+    ),
+    Emulation(
+        type="aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule", id=_prefixed("sgr-"), compute=_sg_rule
+    ),
+    Emulation(type="aws:ec2/vpcEndpoint:VpcEndpoint", id=_prefixed("vpce-"), compute=_vpc_endpoint),
+    Emulation(
+        type="aws:ec2/vpcEndpointRouteTableAssociation:VpcEndpointRouteTableAssociation",
+        id=_prefixed("a-vpce-"),
+    ),
+    _simple_ec2("aws:ec2/flowLog:FlowLog", "fl", "vpc-flow-log"),
+    _simple_ec2("aws:ec2/networkAcl:NetworkAcl", "acl", "network-acl"),
+    _simple_ec2("aws:ec2/defaultNetworkAcl:DefaultNetworkAcl", "acl", "network-acl"),
+    _simple_ec2("aws:ec2/defaultRouteTable:DefaultRouteTable", "rtb", "route-table"),
+    Emulation(
+        type="aws:ec2/launchTemplate:LaunchTemplate",
+        id=_prefixed("lt-"),
+        autonames=(AutoName("name", maxlen=128, prefix_prop="namePrefix"),),
+        compute=_launch_template,
+    ),
+    # CloudWatch
+    Emulation(
+        type="aws:cloudwatch/logGroup:LogGroup",
+        id=_get("name"),
+        autonames=(AutoName("name", maxlen=512, prefix_prop="namePrefix"),),
+        compute=_log_group,
+    ),
+    Emulation(
+        type="aws:cloudwatch/metricAlarm:MetricAlarm",
+        id=_get("name"),
+        autonames=(_NAME,),
+        compute=_named_arn("cloudwatch", "alarm"),
+    ),
+    # IAM
+    Emulation(
+        type="aws:iam/role:Role",
+        id=_get("name"),
+        autonames=(AutoName("name", maxlen=64, prefix_prop="namePrefix"),),
+        compute=_iam_role,
+    ),
+    Emulation(
+        type="aws:iam/policy:Policy",
+        id=_arn_id,
+        autonames=(AutoName("name", maxlen=128, prefix_prop="namePrefix"),),
+        compute=_iam_policy,
+    ),
+    Emulation(
+        type="aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+        id=lambda ctx: f"{ctx.get('role')}-{ctx.digits(26)}",
+    ),
+    Emulation(
+        type="aws:iam/rolePolicy:RolePolicy",
+        id=_by("role", "name"),
+        autonames=(AutoName("name", maxlen=128, prefix_prop="namePrefix"),),
+    ),
+    Emulation(
+        type="aws:iam/instanceProfile:InstanceProfile",
+        id=_get("name"),
+        autonames=(AutoName("name", maxlen=128, prefix_prop="namePrefix"),),
+        compute=_instance_profile,
+    ),
+    Emulation(type="aws:iam/openIdConnectProvider:OpenIdConnectProvider", id=_arn_id, compute=_oidc_provider),
+    # RDS
+    Emulation(
+        type="aws:rds/instance:Instance",
+        id=lambda ctx: str(ctx.state.get("resourceId")),
+        autonames=(AutoName("identifier", lower=True, prefix_prop="identifierPrefix"),),
+        compute=_rds_instance,
+    ),
+    Emulation(
+        type="aws:rds/subnetGroup:SubnetGroup",
+        id=_get("name"),
+        autonames=(AutoName("name", lower=True, prefix_prop="namePrefix"),),
+        defaults={"description": "Managed by Pulumi"},
+        compute=_named_arn("rds", "subgrp"),
+    ),
+    Emulation(
+        type="aws:rds/parameterGroup:ParameterGroup",
+        id=_get("name"),
+        autonames=(AutoName("name", lower=True, prefix_prop="namePrefix"),),
+        defaults={"description": "Managed by Pulumi"},
+        compute=_named_arn("rds", "pg"),
+    ),
+    Emulation(type="aws:rds/proxy:Proxy", id=_get("name"), autonames=(_NAME_LOWER,), compute=_rds_proxy),
+    Emulation(
+        type="aws:rds/proxyDefaultTargetGroup:ProxyDefaultTargetGroup",
+        id=_get("dbProxyName"),
+        compute=_proxy_target_group,
+    ),
+    Emulation(type="aws:rds/proxyTarget:ProxyTarget", id=_proxy_target_id, compute=_proxy_target),
+    Emulation(
+        type="aws:rds/proxyEndpoint:ProxyEndpoint",
+        id=_by("dbProxyName", "dbProxyEndpointName", sep="/"),
+        compute=_proxy_endpoint,
+    ),
+    # Secrets Manager and KMS
+    Emulation(
+        type="aws:secretsmanager/secret:Secret",
+        id=_arn_id,
+        autonames=(AutoName("name", maxlen=512, prefix_prop="namePrefix"),),
+        compute=_secret,
+    ),
+    Emulation(
+        type="aws:secretsmanager/secretVersion:SecretVersion",
+        id=lambda ctx: f"{ctx.get('secretId')}|{ctx.state['versionId']}",
+        compute=_secret_version,
+    ),
+    Emulation(type="aws:kms/key:Key", id=lambda ctx: str(ctx.state["keyId"]), compute=_kms_key),
+    Emulation(
+        type="aws:kms/alias:Alias",
+        id=_get("name"),
+        autonames=(AutoName("name", prefix_prop="namePrefix"),),
+        compute=_kms_alias,
+    ),
+    # ElastiCache
+    Emulation(
+        type="aws:elasticache/replicationGroup:ReplicationGroup",
+        id=_get("replicationGroupId"),
+        autonames=(AutoName("replicationGroupId", maxlen=40, lower=True),),
+        compute=_replication_group,
+    ),
+    Emulation(
+        type="aws:elasticache/subnetGroup:SubnetGroup",
+        id=_get("name"),
+        autonames=(_NAME_LOWER,),
+        defaults={"description": "Managed by Pulumi"},
+        compute=_named_arn("elasticache", "subnetgroup"),
+    ),
+    Emulation(
+        type="aws:elasticache/parameterGroup:ParameterGroup",
+        id=_get("name"),
+        autonames=(_NAME_LOWER,),
+        defaults={"description": "Managed by Pulumi"},
+        compute=_named_arn("elasticache", "parametergroup"),
+    ),
+    # S3
+    Emulation(
+        type="aws:s3/bucket:Bucket",
+        id=_get("bucket"),
+        autonames=(AutoName("bucket", maxlen=63, lower=True, prefix_prop="bucketPrefix"),),
+        compute=_bucket,
+    ),
+    *(
+        Emulation(type=f"aws:s3/{module}:{cls}", id=_get("bucket"))
+        for module, cls in (
+            ("bucketPublicAccessBlock", "BucketPublicAccessBlock"),
+            ("bucketVersioning", "BucketVersioning"),
+            ("bucketServerSideEncryptionConfiguration", "BucketServerSideEncryptionConfiguration"),
+            ("bucketPolicy", "BucketPolicy"),
+            ("bucketLifecycleConfiguration", "BucketLifecycleConfiguration"),
+            ("bucketOwnershipControls", "BucketOwnershipControls"),
+            ("bucketCorsConfiguration", "BucketCorsConfiguration"),
+            ("bucketLogging", "BucketLogging"),
+            ("bucketNotification", "BucketNotification"),
+        )
+    ),
+    # EKS
+    Emulation(
+        type="aws:eks/cluster:Cluster",
+        id=_get("name"),
+        autonames=(AutoName("name", maxlen=100),),
+        compute=_eks_cluster,
+    ),
+    Emulation(
+        type="aws:eks/nodeGroup:NodeGroup",
+        id=_by("clusterName", "nodeGroupName"),
+        autonames=(AutoName("nodeGroupName", maxlen=63, prefix_prop="nodeGroupNamePrefix"),),
+        compute=_node_group,
+    ),
+    Emulation(type="aws:eks/addon:Addon", id=_by("clusterName", "addonName"), compute=_addon),
+    Emulation(
+        type="aws:eks/accessEntry:AccessEntry", id=_by("clusterName", "principalArn"), compute=_access_entry
+    ),
+    Emulation(
+        type="aws:eks/accessPolicyAssociation:AccessPolicyAssociation",
+        id=_by("clusterName", "principalArn", "policyArn", sep="#"),
+        compute=lambda ctx: {"associatedAt": "2024-01-01T00:00:00Z", "modifiedAt": "2024-01-01T00:00:00Z"},
+    ),
+    Emulation(
+        type="aws:eks/podIdentityAssociation:PodIdentityAssociation",
+        id=lambda ctx: f"{ctx.get('clusterName')},{ctx.state['associationId']}",
+        compute=_pod_identity,
+    ),
+    # Load balancing, certificates, DNS, auto scaling
+    Emulation(
+        type="aws:lb/loadBalancer:LoadBalancer",
+        id=_arn_id,
+        autonames=(AutoName("name", maxlen=32, prefix_prop="namePrefix"),),
+        compute=_load_balancer,
+    ),
+    Emulation(
+        type="aws:lb/targetGroup:TargetGroup",
+        id=_arn_id,
+        autonames=(AutoName("name", maxlen=32, prefix_prop="namePrefix"),),
+        compute=_target_group,
+    ),
+    Emulation(type="aws:lb/listener:Listener", id=_arn_id, compute=_listener),
+    Emulation(type="aws:lb/listenerRule:ListenerRule", id=_arn_id, compute=_listener_rule),
+    Emulation(
+        type="aws:lb/targetGroupAttachment:TargetGroupAttachment",
+        id=lambda ctx: f"{ctx.get('targetGroupArn')}-{ctx.digits(20)}",
+    ),
+    Emulation(type="aws:acm/certificate:Certificate", id=_arn_id, compute=_certificate),
+    Emulation(
+        type="aws:acm/certificateValidation:CertificateValidation",
+        id=lambda ctx: "2024-01-01 00:00:00 +0000 UTC",
+    ),
+    Emulation(type="aws:route53/zone:Zone", id=lambda ctx: str(ctx.state["zoneId"]), compute=_zone),
+    Emulation(
+        type="aws:route53/record:Record",
+        id=_by("zoneId", "name", "type", sep="_"),
+        compute=lambda ctx: {"fqdn": str(ctx.get("name")).rstrip(".")},
+    ),
+    Emulation(
+        type="aws:autoscaling/attachment:Attachment",
+        id=lambda ctx: f"{ctx.get('autoscalingGroupName')}-{ctx.digits(20)}",
+    ),
+)

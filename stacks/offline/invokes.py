@@ -1,0 +1,215 @@
+"""Answers to the provider functions (invokes) a program may call, keyed by token.
+
+An invoke without an entry fails the run with a message naming the token: a lookup that silently returned
+nothing would make the program build on empty values. Add an entry with ``register_invoke``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from .cloud import ACCOUNT_ID, DNS_SUFFIX, PARTITION, EmulationError
+
+Invoke = Callable[[Mapping[str, Any], str], Mapping[str, Any]]
+"""(arguments, region) -> result."""
+
+_INVOKES: dict[str, Invoke] = {}
+
+# Zones per region AWS publishes (us-east-1 has six; most regions three).
+_ZONE_LETTERS = {"us-east-1": "abcdef", "us-west-2": "abcd"}
+_ELB_ACCOUNTS = {
+    "us-east-1": "127311923021",
+    "us-east-2": "033677994240",
+    "us-west-2": "797873946194",
+    "eu-west-1": "156460612806",
+    "eu-central-1": "054676820928",
+}
+
+
+def register_invoke(token: str) -> Callable[[Invoke], Invoke]:
+    """Decorator: answer the invoke ``token``."""
+
+    def wrap(fn: Invoke) -> Invoke:
+        _INVOKES[token] = fn
+        return fn
+
+    return wrap
+
+
+def answer(token: str, args: Mapping[str, Any], region: str) -> Mapping[str, Any]:
+    """The result of an invoke, or EmulationError for one the offline engine does not emulate."""
+    fn = _INVOKES.get(token)
+    if fn is None:
+        raise EmulationError(
+            f"the offline engine does not emulate the invoke {token!r}; add it in stacks/offline/invokes.py "
+            f"(emulated: {', '.join(sorted(_INVOKES))})"
+        )
+    return fn(args, region)
+
+
+def emulated_invokes() -> frozenset[str]:
+    """Tokens with an answer."""
+    return frozenset(_INVOKES)
+
+
+def _short(region: str) -> str:
+    parts = region.split("-")
+    return f"{parts[0]}{parts[1][0]}{parts[2]}" if len(parts) == 3 else region
+
+
+@register_invoke("aws:index/getAvailabilityZones:getAvailabilityZones")
+def _zones(args: Mapping[str, Any], region: str) -> Mapping[str, Any]:
+    letters = _ZONE_LETTERS.get(region, "abc")
+    excluded = set(args.get("excludeNames") or [])
+    names = [f"{region}{letter}" for letter in letters if f"{region}{letter}" not in excluded]
+    return {
+        "id": region,
+        "names": names,
+        "zoneIds": [f"{_short(region)}-az{letters.index(name[-1]) + 1}" for name in names],
+        "groupNames": [region] * len(names),
+        "state": args.get("state"),
+    }
+
+
+@register_invoke("aws:index/getCallerIdentity:getCallerIdentity")
+def _caller(args: Mapping[str, Any], region: str) -> Mapping[str, Any]:
+    return {
+        "id": ACCOUNT_ID,
+        "accountId": ACCOUNT_ID,
+        "arn": f"arn:{PARTITION}:iam::{ACCOUNT_ID}:user/offline-preview",
+        "userId": "AIDAOFFLINEPREVIEW0000",
+    }
+
+
+@register_invoke("aws:index/getRegion:getRegion")
+def _region(args: Mapping[str, Any], region: str) -> Mapping[str, Any]:
+    name = args.get("region") or args.get("name") or region
+    return {
+        "id": name,
+        "region": name,
+        "name": name,
+        "endpoint": f"ec2.{name}.{DNS_SUFFIX}",
+        "description": name,
+    }
+
+
+@register_invoke("aws:index/getPartition:getPartition")
+def _partition(args: Mapping[str, Any], region: str) -> Mapping[str, Any]:
+    return {
+        "id": PARTITION,
+        "partition": PARTITION,
+        "dnsSuffix": DNS_SUFFIX,
+        "reverseDnsPrefix": "com.amazonaws",
+    }
+
+
+@register_invoke("aws:elb/getServiceAccount:getServiceAccount")
+def _elb_account(args: Mapping[str, Any], region: str) -> Mapping[str, Any]:
+    account = _ELB_ACCOUNTS.get(str(args.get("region") or region), "127311923021")
+    return {"id": account, "arn": f"arn:{PARTITION}:iam::{account}:root"}
+
+
+def _one_or_list(values: list[Any]) -> Any:
+    # Terraform's policy document renders a single-element list as a plain string.
+    return (
+        values[0]
+        if len(values) == 1
+        else sorted(values)
+        if all(isinstance(v, str) for v in values)
+        else values
+    )
+
+
+def _statement(raw: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if raw.get("sid"):
+        out["Sid"] = raw["sid"]
+    out["Effect"] = raw.get("effect") or "Allow"
+    for key, field in (
+        ("actions", "Action"),
+        ("notActions", "NotAction"),
+        ("resources", "Resource"),
+        ("notResources", "NotResource"),
+    ):
+        if raw.get(key):
+            out[field] = _one_or_list(list(raw[key]))
+    for key, field in (("principals", "Principal"), ("notPrincipals", "NotPrincipal")):
+        if raw.get(key):
+            principals: dict[str, Any] = {}
+            for principal in raw[key]:
+                identifiers = list(principal.get("identifiers") or [])
+                if principal.get("type") == "*" and identifiers == ["*"]:
+                    principals = {"*": "*"}
+                    break
+                principals[principal["type"]] = _one_or_list(identifiers)
+            out[field] = "*" if principals == {"*": "*"} else principals
+    if raw.get("conditions"):
+        conditions: dict[str, dict[str, Any]] = {}
+        for condition in raw["conditions"]:
+            conditions.setdefault(condition["test"], {})[condition["variable"]] = _one_or_list(
+                list(condition.get("values") or [])
+            )
+        out["Condition"] = conditions
+    return out
+
+
+@register_invoke("aws:iam/getPolicyDocument:getPolicyDocument")
+def _policy_document(args: Mapping[str, Any], region: str) -> Mapping[str, Any]:
+    document: dict[str, Any] = {"Version": args.get("version") or "2012-10-17"}
+    if args.get("policyId"):
+        document["Id"] = args["policyId"]
+    document["Statement"] = [_statement(statement) for statement in args.get("statements") or []]
+    pretty = json.dumps(document, indent=2)
+    return {
+        "id": hashlib.sha256(pretty.encode()).hexdigest()[:10],
+        "json": pretty,
+        "minifiedJson": json.dumps(document, separators=(",", ":")),
+    }
+
+
+@register_invoke("aws:ssm/getParameter:getParameter")
+def _ssm_parameter(args: Mapping[str, Any], region: str) -> Mapping[str, Any]:
+    name = str(args.get("name"))
+    digest = hashlib.sha256(f"{region}|{name}".encode()).hexdigest()
+    if name.endswith("image_id"):
+        value = f"ami-{digest[:17]}"
+    elif name.endswith("release_version"):
+        value = "1.33.0-20250101"
+    else:
+        value = f"offline-{digest[:12]}"
+    return {
+        "id": name,
+        "name": name,
+        "arn": f"arn:{PARTITION}:ssm:{region}:{ACCOUNT_ID}:parameter/{name.lstrip('/')}",
+        "type": "String",
+        "value": value,
+        "insecureValue": value,
+        "version": 1,
+        "withDecryption": args.get("withDecryption", True),
+    }
+
+
+@register_invoke("aws:eks/getAddonVersion:getAddonVersion")
+def _addon_version(args: Mapping[str, Any], region: str) -> Mapping[str, Any]:
+    return {
+        "id": str(args.get("addonName")),
+        "addonName": args.get("addonName"),
+        "kubernetesVersion": args.get("kubernetesVersion"),
+        "version": "v1.0.0-eksbuild.1",
+        "mostRecent": args.get("mostRecent", False),
+    }
+
+
+@register_invoke("aws:ec2/getAmi:getAmi")
+def _ami(args: Mapping[str, Any], region: str) -> Mapping[str, Any]:
+    digest = hashlib.sha256(json.dumps(args, sort_keys=True, default=str).encode()).hexdigest()
+    return {
+        "id": f"ami-{digest[:17]}",
+        "imageId": f"ami-{digest[:17]}",
+        "architecture": "x86_64",
+        "name": f"offline-{digest[:8]}",
+        "ownerId": ACCOUNT_ID,
+    }

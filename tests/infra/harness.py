@@ -1,0 +1,74 @@
+"""The test harness: run any stack file or config dict under the offline engine and read what it recorded.
+
+    run = run_stack("Pulumi.prod.yaml")   # or run_stack({"aws:region": ..., "nexus:...": ...}, stack="x")
+    vpc = run.one("aws:ec2/vpc:Vpc")
+    assert vpc.inputs["cidrBlock"] == "10.40.0.0/16"
+    assert run.children_of(vpc.parent)                 # resources under the Network component
+    problems = config_problems({... bad config ...})   # the RunError lines; asserts nothing was registered
+
+Runs are deterministic, so identical inputs are cached for the session (a StackRun is immutable).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from stacks.offline import RecordedResource, StackRun, run_config, run_stack_file
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+STACK_FILES = tuple(sorted(PROJECT_DIR.glob("Pulumi.*.yaml")))
+
+__all__ = [
+    "PROJECT_DIR",
+    "STACK_FILES",
+    "RecordedResource",
+    "StackRun",
+    "config_problems",
+    "run_stack",
+]
+
+
+def run_stack(
+    source: str | Path | Mapping[str, Any], *, stack: str | None = None, cache: bool = True
+) -> StackRun:
+    """Run the project with a stack file (path, or a bare name such as ``"prod"``) or a config dict.
+
+    A dict is written like a stack file's ``config:`` map (``{"aws:region": "us-east-1", "nexus:shards":
+    {...}}``); ``stack`` names the stack (default ``test``). ``cache=False`` forces a fresh run.
+    """
+    if isinstance(source, Mapping):
+        key = json.dumps(source, sort_keys=True)
+        return (_cached_config if cache else _config_run)(key, stack or "test")
+    path = Path(source)
+    if not path.suffix:  # a bare stack name
+        path = PROJECT_DIR / f"Pulumi.{source}.yaml"
+    elif not path.is_absolute():
+        path = PROJECT_DIR / path
+    return (_cached_file if cache else _file_run)(str(path), stack)
+
+
+def config_problems(source: str | Path | Mapping[str, Any], *, stack: str | None = None) -> list[str]:
+    """The problem lines of a config the program must refuse; fails if it runs or registers anything."""
+    run = run_stack(source, stack=stack, cache=False)
+    assert run.error is not None, "expected the program to refuse this config, but it ran"
+    assert not run.resources, (
+        f"resources were registered before the config was refused: {[r.urn for r in run]}"
+    )
+    lines = run.error.splitlines()
+    return [line.strip() for line in lines[1:]] if len(lines) > 1 else [line.strip() for line in lines]
+
+
+def _file_run(path: str, stack: str | None) -> StackRun:
+    return run_stack_file(path, project_dir=PROJECT_DIR, stack=stack)
+
+
+def _config_run(key: str, stack: str) -> StackRun:
+    return run_config(json.loads(key), project_dir=PROJECT_DIR, stack=stack)
+
+
+_cached_file = lru_cache(maxsize=64)(_file_run)
+_cached_config = lru_cache(maxsize=128)(_config_run)
