@@ -345,6 +345,44 @@ def test_every_problem_is_reported_at_once() -> None:
     assert paths == ["nexus:api.minReplicas", "nexus:network.azCount", "nexus:network.flowLogs", "nexus:typo"]
 
 
+def test_an_unknown_key_does_not_hide_other_problems_of_its_section() -> None:
+    raw = dev_raw()
+    raw["nexus:network"] = json.dumps({"natGateway": "single", "azCount": "3", "cidr": "10.0.0.1/16"})
+    raw["nexus:shardDefaults"] = json.dumps(
+        {"proxy": {"maxConn": 1, "idleClientTimeout": 0}, "multiAZ": True}
+    )
+    paths = sorted(line.split(": ", 1)[0] for line in problems_of(raw))
+    assert paths == [
+        "nexus:network.azCount",
+        "nexus:network.natGateway",
+        "nexus:shardDefaults.multiAZ",
+        "nexus:shardDefaults.proxy.idleClientTimeout",
+        "nexus:shardDefaults.proxy.maxConn",
+    ]
+
+
+def test_stack_files_are_read_with_yaml_1_2_scalars_like_the_pulumi_cli(tmp_path: Path) -> None:
+    # PyYAML's YAML 1.1 would turn `yes` into true and `12:30` into 750; the CLI passes both on as strings.
+    stack_file = tmp_path / "Pulumi.yamlcheck.yaml"
+    stack_file.write_text(
+        "config:\n"
+        "  nexus:network: {flowLogs: yes, cidr: 10.0.0.0/16, azCount: 2}\n"
+        "  nexus:tags: {Window: 12:30, Count: 010, Flag: on, Real: true, Ratio: 1e3}\n"
+    )
+    raw = read_stack_file(stack_file)
+    assert json.loads(raw["nexus:network"]) == {"flowLogs": "yes", "cidr": "10.0.0.0/16", "azCount": 2}
+    assert json.loads(raw["nexus:tags"]) == {
+        "Window": "12:30",
+        "Count": 10,
+        "Flag": "on",
+        "Real": True,
+        "Ratio": 1000.0,
+    }
+    raw.update({key: value for key, value in dev_raw().items() if key not in raw})
+    lines = problems_of(raw)
+    assert 'nexus:network.flowLogs: Input should be a valid boolean; got "yes"' in lines
+
+
 # --- min > max, everywhere a model has a min and a max -----------------------------------------------------
 
 # (model, low key, high key) -> (section, raw section value with low > high, expected key path)
@@ -549,15 +587,16 @@ def test_docs_document_shards_tenants_and_the_other_plain_keys() -> None:
     assert "`Project`" in sections["nexus:tags"]
 
 
-def test_docs_show_a_real_validation_error() -> None:
-    # The example in the docs must be what the loader prints today for that stack file.
+def test_docs_show_a_real_validation_error(tmp_path: Path) -> None:
+    # The example in the docs must be what the loader prints today for that stack file, read as a stack file.
     text = DOCS.read_text()
     match = re.search(
         r"<!-- example-config -->\n```yaml\n(.*?)```.*?<!-- example-errors -->\n```text\n(.*?)```", text, re.S
     )
     assert match, "docs/configuration.md lost its marked validation example"
-    config = yaml.safe_load(match.group(1))["config"]
-    raw = {key: value if isinstance(value, str) else json.dumps(value) for key, value in config.items()}
+    stack_file = tmp_path / "Pulumi.example.yaml"
+    stack_file.write_text(match.group(1))
+    raw = read_stack_file(stack_file)
     shown = [
         line.strip() for line in match.group(2).splitlines() if line.strip().startswith(("nexus:", "aws:"))
     ]
