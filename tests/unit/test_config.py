@@ -574,8 +574,6 @@ def test_docs_table_lists_every_field_with_its_default(key: str) -> None:
     assert not wrong, (
         f"nexus:{key}: documented default differs from the model's (doc, model): {wrong} {regenerate}"
     )
-    stale = sorted(set(rows) - {doc.path for doc in keys})
-    assert not stale, f"nexus:{key}: documented keys that do not exist: {stale}"
 
 
 def test_docs_document_shards_tenants_and_the_other_plain_keys() -> None:
