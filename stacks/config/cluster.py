@@ -149,6 +149,8 @@ class ClusterConfig(ConfigModel):
     """CIDRs allowed to reach the public API endpoint; empty = no public endpoint (private always on)."""
     log_types: list[LogType] = Field(default_factory=lambda: list(DEFAULT_LOG_TYPES))
     """Control-plane log types sent to CloudWatch Logs."""
+    log_retention_days: int = Field(default=90, ge=1, le=3653)
+    """Retention of the control-plane log group, days."""
     secrets_encryption: bool = False
     """Envelope-encrypt Kubernetes Secrets with a KMS key of the stack (rotation on); prod requires it."""
     node_groups: dict[str, NodeGroupConfig] = Field(
