@@ -31,8 +31,6 @@ from stacks.tenantmap import password_env
 POD_IDENTITY_PRINCIPAL = "pods.eks.amazonaws.com"
 JWT_KEY_LENGTH = 64
 """Characters of each generated JWT signing key (alphanumeric: ~380 bits, far above HS256's 256)."""
-MIGRATION_RESOURCES = m.Resources(cpu_millicores=250, memory_mib=256)
-"""The migration Job is one short process; it needs no HPA-sized pod."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -166,7 +164,7 @@ class Workloads(pulumi.ComponentResource):
             m.migration_job_manifest(
                 name=job_name,
                 image=image,
-                resources=MIGRATION_RESOURCES,
+                resources=m.MIGRATION_RESOURCES,
                 config_map_name=config_map_name,
                 secret_name=secret_name,
                 service_account="migrate",
@@ -313,6 +311,8 @@ class Workloads(pulumi.ComponentResource):
         return self._k8s(k8s.apps.v1.Deployment, "worker", manifest, opts)  # type: ignore[no-any-return]
 
     def _api_traffic(self, opts: pulumi.ResourceOptions) -> k8s.apiextensions.CustomResource:
+        for policy in m.network_policy_manifests(self._args.container_port):
+            self._k8s(k8s.networking.v1.NetworkPolicy, f"{policy['metadata']['name']}-netpol", policy, opts)
         service = self._k8s(k8s.core.v1.Service, "api-service", m.service_manifest(), opts)
         binding = m.target_group_binding_manifest(self._args.target_group_arn)
         return k8s.apiextensions.CustomResource(

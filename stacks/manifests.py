@@ -447,6 +447,8 @@ MIGRATION_TTL_SECONDS: Final = 86400
 """Finished Jobs (and their pods' logs) stay a day for inspection, then Kubernetes removes them."""
 MIGRATION_BACKOFF_LIMIT: Final = 2
 MIGRATION_DEADLINE_SECONDS: Final = 900
+MIGRATION_RESOURCES: Final = Resources(cpu_millicores=250, memory_mib=256, cpu_limit_millicores=1000)
+"""One short process: a small request, and a limit so a runaway migration cannot starve the node."""
 
 
 def migration_job_manifest(
@@ -588,3 +590,29 @@ def pdb_manifest(*, name: str, component: str) -> Manifest:
             "unhealthyPodEvictionPolicy": "AlwaysAllow",
         },
     }
+
+
+def network_policy_manifests(container_port: int = DEFAULT_CONTAINER_PORT) -> list[Manifest]:
+    """Ingress isolation inside the cluster: nothing reaches the namespace's pods except the API port.
+
+    The ALB reaches the API pods from its own subnets and the VPC CNI's network policy agent enforces these
+    (vpc-cni ``enableNetworkPolicy``); without the agent they are inert and the security groups still apply.
+    Egress stays open: the pods talk to RDS Proxy, the replicas, Redis, S3 and DNS, all guarded by AWS.
+    """
+    deny_all = {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": metadata("default-deny-ingress", COMPONENT_API),
+        "spec": {"podSelector": {}, "policyTypes": ["Ingress"]},
+    }
+    api_ingress = {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": metadata("api-ingress", COMPONENT_API),
+        "spec": {
+            "podSelector": {"matchLabels": selector_labels(COMPONENT_API)},
+            "policyTypes": ["Ingress"],
+            "ingress": [{"ports": [{"port": container_port, "protocol": "TCP"}]}],
+        },
+    }
+    return [deny_all, api_ingress]

@@ -1,0 +1,283 @@
+"""The Kubernetes manifests rebuilt from the recorded inputs of the workloads' resources (dev and prod):
+valid against the cluster version's schemas, true to the workload rules, and clean under checkov."""
+
+from __future__ import annotations
+
+import copy
+import fnmatch
+import json
+import shutil
+import subprocess
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import kubernetes_validate
+import pytest
+import yaml
+
+from stacks import workload_rules as rules
+from stacks.config.loader import load_stack_file
+from stacks.manifests import TARGET_GROUP_BINDING_API
+from tests.infra.harness import PROJECT_DIR
+from tests.infra.workloads_support import by_kind, manifests_of, run_workloads, write_manifests
+
+pytestmark = pytest.mark.infra
+
+STACKS = ("dev", "prod")
+SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"
+CHECKOV = PROJECT_DIR / ".tools" / "checkov" / "bin" / "checkov"
+SKIPS_FILE = Path(__file__).resolve().parent / "checkov-k8s-skips.yaml"
+Manifests = list[dict[str, Any]]
+
+
+def cluster_version(stack: str) -> str:
+    """The Kubernetes minor the stack's cluster runs (the schemas are picked for it)."""
+    return load_stack_file(PROJECT_DIR / f"Pulumi.{stack}.yaml").cluster.version
+
+
+def delay_of(stack: str) -> int:
+    return load_stack_file(PROJECT_DIR / f"Pulumi.{stack}.yaml").alb.deregistration_delay_seconds
+
+
+@pytest.fixture(scope="module", params=STACKS)
+def stack(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture(scope="module")
+def manifests(stack: str) -> Manifests:
+    return manifests_of(run_workloads(stack))
+
+
+def validate(manifest: dict[str, Any], version: str) -> None:
+    """Strict schema validation; the TargetGroupBinding CRD against the controller's schema."""
+    if manifest["apiVersion"] == TARGET_GROUP_BINDING_API:
+        schema = json.loads((SCHEMA_DIR / "targetgroupbinding-elbv2-v1beta1.json").read_text())
+        jsonschema.Draft202012Validator(schema).validate(manifest)
+    else:
+        kubernetes_validate.validate(manifest, version, strict=True)
+
+
+def test_every_kind_is_there(manifests: Manifests) -> None:
+    assert Counter(m["kind"] for m in manifests) == {
+        "Namespace": 1,
+        "ServiceAccount": 3,
+        "ConfigMap": 1,
+        "Secret": 1,
+        "Job": 1,
+        "Deployment": 2,
+        "Service": 1,
+        "TargetGroupBinding": 1,
+        "NetworkPolicy": 2,
+        "HorizontalPodAutoscaler": 2,
+        "PodDisruptionBudget": 2,
+    }
+
+
+def test_manifests_validate_against_the_cluster_schemas(stack: str, manifests: Manifests) -> None:
+    version = cluster_version(stack)
+    for manifest in manifests:
+        validate(manifest, version)
+
+
+@pytest.mark.parametrize(
+    ("kind", "breaks"),
+    [
+        ("Deployment", lambda m: m["spec"]["strategy"]["rollingUpdate"].update(maxUnavailabel=0)),
+        (
+            "Deployment",
+            lambda m: m["spec"]["template"]["spec"]["containers"][0].update(resources={"requests": 2}),
+        ),
+        ("HorizontalPodAutoscaler", lambda m: m["spec"].update(minReplicas="two")),
+        ("TargetGroupBinding", lambda m: m["spec"].update(targetType="pod")),
+        ("TargetGroupBinding", lambda m: m["spec"].pop("targetGroupARN")),
+    ],
+)
+def test_schema_validation_rejects_a_broken_manifest(
+    manifests: Manifests, kind: str, breaks: Callable[[dict[str, Any]], None]
+) -> None:
+    manifest = copy.deepcopy(next(m for m in manifests if m["kind"] == kind))
+    breaks(manifest)
+    with pytest.raises(jsonschema.ValidationError):
+        validate(manifest, "1.34")
+
+
+def test_the_workload_rules_hold(stack: str, manifests: Manifests) -> None:
+    assert rules.all_problems(manifests, delay_of(stack)) == []
+
+
+def _container(manifests: Manifests, kind: str, name: str) -> dict[str, Any]:
+    return by_kind(manifests, kind, name)["spec"]["template"]["spec"]["containers"][0]  # type: ignore[no-any-return]
+
+
+def _pod(manifests: Manifests, kind: str, name: str) -> dict[str, Any]:
+    return by_kind(manifests, kind, name)["spec"]["template"]["spec"]  # type: ignore[no-any-return]
+
+
+def _job(manifests: Manifests) -> dict[str, Any]:
+    return next(m for m in manifests if m["kind"] == "Job")
+
+
+def _leak_redis_url(manifests: Manifests) -> None:
+    secret = by_kind(manifests, "Secret")
+    by_kind(manifests, "ConfigMap")["data"]["CACHE"] = secret["stringData"]["NEXUS_REDIS_URL"]
+
+
+# One broken copy per rule: each rule must report exactly the flaw it exists for.
+BREAKERS: dict[str, tuple[Callable[[Manifests], None], str]] = {
+    "requests_set": (
+        lambda ms: _container(ms, "Deployment", "api")["resources"]["requests"].pop("cpu"),
+        "no cpu",
+    ),
+    "non_root": (
+        lambda ms: _container(ms, "Deployment", "worker")["securityContext"].update(runAsUser=0),
+        "runAsUser 0",
+    ),
+    "read_only_root": (
+        lambda ms: _container(ms, "Deployment", "api")["securityContext"].update(
+            readOnlyRootFilesystem=False
+        ),
+        "root filesystem is writable",
+    ),
+    "no_token_mount": (
+        lambda ms: _job(ms)["spec"]["template"]["spec"].update(automountServiceAccountToken=True),
+        "automountServiceAccountToken",
+    ),
+    "served_probes": (
+        lambda ms: _container(ms, "Deployment", "api")["readinessProbe"]["httpGet"].update(path="/healthz"),
+        "readiness probe",
+    ),
+    "zero_downtime_rollout": (
+        lambda ms: by_kind(ms, "Deployment", "api")["spec"]["strategy"]["rollingUpdate"].update(
+            maxUnavailable=1
+        ),
+        "maxUnavailable 0",
+    ),
+    "zone_spread": (
+        lambda ms: _pod(ms, "Deployment", "worker")["topologySpreadConstraints"].pop(0),
+        "no topology spread across zones",
+    ),
+    "autoscaled": (lambda ms: by_kind(ms, "Deployment", "api")["spec"].update(replicas=3), "sets replicas"),
+    "disruption_budgets": (
+        lambda ms: ms.remove(by_kind(ms, "PodDisruptionBudget", "worker")),
+        "Deployment/worker: no PodDisruptionBudget",
+    ),
+    "workers_match_cpu": (
+        lambda ms: _container(ms, "Deployment", "api")["env"][0].update(value="16"),
+        "NEXUS_WORKERS=16",
+    ),
+    "restricted_namespace": (
+        lambda ms: by_kind(ms, "Namespace")["metadata"]["labels"].update(
+            {"pod-security.kubernetes.io/enforce": "baseline"}
+        ),
+        "restricted",
+    ),
+    "no_secret_in_config_map": (_leak_redis_url, "contains a Secret's value"),
+}
+
+
+def test_every_rule_has_a_breaker() -> None:
+    assert set(BREAKERS) == set(rules.RULES)
+
+
+@pytest.mark.parametrize("rule_name", sorted(BREAKERS))
+def test_each_rule_catches_its_flaw(manifests: Manifests, rule_name: str) -> None:
+    rule = rules.RULES[rule_name]
+    assert rule(manifests) == []
+    broken = copy.deepcopy(manifests)
+    breaker, expected = BREAKERS[rule_name]
+    breaker(broken)
+    problems = rule(broken)
+    assert problems, f"{rule_name} did not notice the broken manifest"
+    assert any(expected in line for line in problems), problems
+
+
+def test_a_secret_key_name_in_a_config_map_is_caught(manifests: Manifests) -> None:
+    broken = copy.deepcopy(manifests)
+    by_kind(broken, "ConfigMap")["data"]["NEXUS_JWT_KEYS"] = "{}"
+    assert any("belongs in a Secret" in line for line in rules.no_secret_in_config_map(broken))
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (lambda c, p: c["lifecycle"]["preStop"]["sleep"].update(seconds=5), "preStop sleep 5"),
+        (lambda c, p: p.update(terminationGracePeriodSeconds=30), "terminationGracePeriodSeconds 30"),
+    ],
+)
+def test_pre_stop_rule_catches_a_short_sleep_or_grace(
+    stack: str, manifests: Manifests, change: Callable[[dict[str, Any], dict[str, Any]], None], expected: str
+) -> None:
+    rule = rules.pre_stop_covers(delay_of(stack))
+    assert rule(manifests) == []
+    broken = copy.deepcopy(manifests)
+    change(_container(broken, "Deployment", "api"), _pod(broken, "Deployment", "api"))
+    assert any(expected in line for line in rule(broken)), rule(broken)
+
+
+def test_pre_stop_rule_follows_the_albs_delay(manifests: Manifests) -> None:
+    sleep = _container(manifests, "Deployment", "api")["lifecycle"]["preStop"]["sleep"]["seconds"]
+    assert rules.pre_stop_covers(sleep)(manifests) == []
+    assert rules.pre_stop_covers(sleep + 1)(manifests), "a longer ALB delay than the sleep must be reported"
+
+
+def _skips() -> dict[str, dict[str, Any]]:
+    return yaml.safe_load(SKIPS_FILE.read_text())  # type: ignore[no-any-return]
+
+
+def test_every_checkov_skip_is_justified() -> None:
+    for check_id, entry in _skips().items():
+        assert check_id.startswith(("CKV_K8S_", "CKV2_K8S_")), check_id
+        assert entry["resources"], f"{check_id}: name the objects it applies to"
+        assert len(entry["reason"].split()) >= 12, f"{check_id}: say why, in a sentence or two"
+
+
+@pytest.mark.slow
+def test_checkov_kubernetes_checks(tmp_path: Path) -> None:
+    if not CHECKOV.exists():
+        pytest.fail(f"{CHECKOV} is missing: `make setup` installs checkov in its own venv")
+    for stack in STACKS:
+        write_manifests(manifests_of(run_workloads(stack)), tmp_path / stack)
+    result = subprocess.run(
+        [
+            str(CHECKOV),
+            "--skip-download",
+            "--framework",
+            "kubernetes",
+            "-d",
+            str(tmp_path),
+            "-o",
+            "json",
+            "--quiet",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode in (0, 1), result.stderr
+    reports = json.loads(result.stdout)
+    reports = reports if isinstance(reports, list) else [reports]
+    failed = [check for report in reports for check in report["results"]["failed_checks"]]
+    assert sum(report["summary"]["passed"] for report in reports) > 100, "checkov ran no checks"
+    skips = _skips()
+    unexplained = [
+        f"{check['check_id']} {check['resource']} ({check['file_path']}): {check['check_name']}"
+        for check in failed
+        if not any(
+            fnmatch.fnmatch(check["resource"], pattern)
+            for pattern in skips.get(check["check_id"], {}).get("resources", [])
+        )
+    ]
+    assert unexplained == [], "fix these or justify them in " + SKIPS_FILE.name
+    stale = [
+        f"{check_id} {pattern}"
+        for check_id, entry in skips.items()
+        for pattern in entry["resources"]
+        if not any(c["check_id"] == check_id and fnmatch.fnmatch(c["resource"], pattern) for c in failed)
+    ]
+    assert stale == [], "these skips no longer fail anywhere; remove them"
+    shutil.rmtree(tmp_path, ignore_errors=True)

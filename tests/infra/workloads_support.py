@@ -1,0 +1,89 @@
+"""Runs of the workloads component under the offline engine, and the manifests rebuilt from them.
+
+``run_workloads`` runs ``tests/infra/programs/workloads`` (the component with stand-ins for the cluster, the
+ALB, the shards and the cache) with a stack file's config, or with that config changed; ``manifests_of``
+turns the recorded inputs of every Kubernetes resource back into the manifest the provider would apply.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Mapping
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from stacks.config.loader import read_stack_file
+from stacks.offline import RecordedResource, StackRun, run_program
+from tests.infra.harness import PROJECT_DIR
+
+PROGRAM_DIR = Path(__file__).resolve().parent / "programs" / "workloads"
+K8S_PREFIX = "kubernetes:"
+PROVIDER_TYPE = "pulumi:providers:kubernetes"
+
+
+def stack_config(stack: str) -> dict[str, str]:
+    """Raw engine config of ``Pulumi.<stack>.yaml``."""
+    return read_stack_file(PROJECT_DIR / f"Pulumi.{stack}.yaml")
+
+
+def with_changes(stack: str, **sections: Mapping[str, Any]) -> dict[str, str]:
+    """The stack's raw config with ``nexus:<section>`` keys merged (shallow, per section)."""
+    raw = stack_config(stack)
+    for section, changes in sections.items():
+        key = f"nexus:{section}"
+        current = json.loads(raw[key]) if key in raw else {}
+        raw[key] = json.dumps({**current, **changes})
+    return raw
+
+
+def run_workloads(stack: str, raw: Mapping[str, str] | None = None) -> StackRun:
+    """The workloads program with the stack's config (or ``raw`` config given as the engine passes it)."""
+    key = json.dumps(dict(raw if raw is not None else stack_config(stack)), sort_keys=True)
+    return _run(stack, key)
+
+
+@lru_cache(maxsize=32)
+def _run(stack: str, config_json: str) -> StackRun:
+    run = StackRun.of(
+        run_program(PROGRAM_DIR, project="nexus-api", stack=stack, config=json.loads(config_json), main=".")
+    )
+    assert run.raw.error is None, run.raw.error
+    return run
+
+
+def k8s_resources(run: StackRun) -> list[RecordedResource]:
+    """Every Kubernetes object (not the provider), sorted by URN."""
+    return [r for r in run.resources if r.type.startswith(K8S_PREFIX) and r.type != PROVIDER_TYPE]
+
+
+def manifest_of(resource: RecordedResource) -> dict[str, Any]:
+    """The manifest a Kubernetes resource applies: its inputs, with the name the provider generated."""
+    manifest = copy.deepcopy(dict(resource.inputs))
+    metadata = manifest.setdefault("metadata", {})
+    if "name" not in metadata:
+        metadata["name"] = resource.outputs["metadata"]["name"]
+    return manifest
+
+
+def manifests_of(run: StackRun) -> list[dict[str, Any]]:
+    """Every Kubernetes manifest of a run."""
+    return [manifest_of(resource) for resource in k8s_resources(run)]
+
+
+def by_kind(manifests: list[dict[str, Any]], kind: str, name: str | None = None) -> dict[str, Any]:
+    """The one manifest of a kind (and name)."""
+    found = [m for m in manifests if m["kind"] == kind and (name is None or m["metadata"]["name"] == name)]
+    assert len(found) == 1, f"expected one {kind} {name or ''}, found {len(found)}"
+    return found[0]
+
+
+def write_manifests(manifests: list[dict[str, Any]], directory: Path) -> None:
+    """One YAML file per object, as ``kubectl apply -f DIR`` (or checkov) would read them."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for manifest in manifests:
+        name = f"{manifest['kind'].lower()}-{manifest['metadata']['name']}.yaml"
+        (directory / name).write_text(yaml.safe_dump(manifest, sort_keys=False))
