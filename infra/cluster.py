@@ -205,6 +205,7 @@ class EksCluster(pulumi.ComponentResource):
     node_groups: dict[str, aws.eks.NodeGroup]
     addons: dict[str, aws.eks.Addon]
     kms_key_arn: pulumi.Output[str] | None
+    account_id: pulumi.Output[str]
 
     def __init__(self, name: str, args: EksClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("nexus:cluster:EksCluster", name, None, opts)
@@ -232,6 +233,8 @@ class EksCluster(pulumi.ComponentResource):
             lambda vpc: vpc.cluster_security_group_id or ""
         )
         self.kms_key_arn = key.arn if key is not None else None
+        # The account, read from the cluster's ARN rather than by an extra lookup.
+        self.account_id = cluster.arn.apply(lambda arn: arn.split(":")[4])
 
         self._access_entries(cluster)
         before: dict[str, aws.eks.Addon] = {

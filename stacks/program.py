@@ -9,6 +9,7 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.network import Network, NetworkArgs
+from stacks.compute import build_compute, cluster_name, export_compute
 from stacks.config import ConfigError, StackConfig, load
 from stacks.datastores import build_datastores, export_datastores
 from stacks.shards import build_shards, shards_output, tenant_map_output
@@ -44,7 +45,7 @@ def main() -> None:
             nat_gateways=cfg.network.nat_gateways,
             flow_logs=cfg.network.flow_logs,
             flow_log_retention_days=cfg.network.flow_log_retention_days,
-            cluster_name=f"{cfg.name_prefix}-eks",
+            cluster_name=cluster_name(cfg),
         ),
         opts=aws_opts,
     )
@@ -69,6 +70,16 @@ def main() -> None:
         provider=provider,
     )
 
+    # EKS, its controllers and the ALB; the ALB writes its access logs to the log bucket when configured.
+    log_bucket = datastores.access_logs
+    compute = build_compute(
+        cfg,
+        network,
+        opts=aws_opts,
+        access_logs_bucket=log_bucket.bucket_name if log_bucket is not None else None,
+        alb_depends_on=[log_bucket] if log_bucket is not None else [],
+    )
+
     pulumi.export("environment", cfg.environment)
     pulumi.export("vpcId", network.vpc_id)
     pulumi.export("privateSubnetIds", network.private_subnet_ids)
@@ -76,3 +87,4 @@ def main() -> None:
     pulumi.export("tenantMap", tenant_map)
     pulumi.export("shards", shards_output(shards))
     export_datastores(datastores)
+    export_compute(compute)
