@@ -115,7 +115,8 @@ def flow_log_write_policy(log_group_arn: str) -> str:
 
 def _pick_azs(names: list[str], az_count: int) -> list[str]:
     if len(names) < az_count:
-        raise ValueError(
+        # RunError: the engine reports it as a plain message (like a config error), without a traceback.
+        raise pulumi.RunError(
             f"nexus:network.azCount: {az_count} AZs requested but the region has {len(names)} available "
             f"({', '.join(names)}); lower azCount"
         )
