@@ -1,0 +1,373 @@
+"""The Network component on recorded inputs: dev (2 AZs, one NAT, no flow logs), prod (3 AZs, a NAT per AZ,
+flow logs) and a few configs of its own (no NAT, more AZs, another region)."""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+import pytest
+import yaml
+
+from infra.subnets import plan_subnets
+from tests.infra.harness import PROJECT_DIR, RecordedResource, StackRun, run_stack
+
+pytestmark = pytest.mark.infra
+
+VPC = "aws:ec2/vpc:Vpc"
+SUBNET = "aws:ec2/subnet:Subnet"
+EIP = "aws:ec2/eip:Eip"
+NAT = "aws:ec2/natGateway:NatGateway"
+IGW = "aws:ec2/internetGateway:InternetGateway"
+ROUTE_TABLE = "aws:ec2/routeTable:RouteTable"
+ROUTE = "aws:ec2/route:Route"
+ASSOCIATION = "aws:ec2/routeTableAssociation:RouteTableAssociation"
+ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
+DEFAULT_SG = "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup"
+SG = "aws:ec2/securityGroup:SecurityGroup"
+EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
+INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+FLOW_LOG = "aws:ec2/flowLog:FlowLog"
+LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
+ROLE = "aws:iam/role:Role"
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+
+EXPECTED = {
+    # stack: (cidr, azCount, NATs, flow logs, retention)
+    "dev": ("10.20.0.0/16", 2, 1, False, None),
+    "prod": ("10.40.0.0/16", 3, 3, True, 90),
+}
+
+
+class Net:
+    """The Network component of a run and lookups among its children."""
+
+    def __init__(self, run: StackRun) -> None:
+        self.run = run
+        components = run.by_type("nexus:network:Network")
+        assert len(components) == 1, [c.urn for c in components]
+        self.component = components[0]
+        self.prefix = self.component.name
+        self.children = run.children_of(self.component)
+
+    def all(self, type_: str) -> list[RecordedResource]:
+        return [child for child in self.children if child.type == type_]
+
+    def named(self, type_: str, suffix: str) -> RecordedResource:
+        found = [child for child in self.all(type_) if child.name == f"{self.prefix}-{suffix}"]
+        assert len(found) == 1, (type_, suffix, [child.name for child in self.all(type_)])
+        return found[0]
+
+    def by_id(self, type_: str) -> dict[str, RecordedResource]:
+        return {child.id: child for child in self.all(type_) if child.id}
+
+
+def stack_config(name: str) -> dict[str, Any]:
+    """A stack file's ``config:`` map, to derive other configs from."""
+    document = yaml.safe_load((PROJECT_DIR / f"Pulumi.{name}.yaml").read_text())
+    return copy.deepcopy(document["config"])
+
+
+def network_run(base: str, stack: str = "netcheck", region: str | None = None, **network: Any) -> StackRun:
+    config = stack_config(base)
+    config["nexus:network"] = {**config["nexus:network"], **network}
+    if region:
+        config["aws:region"] = region
+    run = run_stack(config, stack=stack)
+    assert run.error is None, run.error
+    return run
+
+
+@pytest.fixture(params=["dev", "prod"])
+def net(request: pytest.FixtureRequest, dev_run: StackRun, prod_run: StackRun) -> tuple[str, Net]:
+    run = {"dev": dev_run, "prod": prod_run}[request.param]
+    assert run.error is None, run.error
+    return request.param, Net(run)
+
+
+# --- the component and its identity -----------------------------------------------------------------------
+
+
+def test_component_is_top_level_with_the_explicit_provider(net: tuple[str, Net]) -> None:
+    stack, network = net
+    component = network.component
+    assert component.name == f"nexus-{stack}-network"
+    assert component.parent == network.run.raw.stack_urn
+    assert set(component.record.providers) == {"aws"}
+    for child in network.run.descendants_of(component):
+        # Children inherit the provider (and so its default tags) through parent=self.
+        assert child.provider == component.record.providers["aws"], child.urn
+        assert child.name.startswith(f"{network.prefix}-"), child.urn
+
+
+def test_component_outputs_are_registered_and_known(net: tuple[str, Net]) -> None:
+    stack, network = net
+    cidr, az_count, nats, _, _ = EXPECTED[stack]
+    outputs = network.component.record.component_outputs
+    assert outputs["vpcCidr"] == cidr
+    assert outputs["vpcId"] == network.named(VPC, "vpc").id
+    assert outputs["azs"] == [f"us-east-1{letter}" for letter in "abcdef"[:az_count]]
+    for tier in ("public", "private", "isolated"):
+        ids = [network.named(SUBNET, f"{tier}-{i}").id for i in range(az_count)]
+        assert outputs[f"{tier}SubnetIds"] == ids
+    assert outputs["natGatewayIds"] == [network.named(NAT, f"nat-{i}").id for i in range(nats)]
+    assert outputs["workloadSecurityGroupId"] == network.named(SG, "workload").id
+    assert network.run.outputs["vpcId"] == outputs["vpcId"]
+    assert network.run.outputs["privateSubnetIds"] == outputs["privateSubnetIds"]
+
+
+# --- VPC and subnets --------------------------------------------------------------------------------------
+
+
+def test_vpc_has_the_configured_cidr_and_dns(net: tuple[str, Net]) -> None:
+    stack, network = net
+    vpc = network.named(VPC, "vpc")
+    assert vpc.inputs["cidrBlock"] == EXPECTED[stack][0]
+    assert vpc.inputs["enableDnsSupport"] is True
+    assert vpc.inputs["enableDnsHostnames"] is True
+
+
+def test_subnets_follow_the_plan_keyed_by_az_index(net: tuple[str, Net]) -> None:
+    stack, network = net
+    cidr, az_count, _, _, _ = EXPECTED[stack]
+    vpc_id = network.named(VPC, "vpc").id
+    plans = plan_subnets(cidr, az_count)
+    assert len(network.all(SUBNET)) == len(plans) == 3 * az_count
+    for plan in plans:
+        subnet = network.named(SUBNET, f"{plan.tier}-{plan.az_index}")
+        assert subnet.inputs["cidrBlock"] == plan.cidr
+        assert subnet.inputs["vpcId"] == vpc_id
+        assert subnet.inputs["availabilityZone"] == f"us-east-1{'abcdef'[plan.az_index]}"
+        assert subnet.inputs["mapPublicIpOnLaunch"] is False
+
+
+def test_subnet_tags_for_eks_and_the_load_balancers(net: tuple[str, Net]) -> None:
+    stack, network = net
+    cluster_tag = f"kubernetes.io/cluster/nexus-{stack}-eks"
+    for subnet in network.all(SUBNET):
+        tags = subnet.inputs["tags"]
+        tier = tags["nexus:tier"]
+        assert tags["Name"] == subnet.name
+        assert (tags.get("kubernetes.io/role/elb"), tags.get("kubernetes.io/role/internal-elb")) == {
+            "public": ("1", None),
+            "private": (None, "1"),
+            "isolated": (None, None),
+        }[tier], subnet.name
+        assert tags.get(cluster_tag) == (None if tier == "isolated" else "shared"), subnet.name
+
+
+# --- gateways and routes ----------------------------------------------------------------------------------
+
+
+def test_nat_gateways_sit_in_the_public_subnets_with_elastic_ips(net: tuple[str, Net]) -> None:
+    stack, network = net
+    nats = EXPECTED[stack][2]
+    igw = network.named(IGW, "igw")
+    assert igw.inputs["vpcId"] == network.named(VPC, "vpc").id
+    assert len(network.all(NAT)) == len(network.all(EIP)) == nats
+    for index in range(nats):
+        nat = network.named(NAT, f"nat-{index}")
+        eip = network.named(EIP, f"nat-eip-{index}")
+        assert eip.inputs["domain"] == "vpc"
+        assert nat.inputs["allocationId"] == eip.id
+        assert nat.inputs["subnetId"] == network.named(SUBNET, f"public-{index}").id
+        assert nat.inputs["connectivityType"] == "public"
+        assert igw.urn in nat.dependencies
+
+
+def _routes_of(network: Net, table: RecordedResource) -> list[RecordedResource]:
+    return [route for route in network.all(ROUTE) if route.inputs["routeTableId"] == table.id]
+
+
+def _tables_of_subnets(network: Net) -> dict[str, str]:
+    """subnet name -> route table name, from the associations."""
+    subnets = network.by_id(SUBNET)
+    tables = network.by_id(ROUTE_TABLE)
+    return {
+        subnets[assoc.inputs["subnetId"]].name: tables[assoc.inputs["routeTableId"]].name
+        for assoc in network.all(ASSOCIATION)
+    }
+
+
+def test_every_subnet_is_associated_with_its_tier_table(net: tuple[str, Net]) -> None:
+    stack, network = net
+    az_count = EXPECTED[stack][1]
+    p = network.prefix
+    expected = {}
+    for i in range(az_count):
+        expected[f"{p}-public-{i}"] = f"{p}-public-rt"
+        expected[f"{p}-private-{i}"] = f"{p}-private-rt-{i}"
+        expected[f"{p}-isolated-{i}"] = f"{p}-isolated-rt"
+    assert _tables_of_subnets(network) == expected
+
+
+def test_public_table_routes_to_the_internet_gateway(net: tuple[str, Net]) -> None:
+    _, network = net
+    routes = _routes_of(network, network.named(ROUTE_TABLE, "public-rt"))
+    assert [(r.inputs["destinationCidrBlock"], r.inputs.get("gatewayId")) for r in routes] == [
+        ("0.0.0.0/0", network.named(IGW, "igw").id)
+    ]
+
+
+def test_private_tables_route_through_the_nat_of_their_az(net: tuple[str, Net]) -> None:
+    stack, network = net
+    _, az_count, nats, _, _ = EXPECTED[stack]
+    for index in range(az_count):
+        routes = _routes_of(network, network.named(ROUTE_TABLE, f"private-rt-{index}"))
+        nat = network.named(NAT, f"nat-{index if nats > 1 else 0}")
+        assert [(r.inputs["destinationCidrBlock"], r.inputs.get("natGatewayId")) for r in routes] == [
+            ("0.0.0.0/0", nat.id)
+        ]
+        assert "gatewayId" not in routes[0].inputs
+
+
+def test_isolated_table_has_no_route_at_all(net: tuple[str, Net]) -> None:
+    _, network = net
+    table = network.named(ROUTE_TABLE, "isolated-rt")
+    assert _routes_of(network, table) == []
+    assert not table.inputs.get("routes")  # no inline routes either
+    # No route anywhere in the stack targets the isolated table.
+    assert [r.urn for r in network.run.by_type(ROUTE) if r.inputs["routeTableId"] == table.id] == []
+
+
+def test_s3_gateway_endpoint_serves_private_and_isolated_tables_only(net: tuple[str, Net]) -> None:
+    stack, network = net
+    az_count = EXPECTED[stack][1]
+    endpoint = network.named(ENDPOINT, "s3")
+    assert endpoint.inputs["vpcEndpointType"] == "Gateway"
+    assert endpoint.inputs["serviceName"] == "com.amazonaws.us-east-1.s3"
+    assert endpoint.inputs["vpcId"] == network.named(VPC, "vpc").id
+    expected = [network.named(ROUTE_TABLE, f"private-rt-{i}").id for i in range(az_count)]
+    expected.append(network.named(ROUTE_TABLE, "isolated-rt").id)
+    assert endpoint.inputs["routeTableIds"] == expected
+    assert network.named(ROUTE_TABLE, "public-rt").id not in endpoint.inputs["routeTableIds"]
+
+
+# --- security groups --------------------------------------------------------------------------------------
+
+
+def test_default_security_group_is_locked_down(net: tuple[str, Net]) -> None:
+    _, network = net
+    default = network.named(DEFAULT_SG, "default-sg")
+    assert default.inputs["vpcId"] == network.named(VPC, "vpc").id
+    assert default.inputs["ingress"] == []
+    assert default.inputs["egress"] == []
+
+
+def test_workload_group_has_egress_and_no_ingress_of_its_own(net: tuple[str, Net]) -> None:
+    _, network = net
+    group = network.named(SG, "workload")
+    assert group.inputs["vpcId"] == network.named(VPC, "vpc").id
+    # Inline rules would fight the standalone rules other components attach to this group.
+    assert not group.inputs.get("ingress")
+    assert not group.inputs.get("egress")
+    egress = network.all(EGRESS)
+    assert [(r.inputs["securityGroupId"], r.inputs["ipProtocol"], r.inputs["cidrIpv4"]) for r in egress] == [
+        (group.id, "-1", "0.0.0.0/0")
+    ]
+    assert network.all(INGRESS) == []
+
+
+def test_data_stores_admit_the_workload_group_and_never_the_internet(net: tuple[str, Net]) -> None:
+    # The contract other components build on: their ingress references this group (or another group).
+    _, network = net
+    if not network.run.by_type("aws:rds/instance:Instance"):
+        pytest.skip("no data store in this checkout yet")
+    workload = network.named(SG, "workload").id
+    ingress = network.run.by_type(INGRESS)
+    assert [r for r in ingress if r.inputs.get("referencedSecurityGroupId") == workload], (
+        "no ingress rule admits the workload security group"
+    )
+
+
+# --- flow logs --------------------------------------------------------------------------------------------
+
+
+def test_flow_logs_only_when_enabled(net: tuple[str, Net]) -> None:
+    stack, network = net
+    enabled, retention = EXPECTED[stack][3:]
+    flow_logs = network.all(FLOW_LOG)
+    if not enabled:
+        assert flow_logs == []
+        assert network.all(LOG_GROUP) == []
+        assert network.all(ROLE) == []
+        return
+    log_group = network.named(LOG_GROUP, "flow-logs")
+    role = network.named(ROLE, "flow-logs")
+    assert log_group.inputs["retentionInDays"] == retention
+    [flow_log] = flow_logs
+    assert flow_log.inputs["vpcId"] == network.named(VPC, "vpc").id
+    assert flow_log.inputs["trafficType"] == "ALL"
+    assert flow_log.inputs["logDestinationType"] == "cloud-watch-logs"
+    assert flow_log.inputs["logDestination"] == log_group.outputs["arn"]
+    assert flow_log.inputs["iamRoleArn"] == role.outputs["arn"]
+
+
+def test_flow_log_role_is_scoped_to_its_log_group(prod_run: StackRun) -> None:
+    network = Net(prod_run)
+    log_group_arn = network.named(LOG_GROUP, "flow-logs").outputs["arn"]
+    role = network.named(ROLE, "flow-logs")
+    trust = json.loads(role.inputs["assumeRolePolicy"])
+    [statement] = trust["Statement"]
+    assert statement["Principal"] == {"Service": "vpc-flow-logs.amazonaws.com"}
+    assert statement["Condition"]["StringEquals"]["aws:SourceAccount"].isdigit()
+    policy = network.named(ROLE_POLICY, "flow-logs")
+    assert policy.inputs["role"] == role.outputs["name"]
+    [allow] = json.loads(policy.inputs["policy"])["Statement"]
+    assert allow["Effect"] == "Allow"
+    assert allow["Resource"] == [log_group_arn, f"{log_group_arn}:*"]
+    assert all(action.startswith("logs:") and "*" not in action for action in allow["Action"])
+
+
+# --- other configs ----------------------------------------------------------------------------------------
+
+
+def test_no_nat_means_no_internet_route_from_private_subnets() -> None:
+    network = Net(network_run("dev", natGateways="none"))
+    assert network.all(NAT) == []
+    assert network.all(EIP) == []
+    assert [route.name for route in network.all(ROUTE)] == [f"{network.prefix}-public-default"]
+    assert network.component.record.component_outputs["natGatewayIds"] == []
+
+
+def _subnets(run: StackRun) -> dict[str, tuple[str, Any]]:
+    return {r.urn: (r.id, dict(r.inputs)) for r in run.by_type(SUBNET)}
+
+
+def test_adding_an_az_keeps_every_existing_subnet_as_it_was() -> None:
+    two = network_run("dev", azCount=2)
+    three = network_run("dev", azCount=3)
+    before, after = _subnets(two), _subnets(three)
+    assert len(after) == len(before) + 3
+    assert {urn: after[urn] for urn in before} == before
+
+
+def test_single_nat_growing_to_per_az_keeps_nat_zero() -> None:
+    single = Net(network_run("prod", natGateways="single"))
+    per_az = Net(network_run("prod", natGateways="perAz"))
+    assert [nat.urn for nat in single.all(NAT)] == [per_az.named(NAT, "nat-0").urn]
+    assert single.named(NAT, "nat-0").inputs == per_az.named(NAT, "nat-0").inputs
+    # The tables stay; only the routes of AZs 1 and 2 change target.
+    assert [t.urn for t in single.all(ROUTE_TABLE)] == [t.urn for t in per_az.all(ROUTE_TABLE)]
+
+
+def test_another_region_keeps_every_urn_and_changes_only_zones_and_the_endpoint() -> None:
+    east = Net(network_run("dev"))
+    west = Net(network_run("dev", region="us-west-2"))
+    assert [r.urn for r in east.children] == [r.urn for r in west.children]
+    zones = [s.inputs["availabilityZone"] for s in west.all(SUBNET)]
+    assert set(zones) == {"us-west-2a", "us-west-2b"}
+    assert west.named(ENDPOINT, "s3").inputs["serviceName"] == "com.amazonaws.us-west-2.s3"
+
+
+def test_more_azs_than_the_region_has_is_refused_by_name() -> None:
+    config = stack_config("dev")
+    config["aws:region"] = "eu-west-1"  # three zones
+    config["nexus:network"] = {**config["nexus:network"], "azCount": 4}
+    run = run_stack(config, stack="netcheck")
+    assert run.error is not None
+    assert run.error.startswith("nexus:network.azCount: 4 AZs requested but the region has 3 available")
+    assert run.by_type(SUBNET) == [] or all(
+        s.inputs.get("availabilityZone") is None for s in run.by_type(SUBNET)
+    )
