@@ -135,6 +135,7 @@ def export_datastores(stores: DataStores) -> None:
     pulumi.export("redisUrl", pulumi.Output.secret(cache.redis_url))
     pulumi.export("uploadsBucketName", stores.uploads.bucket_name)
     pulumi.export("uploadsBucketArn", stores.uploads.bucket_arn)
-    pulumi.export("accessLogBucketName", stores.access_logs.bucket_name if stores.access_logs else None)
+    if stores.access_logs is not None:
+        pulumi.export("accessLogBucketName", stores.access_logs.bucket_name)
     pulumi.export("apiPolicyDocument", stores.api_policy)
     pulumi.export("workerPolicyDocument", stores.worker_policy)
