@@ -14,8 +14,8 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
-from google.protobuf import empty_pb2, struct_pb2
-from google.protobuf.json_format import MessageToDict
+from google.protobuf import empty_pb2, struct_pb2  # type: ignore[import-untyped]
+from google.protobuf.json_format import MessageToDict  # type: ignore[import-untyped]
 from pulumi.output import Unknown
 from pulumi.runtime import rpc
 from pulumi.runtime.mocks import MockMonitor, Mocks
@@ -61,7 +61,7 @@ def from_wire(struct: struct_pb2.Struct) -> dict[str, Any]:
 
 def _decode(value: Any) -> Any:
     if value == rpc.UNKNOWN:
-        return Unknown()
+        return Unknown()  # type: ignore[no-untyped-call]
     if isinstance(value, list):
         return [_decode(item) for item in value]
     if isinstance(value, dict):
@@ -250,7 +250,7 @@ class RecordingMonitor(MockMonitor):
     def Invoke(self, request: Any) -> Any:  # noqa: N802  (gRPC method name)
         """Answer a provider function from the invoke table; an unknown token fails loudly."""
         if request.tok == "pulumi:pulumi:getResource":
-            return super().Invoke(request)
+            return super().Invoke(request)  # type: ignore[no-untyped-call]
         args = unwrap_secrets(from_wire(request.args))
         result = answer(request.tok, args, self._region_for(request.provider, args))
         return resource_pb2.ResourceInvokeResponse(**{"return": to_wire(result)})

@@ -145,8 +145,12 @@ def _run_in_this_thread(
     set_all_config(dict(config), list(secret_keys))
     # The host silences asyncio's complaints about futures left unobserved when a program fails.
     logging.getLogger("asyncio").setLevel(logging.CRITICAL)
+
+    def run_main() -> None:
+        runpy.run_path(str(program), run_name="__main__")
+
     try:
-        loop.run_until_complete(run_in_stack(lambda: runpy.run_path(str(program), run_name="__main__")))
+        loop.run_until_complete(run_in_stack(run_main))
     finally:
         loop.run_until_complete(loop.shutdown_default_executor())
         loop.close()

@@ -136,7 +136,8 @@ class StackRun:
     @property
     def masked_outputs(self) -> dict[str, Any]:
         """Exports with every secret replaced by ``[secret]``."""
-        return normalize_numbers(mask_secrets(dict(self.raw.outputs)))
+        masked: dict[str, Any] = normalize_numbers(mask_secrets(dict(self.raw.outputs)))
+        return masked
 
     def __iter__(self) -> Iterator[RecordedResource]:
         return iter(self.resources)

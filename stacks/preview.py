@@ -1,0 +1,158 @@
+"""Offline preview: what ``pulumi up`` would create for a stack, without AWS credentials or the Pulumi CLI.
+
+    python -m stacks.preview --stack prod                 # readable plan
+    python -m stacks.preview --stack prod --json          # one JSON document (docs/preview.md)
+    python -m stacks.preview --stack ci --config-file path/to/Pulumi.ci.yaml
+
+The program runs in-process under the offline engine (stacks/offline), exactly as the language host runs it.
+Exit status: 0 on success, 1 when the program refuses the stack config (the problems are printed, one per
+line, without a traceback), 2 when the offline engine refuses the plan (e.g. duplicate URN, unmocked
+invoke), 3 when the program crashes (a bug: the traceback is printed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+EXIT_OK, EXIT_CONFIG, EXIT_ENGINE, EXIT_CRASH = 0, 1, 2, 3
+
+
+def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m stacks.preview", description=__doc__.splitlines()[0])
+    parser.add_argument("--stack", required=True, help="stack name (reads Pulumi.<stack>.yaml)")
+    parser.add_argument(
+        "--config-file", type=Path, help="read this stack file instead of Pulumi.<stack>.yaml"
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON document instead of the plan")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None, *, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+    """Run the preview; returns the exit status."""
+    args = _parse(argv)
+    from stacks.offline import EmulationError, ProgramCrashError, run_stack_file
+
+    stack_file = args.config_file or PROJECT_DIR / f"Pulumi.{args.stack}.yaml"
+    if not Path(stack_file).is_file():
+        print(f"error: stack file {stack_file} not found", file=err)
+        return EXIT_CONFIG
+    try:
+        run = run_stack_file(stack_file, project_dir=PROJECT_DIR, stack=args.stack)
+    except EmulationError as exc:
+        print(f"error: {exc}", file=err)
+        return EXIT_ENGINE
+    except ProgramCrashError as exc:
+        cause = exc.__cause__ or exc
+        print("error: the program crashed:", file=err)
+        traceback.print_exception(cause, file=err)
+        return EXIT_CRASH
+    if run.error is not None:
+        print(f"error: {run.error}", file=err)
+        return EXIT_CONFIG
+    if args.json:
+        out.write(render_json(run) + "\n")
+    else:
+        out.write(render_text(run, stack_file) + "\n")
+    return EXIT_OK
+
+
+def render_json(run: Any) -> str:
+    """The JSON document: resources sorted by URN with masked inputs, and masked exports."""
+    from stacks.offline.values import mask_secrets, normalize_numbers
+
+    document = {
+        "project": run.project,
+        "stack": run.stack,
+        "resources": [
+            {
+                "urn": resource.urn,
+                "type": resource.type,
+                "name": resource.name,
+                "parent": resource.parent,
+                "protect": bool(resource.protect),
+                "inputs": normalize_numbers(mask_secrets(dict(resource.record.inputs))),
+            }
+            for resource in sorted(run.resources, key=lambda resource: resource.urn)
+        ],
+        "outputs": run.masked_outputs,
+    }
+    return json.dumps(document, indent=2, sort_keys=True)
+
+
+def render_text(run: Any, stack_file: Path) -> str:
+    """The readable plan."""
+    from stacks.config import load_stack_file
+    from stacks.preview_sections import SECTIONS
+
+    lines = [f"Offline preview of {run.project}/{run.stack} ({Path(stack_file).name}): no AWS call was made;"]
+    lines.append("values AWS computes (ids, ARNs, endpoints, generated names) are emulated.")
+    lines += ["", *_counts(run), "", "Component tree", *_tree(run)]
+    config = load_stack_file(stack_file, stack=run.stack)
+    for section in SECTIONS:
+        body = section.body(config, run)
+        if body:
+            lines += ["", section.title, *(f"  {line}" for line in body)]
+    lines += ["", "Stack outputs (secrets masked)"]
+    for name, value in sorted(run.masked_outputs.items()):
+        rendered = json.dumps(value, indent=2, sort_keys=True).replace("\n", "\n    ")
+        lines.append(f"  {name}: {rendered}")
+    return "\n".join(lines)
+
+
+def _counts(run: Any) -> list[str]:
+    counts = run.type_counts()
+    custom = sum(
+        1 for resource in run.resources if resource.record.custom and not resource.record.is_provider
+    )
+    components = sum(1 for resource in run.resources if resource.record.is_component)
+    providers = sum(1 for resource in run.resources if resource.record.is_provider)
+    lines = [
+        f"Resources to create: {len(run.resources)} ({custom} cloud, {components} components, "
+        f"{providers} providers)"
+    ]
+    width = max(len(str(count)) for count in counts.values()) if counts else 1
+    lines += [
+        f"  {count:>{width}}  {type_}"
+        for type_, count in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    ]
+    return lines
+
+
+def _tree(run: Any) -> list[str]:
+    children: dict[str | None, list[Any]] = {}
+    for resource in run.resources:
+        children.setdefault(resource.parent, []).append(resource)
+    lines = [f"  pulumi:pulumi:Stack {run.project}-{run.stack}"]
+
+    def walk(urn: str | None, indent: str) -> None:
+        kids = sorted(
+            children.get(urn, []), key=lambda r: (not r.record.is_provider, r.record.custom, r.type, r.name)
+        )
+        for index, resource in enumerate(kids):
+            last = index == len(kids) - 1
+            flags = [
+                flag
+                for flag, on in (
+                    ("protect", resource.protect),
+                    (f"ignore {','.join(resource.ignore_changes)}", resource.ignore_changes),
+                )
+                if on
+            ]
+            suffix = f"  [{'; '.join(flags)}]" if flags else ""
+            lines.append(f"  {indent}{'└─ ' if last else '├─ '}{resource.type} {resource.name}{suffix}")
+            walk(resource.urn, indent + ("   " if last else "│  "))
+
+    walk(run.raw.stack_urn, "")
+    return lines
+
+
+if __name__ == "__main__":
+    sys.exit(main())

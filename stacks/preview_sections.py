@@ -1,0 +1,51 @@
+"""Extra sections of the offline preview, computed from the validated config and the recorded run.
+
+To add one, write a function ``(config, run) -> list[str]`` (the lines to print; empty to skip the section)
+in your own module and register it here with one line::
+
+    SECTIONS.append(Section("Connection budget", my_module.connection_budget_lines))
+
+Sections print in list order after the built-in ones (resource counts, component tree), before the exports.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from stacks.config import StackConfig
+from stacks.offline import StackRun
+
+SectionBody = Callable[[StackConfig, StackRun], list[str]]
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    """A titled block of the readable preview."""
+
+    title: str
+    body: SectionBody
+
+
+def tenant_map_lines(config: StackConfig, run: StackRun) -> list[str]:
+    """Tenants by shard, with the endpoints the app will use when the program exports ``tenantMap``."""
+    exported: Any = run.outputs.get("tenantMap")
+    shards_json = exported.get("shards", {}) if isinstance(exported, dict) else {}
+    lines: list[str] = []
+    for shard_id in sorted(config.shards):
+        shard = config.shards[shard_id]
+        marker = "  (default for new tenants)" if shard_id == config.default_shard else ""
+        lines.append(f"{shard_id}{marker}: {', '.join(sorted(shard.tenants))}")
+        endpoints = shards_json.get(shard_id)
+        if isinstance(endpoints, dict):
+            writer = endpoints.get("writer") or {}
+            lines.append(f"    writer  {writer.get('host')}:{writer.get('port')}")
+            for reader in endpoints.get("readers") or []:
+                lines.append(f"    reader  {reader.get('host')}:{reader.get('port')}")
+    return lines
+
+
+SECTIONS: list[Section] = [
+    Section("Tenant -> shard map", tenant_map_lines),
+]
