@@ -55,9 +55,13 @@ def _run(stack: str, config_json: str) -> StackRun:
     return run
 
 
-def k8s_resources(run: StackRun) -> list[RecordedResource]:
-    """Every Kubernetes object (not the provider), sorted by URN."""
-    return [r for r in run.resources if r.type.startswith(K8S_PREFIX) and r.type != PROVIDER_TYPE]
+def k8s_resources(run: StackRun, within: RecordedResource | None = None) -> list[RecordedResource]:
+    """Every Kubernetes object (not the provider, not a helm release), sorted by URN; only the descendants of
+    ``within`` when given."""
+    pool = run.resources if within is None else run.descendants_of(within)
+    return [
+        r for r in pool if r.type.startswith(K8S_PREFIX) and r.type != PROVIDER_TYPE and "kind" in r.inputs
+    ]
 
 
 def manifest_of(resource: RecordedResource) -> dict[str, Any]:
@@ -69,9 +73,9 @@ def manifest_of(resource: RecordedResource) -> dict[str, Any]:
     return manifest
 
 
-def manifests_of(run: StackRun) -> list[dict[str, Any]]:
-    """Every Kubernetes manifest of a run."""
-    return [manifest_of(resource) for resource in k8s_resources(run)]
+def manifests_of(run: StackRun, within: RecordedResource | None = None) -> list[dict[str, Any]]:
+    """Every Kubernetes manifest of a run (of the descendants of ``within`` when given)."""
+    return [manifest_of(resource) for resource in k8s_resources(run, within)]
 
 
 def by_kind(manifests: list[dict[str, Any]], kind: str, name: str | None = None) -> dict[str, Any]:
