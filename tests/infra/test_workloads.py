@@ -16,10 +16,7 @@ from stacks.offline import RecordedResource, StackRun
 from stacks.tenantmap import password_env
 from tests.infra.harness import PROJECT_DIR
 from tests.infra.workloads_support import (
-    K8S_PREFIX,
-    by_kind,
     k8s_resources,
-    manifests_of,
     run_workloads,
     with_changes,
 )
