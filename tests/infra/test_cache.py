@@ -10,7 +10,8 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from infra.cache import AUTH_TOKEN_LENGTH, REDIS_PORT, member_cluster_id, redis_url
+from devstack.configs import redis_command
+from infra.cache import AUTH_TOKEN_LENGTH, MAXMEMORY_POLICY, REDIS_PORT, member_cluster_id, redis_url
 from stacks.config.cache import CacheConfig, daily_window_minutes, weekly_window_minutes
 from tests.infra.harness import PROJECT_DIR, RecordedResource, StackRun, config_problems, run_stack
 
@@ -85,6 +86,13 @@ def test_windows_wrap_around_midnight_and_the_week() -> None:
     assert 0 in weekly_window_minutes("sun:23:30-mon:00:30")  # Monday 00:00
     assert len(daily_window_minutes("23:30-00:30")) == 7 * 60
     _cache(maintenanceWindow="sun:23:30-mon:01:00", snapshotWindow="22:00-23:30")  # adjacent, not overlapping
+
+
+@pytest.mark.unit
+def test_local_redis_evicts_no_more_than_elasticache() -> None:
+    # The local run must fail the same way as AWS when full, or the app's noeviction handling goes untested.
+    command = redis_command(port=6390, workdir=Path("/nonexistent"), maxmemory="1mb")
+    assert command[command.index("--maxmemory-policy") + 1] == MAXMEMORY_POLICY == "noeviction"
 
 
 @pytest.mark.unit
