@@ -8,6 +8,7 @@ become a placeholder and the key is reported secret, so the program still sees a
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +17,37 @@ from typing import Any
 import yaml
 
 SECURE_PLACEHOLDER = "offline-placeholder-secret"
+
+
+class _Yaml12Loader(yaml.SafeLoader):
+    """YAML 1.2 core-schema scalars, as the CLI (Go yaml.v3) reads stack files: ``yes``/``on``/``12:30`` stay
+    strings and ``010`` is ten, where PyYAML's YAML 1.1 would make them true, true, 750 and 8."""
+
+
+_Yaml12Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if not tag.endswith((":bool", ":int", ":float"))]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+for _tag, _pattern, _first in (
+    ("bool", r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
+    ("int", r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$", "-+0123456789"),
+    (
+        "float",
+        r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+        r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$",
+        "-+0123456789.",
+    ),
+):
+    _Yaml12Loader.add_implicit_resolver(f"tag:yaml.org,2002:{_tag}", re.compile(_pattern), list(_first))
+
+
+def _core_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int:
+    text = str(loader.construct_scalar(node))
+    base = {"0o": 8, "0x": 16}.get(text[:2], 10)
+    return int(text[2:] if base != 10 else text, base)
+
+
+_Yaml12Loader.add_constructor("tag:yaml.org,2002:int", _core_int)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +105,7 @@ def stack_name_from_path(path: str | Path) -> str:
 def read_stack(path: str | Path, project: ProjectFile, *, stack: str | None = None) -> StackFile:
     """Parse a stack file; project defaults fill keys it does not set."""
     file = Path(path)
-    document = yaml.safe_load(file.read_text()) or {}
+    document = yaml.load(file.read_text(), Loader=_Yaml12Loader) or {}  # noqa: S506 - a SafeLoader
     config: dict[str, str] = dict(project.defaults)
     secret_keys: list[str] = []
     for key, value in (document.get("config") or {}).items():

@@ -383,6 +383,30 @@ def test_stack_files_are_read_with_yaml_1_2_scalars_like_the_pulumi_cli(tmp_path
     assert 'nexus:network.flowLogs: Input should be a valid boolean; got "yes"' in lines
 
 
+def test_the_offline_engine_reads_stack_files_like_the_config_loader(tmp_path: Path) -> None:
+    # The preview and the harness run the program on what stacks/offline reads: it must read YAML alike.
+    from stacks.offline import read_project, read_stack
+
+    stack_file = tmp_path / "Pulumi.yamlcheck.yaml"
+    stack_file.write_text(
+        "config:\n"
+        "  aws:region: us-east-1\n"
+        "  nexus:network: {flowLogs: yes, azCount: 010, cidr: 10.0.0.0/16}\n"
+        "  nexus:tags: {Window: 12:30, Flag: off, Ratio: 1e3, Real: false}\n"
+    )
+    engine = read_stack(stack_file, read_project(ROOT)).config
+    loader = read_stack_file(stack_file)
+    for key, value in loader.items():
+        assert _decoded(engine[key]) == _decoded(value), key
+
+
+def _decoded(value: str) -> Any:
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value
+
+
 # --- min > max, everywhere a model has a min and a max -----------------------------------------------------
 
 # (model, low key, high key) -> (section, raw section value with low > high, expected key path)
