@@ -17,27 +17,37 @@ from pathlib import Path
 import uvicorn
 
 from app.core.logs import configure_logging
-from app.core.settings import get_settings
+from app.core.settings import Settings, get_settings
 
 GRACEFUL_SHUTDOWN_SECONDS = 20
 
 
-def prepare_metrics_dir() -> str:
+def prepare_metrics_dir() -> tuple[str, bool]:
+    """The multiprocess metrics directory, emptied, and whether this process created it."""
     existing = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
     if existing:
         # Samples of a previous run would be counted again: start empty.
         shutil.rmtree(existing, ignore_errors=True)
         Path(existing).mkdir(parents=True, exist_ok=True)
-        return existing
+        return existing, False
     path = tempfile.mkdtemp(prefix="nexus-metrics-")
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
-    return path
+    return path, True
 
 
 def main() -> int:
     settings = get_settings()  # fail fast on bad settings, before any worker starts
     configure_logging(settings.server.log_level)
-    prepare_metrics_dir()
+    metrics_dir, created = prepare_metrics_dir()
+    try:
+        _run(settings)
+    finally:
+        if created:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+    return 0
+
+
+def _run(settings: Settings) -> None:
     uvicorn.run(
         "app.main:create_app",
         factory=True,
@@ -54,7 +64,6 @@ def main() -> int:
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
         server_header=False,
     )
-    return 0
 
 
 if __name__ == "__main__":

@@ -5,13 +5,17 @@ Clients live in the worker context (created in on_startup, closed in on_shutdown
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import sys
 from contextlib import AsyncExitStack
 from typing import Any, ClassVar
 
 from arq.connections import RedisSettings as ArqRedisSettings
 from arq.typing import WorkerCoroutine
-from arq.worker import Function, func, run_worker
+from arq.worker import Function, Worker, func, get_kwargs
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from app.core.db import open_pools
 from app.core.logs import configure_logging
@@ -19,6 +23,21 @@ from app.core.settings import Settings, build_settings
 from app.core.storage import open_storage
 from app.exports.jobs import MAX_TRIES, QUEUE_NAME
 from app.exports.task import export_documents
+
+log = logging.getLogger("app.worker")
+REDIS_RETRY_SECONDS = 1.0
+
+
+class ResilientWorker(Worker):
+    """arq's worker exits when a poll hits a Redis connection error; this one waits and polls again, so a
+    Redis restart does not take the worker down with it (queued jobs are still in Redis afterwards)."""
+
+    async def _poll_iteration(self) -> None:
+        try:
+            await super()._poll_iteration()
+        except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+            log.warning("redis unavailable, polling again in %.0fs: %s", REDIS_RETRY_SECONDS, exc)
+            await asyncio.sleep(REDIS_RETRY_SECONDS)
 
 
 async def startup(ctx: dict[str, Any]) -> None:
@@ -59,11 +78,9 @@ def arq_redis_settings(settings: Settings) -> ArqRedisSettings:
 def main() -> int:
     settings = build_settings()
     configure_logging(settings.server.log_level)
-    run_worker(
-        WorkerSettings,  # type: ignore[arg-type]
-        redis_settings=arq_redis_settings(settings),
-        ctx={"settings": settings},
-    )
+    kwargs = get_kwargs(WorkerSettings)  # type: ignore[arg-type]
+    kwargs.update(redis_settings=arq_redis_settings(settings), ctx={"settings": settings})
+    ResilientWorker(**kwargs).run()
     return 0
 
 

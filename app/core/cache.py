@@ -11,7 +11,7 @@ import logging
 import time
 
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
+from redis.exceptions import OutOfMemoryError, RedisError
 
 from app.core.metrics import Metrics
 from app.core.settings import CacheSettings, RedisSettings
@@ -37,8 +37,9 @@ class Cache:
 
     def _failed(self, op: str, exc: Exception) -> None:
         self._metrics.cache.labels(f"{op}_error").inc()
-        # A connection problem: skip Redis for a moment so each request doesn't pay a timeout.
-        if not isinstance(exc, RedisError) or "OOM" not in str(exc):
+        # A connection problem (not a full Redis, which still answers reads): skip Redis for a moment so
+        # each request doesn't pay a timeout.
+        if not isinstance(exc, OutOfMemoryError):
             self._down_until = time.monotonic() + self._backoff
         log.warning("cache %s failed: %s", op, exc)
 

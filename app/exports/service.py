@@ -3,7 +3,7 @@ from __future__ import annotations
 import contextlib
 import logging
 
-from redis.exceptions import RedisError
+from redis.exceptions import OutOfMemoryError, RedisError
 
 from app.auth.deps import Principal
 from app.core.db import tenant_tx
@@ -30,7 +30,7 @@ async def _data_fingerprint(p: Principal) -> str:
 
 
 def _redis_unavailable(exc: Exception) -> DependencyUnavailableError:
-    if "OOM" in str(exc):
+    if isinstance(exc, OutOfMemoryError):
         return DependencyUnavailableError("redis", "out of memory, the job was not queued")
     return DependencyUnavailableError("redis")
 

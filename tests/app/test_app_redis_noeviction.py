@@ -1,0 +1,160 @@
+"""Redis shared by cache and queue under `maxmemory-policy noeviction` (see docs/app.md).
+
+A Redis with a small maxmemory is filled by the API's own cache writes. Then: the queued job is still there
+(nothing was evicted), the API still answers reads and writes (cache writes fail and count as errors), a new
+enqueue is refused with a 503 rather than lost, and once the cache keys' TTLs run out the worker runs the job.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import redis
+from conftest import wait_for
+
+from devstack.configs import redis_command
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+MAXMEMORY = 5 * 1024 * 1024 // 2
+CACHE_TTL_SECONDS = 8
+BIG_BODY = "x" * 90_000
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Procs:
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self.procs: list[subprocess.Popen[bytes]] = []
+
+    def start(self, name: str, cmd: list[str], env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+        log = (self.workdir / f"{name}.log").open("wb")
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=REPO)
+        log.close()
+        self.procs.append(proc)
+        return proc
+
+    def stop_all(self) -> None:
+        for proc in reversed(self.procs):
+            proc.terminate()
+        for proc in self.procs:
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+@pytest.fixture
+def small_redis_app(
+    local_stack: Any, tmp_path: Path
+) -> Iterator[tuple[str, redis.Redis, dict[str, str], Procs]]:
+    procs = Procs(tmp_path)
+    redis_port, api_port = _free_port(), _free_port()
+    try:
+        procs.start("redis", redis_command(port=redis_port, workdir=tmp_path, maxmemory=str(MAXMEMORY)))
+        client = redis.Redis(port=redis_port, socket_timeout=5)
+        wait_for(lambda: _pings(client), what="the small redis")
+        assert client.config_get("maxmemory-policy")["maxmemory-policy"] == "noeviction"
+        env = dict(os.environ) | local_stack.app_env
+        env |= {
+            "NEXUS_REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
+            "NEXUS_PORT": str(api_port),
+            "NEXUS_WORKERS": "1",
+            "NEXUS_CACHE_TTL_SECONDS": str(CACHE_TTL_SECONDS),
+            "PYTHONPATH": str(REPO),
+        }
+        env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+        procs.start("api", [sys.executable, "-m", "app.serve"], env)
+        base = f"http://127.0.0.1:{api_port}"
+        wait_for(lambda: _status(f"{base}/readyz") == 200, timeout=30, what="the API on the small redis")
+        yield base, client, env, procs
+        client.close()
+    finally:
+        procs.stop_all()
+
+
+def _pings(client: redis.Redis) -> bool:
+    try:
+        return bool(client.ping())
+    except redis.ConnectionError:
+        return False
+
+
+def _status(url: str) -> int:
+    try:
+        return httpx.get(url, timeout=2).status_code
+    except httpx.HTTPError:
+        return 0
+
+
+def test_full_redis_keeps_the_queued_job_and_the_api_answers(
+    small_redis_app: tuple[str, redis.Redis, dict[str, str], Procs],
+) -> None:
+    base, client, env, procs = small_redis_app
+    with httpx.Client(base_url=base, timeout=30) as api:
+        creds = {"tenant": "globex", "email": "full-redis@example.com", "password": "long enough pw"}
+        assert api.post("/v1/auth/register", json=creds).status_code in (201, 409)
+        headers = {"authorization": "Bearer " + api.post("/v1/auth/token", json=creds).json()["access_token"]}
+        first = api.post("/v1/documents", json={"title": "keep", "body": "me"}, headers=headers).json()
+        job_id = api.post("/v1/exports", headers=headers | {"Idempotency-Key": os.urandom(8).hex()}).json()[
+            "job_id"
+        ]
+        assert client.zscore("arq:queue", job_id) is not None
+
+        # Fill Redis with cache entries (each create caches ~90 kB) until it refuses writes.
+        full = False
+        for _ in range(80):
+            created = api.post("/v1/documents", json={"title": "big", "body": BIG_BODY}, headers=headers)
+            assert created.status_code == 201, "writes succeed even when the cache cannot store them"
+            try:
+                client.set("probe", "x", ex=60)
+            except redis.exceptions.OutOfMemoryError:
+                full = True
+                break
+        used, keys = client.info("memory")["used_memory"], client.dbsize()
+        assert full, f"redis never refused a write: used_memory={used} keys={keys}"
+
+        # Nothing was evicted: the queued job and its payload are still there.
+        assert client.zscore("arq:queue", job_id) is not None
+        assert client.exists(f"arq:job:{job_id}") == 1
+        # The API answers: reads, writes (the cache write fails and is counted), job status.
+        assert api.get(f"/v1/documents/{first['id']}", headers=headers).json()["title"] == "keep"
+        assert (
+            api.post("/v1/documents", json={"title": "t", "body": BIG_BODY}, headers=headers).status_code
+            == 201
+        )
+        assert api.get(f"/v1/exports/{job_id}", headers=headers).json()["status"] == "queued"
+        metrics = api.get("/metrics").text
+        assert 'nexus_cache_operations_total{result="set_error"}' in metrics
+        # A new job is refused loudly rather than lost.
+        refused = api.post("/v1/exports", headers=headers | {"Idempotency-Key": "while-full"})
+        assert refused.status_code == 503
+        assert "out of memory" in refused.json()["error"]["message"]
+
+        # Cache keys carry TTLs: once they expire there is room again, and the worker runs the job.
+        wait_for(
+            lambda: client.info("memory")["used_memory"] < MAXMEMORY * 0.8,
+            timeout=CACHE_TTL_SECONDS + 20,
+            what="cache keys to expire",
+        )
+        procs.start("worker", [sys.executable, "-m", "app.worker"], env)
+        wait_for(
+            lambda: api.get(f"/v1/exports/{job_id}", headers=headers).json()["status"] == "done",
+            timeout=60,
+            what="the queued export to run",
+        )
