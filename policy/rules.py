@@ -1,0 +1,369 @@
+"""Policy rules over the recorded resource graph.
+
+A rule is a plain function from the whole graph (``Graph``: every resource with its type, name, URN, plain
+inputs, parent, provider and dependencies) to violations. The tests run every rule over every stack file
+(tests/infra/test_policy.py); a Pulumi policy pack wraps the same functions in ``StackValidationPolicy``
+objects, building ``PolicyResource`` values from ``StackValidationArgs.resources`` (URNs, props, parent,
+provider and property dependencies are all there), so there is one source of rules.
+
+Adding a rule: write ``def _my_rule(graph: Graph) -> Iterator[Violation]`` and append a ``PolicyRule`` to
+``RULES``. Decide things from URNs and property dependencies rather than physical ids: during a real preview
+ids are unknown, while URNs and dependencies are always known.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import json
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any, Literal
+
+STACK_TYPE = "pulumi:pulumi:Stack"
+PROVIDER_PREFIX = "pulumi:providers:"
+REQUIRED_TAGS: tuple[str, ...] = ("Project", "Environment", "ManagedBy")
+WORLD_CIDRS: frozenset[str] = frozenset({"0.0.0.0/0", "::/0"})
+PUBLIC_WEB_PORTS: frozenset[int] = frozenset({80, 443})
+LOAD_BALANCER_TYPES: frozenset[str] = frozenset(
+    {"aws:lb/loadBalancer:LoadBalancer", "aws:alb/loadBalancer:LoadBalancer"}
+)
+
+Enforcement = Literal["mandatory", "advisory"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PolicyResource:
+    """One resource as the rules see it (plain values: secrets already unwrapped)."""
+
+    urn: str
+    type: str
+    name: str
+    inputs: Mapping[str, Any]
+    parent: str | None = None
+    """Parent URN (the Stack's URN for top-level resources)."""
+    provider: str | None = None
+    """URN of the explicit provider of a custom resource; None means the default provider."""
+    custom: bool = True
+    protect: bool = False
+    id: str | None = None
+    """Physical id when known (offline runs); unknown in a real preview, so rules prefer URNs."""
+    dependencies: tuple[str, ...] = ()
+    property_dependencies: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @property
+    def is_provider(self) -> bool:
+        """An explicit provider resource."""
+        return self.type.startswith(PROVIDER_PREFIX)
+
+
+@dataclass(frozen=True, slots=True)
+class Violation:
+    """A rule broken by one resource."""
+
+    rule: str
+    urn: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"[{self.rule}] {self.urn}: {self.message}"
+
+
+class Graph:
+    """The resources of one stack with the lookups rules need."""
+
+    def __init__(self, resources: Iterable[PolicyResource]) -> None:
+        self.resources: tuple[PolicyResource, ...] = tuple(sorted(resources, key=lambda r: r.urn))
+        self._by_urn = {resource.urn: resource for resource in self.resources}
+        self._by_id = {
+            resource.id: resource for resource in self.resources if resource.custom and resource.id
+        }
+
+    def get(self, urn: str | None) -> PolicyResource | None:
+        """The resource with this URN, if recorded."""
+        return self._by_urn.get(urn) if urn else None
+
+    def by_type(self, *types: str) -> list[PolicyResource]:
+        """Resources of any of these types."""
+        return [resource for resource in self.resources if resource.type in types]
+
+    def referenced(self, resource: PolicyResource, prop: str, value: Any = None) -> list[PolicyResource]:
+        """Resources an input refers to: by its property dependencies, else by matching physical ids."""
+        urns = resource.property_dependencies.get(prop, ())
+        found = [self._by_urn[urn] for urn in urns if urn in self._by_urn]
+        if found:
+            return found
+        values = (
+            value if isinstance(value, list) else [value if value is not None else resource.inputs.get(prop)]
+        )
+        return [self._by_id[item] for item in values if isinstance(item, str) and item in self._by_id]
+
+
+Check = Callable[[Graph], Iterator[Violation]]
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyRule:
+    """A named rule with its description (the policy pack shows both) and its check."""
+
+    name: str
+    description: str
+    check: Check
+    enforcement: Enforcement = "mandatory"
+
+
+# --- required tags ---------------------------------------------------------------------------------------
+
+
+def _aws_class(type_token: str) -> Any:
+    """The pulumi_aws class of a type token (``aws:ec2/vpc:Vpc`` -> ``pulumi_aws.ec2.Vpc``), or None."""
+    try:
+        _, module_path, class_name = type_token.split(":")
+    except ValueError:
+        return None
+    module = module_path.split("/")[0]
+    candidates = ["pulumi_aws"] if module == "index" else [f"pulumi_aws.{module}", f"pulumi_aws.{module}_"]
+    for candidate in candidates:
+        try:
+            found = getattr(importlib.import_module(candidate), class_name, None)
+        except ImportError:
+            continue
+        if found is not None:
+            return found
+    return None
+
+
+@cache
+def is_taggable(type_token: str) -> bool:
+    """Whether an AWS resource type takes ``tags`` (read from the pulumi_aws class, cached)."""
+    cls = _aws_class(type_token)
+    if cls is None:
+        return False
+    init = getattr(cls, "_internal_init", cls.__init__)
+    return "tags" in inspect.signature(init).parameters
+
+
+def _json_object(value: Any) -> dict[str, Any]:
+    # Provider inputs arrive JSON-encoded (the engine passes provider config as strings).
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return {}
+    return value if isinstance(value, dict) else {}
+
+
+def effective_tags(graph: Graph, resource: PolicyResource) -> dict[str, Any]:
+    """The provider's ``defaultTags`` merged with the resource's own ``tags`` (own tags win, as in AWS)."""
+    provider = graph.get(resource.provider)
+    defaults = _json_object(_json_object(provider.inputs.get("defaultTags")).get("tags")) if provider else {}
+    return {**defaults, **_json_object(resource.inputs.get("tags"))}
+
+
+def _required_tags(graph: Graph) -> Iterator[Violation]:
+    for resource in graph.resources:
+        if not resource.custom or resource.is_provider or not resource.type.startswith("aws:"):
+            continue
+        if not is_taggable(resource.type):
+            continue
+        tags = effective_tags(graph, resource)
+        missing = [tag for tag in REQUIRED_TAGS if not tags.get(tag)]
+        if missing:
+            yield Violation(
+                "required-tags",
+                resource.urn,
+                f"missing tag(s) {', '.join(missing)}; pass the stack's explicit AWS provider "
+                "(its defaultTags carry them) or set them in tags",
+            )
+
+
+# --- world-open ingress ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Ingress:
+    source: PolicyResource
+    group_urns: tuple[str, ...]
+    cidrs: tuple[str, ...]
+    from_port: int
+    to_port: int
+    protocol: str
+
+
+def _port(value: Any) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0
+
+
+def _ingress_rules(graph: Graph) -> Iterator[_Ingress]:
+    for group in graph.by_type(
+        "aws:ec2/securityGroup:SecurityGroup", "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup"
+    ):
+        for rule in group.inputs.get("ingress") or []:
+            cidrs = [*(rule.get("cidrBlocks") or []), *(rule.get("ipv6CidrBlocks") or [])]
+            yield _Ingress(
+                group,
+                (group.urn,),
+                tuple(cidrs),
+                _port(rule.get("fromPort")),
+                _port(rule.get("toPort")),
+                str(rule.get("protocol", "")),
+            )
+    for rule in graph.by_type("aws:ec2/securityGroupRule:SecurityGroupRule"):
+        if rule.inputs.get("type") != "ingress":
+            continue
+        groups = tuple(group.urn for group in graph.referenced(rule, "securityGroupId"))
+        cidrs = [*(rule.inputs.get("cidrBlocks") or []), *(rule.inputs.get("ipv6CidrBlocks") or [])]
+        yield _Ingress(
+            rule,
+            groups,
+            tuple(cidrs),
+            _port(rule.inputs.get("fromPort")),
+            _port(rule.inputs.get("toPort")),
+            str(rule.inputs.get("protocol", "")),
+        )
+    for rule in graph.by_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"):
+        groups = tuple(group.urn for group in graph.referenced(rule, "securityGroupId"))
+        cidrs = [cidr for cidr in (rule.inputs.get("cidrIpv4"), rule.inputs.get("cidrIpv6")) if cidr]
+        yield _Ingress(
+            rule,
+            groups,
+            tuple(cidrs),
+            _port(rule.inputs.get("fromPort")),
+            _port(rule.inputs.get("toPort")),
+            str(rule.inputs.get("ipProtocol", "")),
+        )
+
+
+def load_balancer_groups(graph: Graph) -> set[str]:
+    """URNs of the security groups attached to a load balancer (its ``securityGroups`` input)."""
+    return {
+        group.urn
+        for balancer in graph.by_type(*LOAD_BALANCER_TYPES)
+        for group in graph.referenced(balancer, "securityGroups", balancer.inputs.get("securityGroups") or [])
+    }
+
+
+def _no_world_ingress(graph: Graph) -> Iterator[Violation]:
+    balancer_groups = load_balancer_groups(graph)
+    for ingress in _ingress_rules(graph):
+        world = sorted(set(ingress.cidrs) & WORLD_CIDRS)
+        if not world:
+            continue
+        single_web_port = ingress.from_port == ingress.to_port and ingress.from_port in PUBLIC_WEB_PORTS
+        tcp = ingress.protocol.lower() in ("tcp", "6")
+        if single_web_port and tcp and ingress.group_urns and set(ingress.group_urns) <= balancer_groups:
+            continue
+        where = (
+            "a load balancer's group"
+            if set(ingress.group_urns) & balancer_groups
+            else "a non-load-balancer group"
+        )
+        yield Violation(
+            "no-world-ingress",
+            ingress.source.urn,
+            f"admits {', '.join(world)} on {ingress.protocol} {ingress.from_port}-{ingress.to_port} "
+            f"in {where}; only a load balancer's security group may be open to the world, and only on "
+            "tcp 80 or 443 (admit a security group instead)",
+        )
+
+
+# --- parents and providers ----------------------------------------------------------------------------------
+
+
+def _is_top_level(graph: Graph, resource: PolicyResource) -> bool:
+    if resource.parent is None:
+        return True
+    parent = graph.get(resource.parent)
+    if parent is None:  # the Stack itself is not in the graph; its URN names its type
+        return resource.parent.split("::")[2] == STACK_TYPE
+    return parent.type == STACK_TYPE
+
+
+def _parented(graph: Graph) -> Iterator[Violation]:
+    for resource in graph.resources:
+        if resource.type == STACK_TYPE or resource.is_provider or not resource.custom:
+            continue
+        if _is_top_level(graph, resource):
+            yield Violation(
+                "parented",
+                resource.urn,
+                "registered at the top level; only components and explicit providers may be, so create it "
+                "inside a component with parent=self",
+            )
+
+
+def _explicit_aws_provider(graph: Graph) -> Iterator[Violation]:
+    for resource in graph.resources:
+        if not resource.custom or resource.is_provider or not resource.type.startswith("aws:"):
+            continue
+        provider = graph.get(resource.provider)
+        if provider is None or provider.type != f"{PROVIDER_PREFIX}aws":
+            yield Violation(
+                "explicit-aws-provider",
+                resource.urn,
+                "uses the default AWS provider (no region pinning, no default tags); pass the stack's "
+                "provider through opts to the top-level component so that children inherit it",
+            )
+
+
+RULES: list[PolicyRule] = [
+    PolicyRule(
+        "required-tags",
+        f"Every taggable AWS resource carries the {', '.join(REQUIRED_TAGS)} tags "
+        "(its provider's defaultTags merged with its own tags).",
+        _required_tags,
+    ),
+    PolicyRule(
+        "no-world-ingress",
+        "No security group admits 0.0.0.0/0 or ::/0, except a load balancer's group on tcp 80/443.",
+        _no_world_ingress,
+    ),
+    PolicyRule(
+        "parented",
+        "Only components and explicit providers are registered at the top level.",
+        _parented,
+    ),
+    PolicyRule(
+        "explicit-aws-provider",
+        "Every AWS resource uses an explicit aws provider (region and default tags pinned), "
+        "never the default one.",
+        _explicit_aws_provider,
+    ),
+]
+
+
+def check_rule(rule: PolicyRule, resources: Iterable[PolicyResource]) -> list[Violation]:
+    """Violations of one rule."""
+    return list(rule.check(Graph(resources)))
+
+
+def check_all(
+    resources: Iterable[PolicyResource], rules: Sequence[PolicyRule] | None = None
+) -> list[Violation]:
+    """Violations of every rule (or of ``rules``)."""
+    graph = Graph(resources)
+    return [violation for rule in (RULES if rules is None else rules) for violation in rule.check(graph)]
+
+
+def from_records(records: Iterable[Any]) -> list[PolicyResource]:
+    """PolicyResources from the offline engine's recorded resources (``stacks.offline.RecordedResource``)."""
+    return [
+        PolicyResource(
+            urn=resource.urn,
+            type=resource.type,
+            name=resource.name,
+            inputs=resource.inputs,
+            parent=resource.parent,
+            provider=resource.provider,
+            custom=resource.record.custom,
+            protect=resource.protect,
+            id=resource.id,
+            dependencies=tuple(resource.dependencies),
+            property_dependencies=dict(resource.record.property_dependencies),
+        )
+        for resource in records
+    ]

@@ -1,0 +1,183 @@
+"""Every policy rule over every stack file, and proof that each rule can fail."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Callable
+
+import pytest
+
+from policy import RULES, PolicyResource, PolicyRule, Violation, check_all, check_rule, from_records
+from policy.rules import Graph, effective_tags, is_taggable, load_balancer_groups
+from tests.infra.harness import StackRun
+
+pytestmark = pytest.mark.infra
+
+RULE_NAMES = [rule.name for rule in RULES]
+STACK = "urn:pulumi:prod::nexus-api::pulumi:pulumi:Stack::nexus-api-prod"
+
+
+def _rule(name: str) -> PolicyRule:
+    return next(rule for rule in RULES if rule.name == name)
+
+
+@pytest.mark.parametrize("rule_name", RULE_NAMES)
+def test_rule_holds_on_every_stack(stack_run: StackRun, rule_name: str) -> None:
+    violations = check_rule(_rule(rule_name), from_records(stack_run))
+    assert violations == [], "\n".join(map(str, violations))
+
+
+def test_rule_names_are_unique() -> None:
+    assert len(set(RULE_NAMES)) == len(RULE_NAMES)
+
+
+# --- each rule can fail: the real prod graph, broken on purpose -------------------------------------------
+
+
+@pytest.fixture
+def graph(prod_run: StackRun) -> list[PolicyResource]:
+    return from_records(prod_run)
+
+
+def _edit(
+    resources: list[PolicyResource], match: Callable[[PolicyResource], bool], **changes: object
+) -> list[PolicyResource]:
+    edited = [
+        dataclasses.replace(r, **changes) if match(r) else r  # type: ignore[arg-type]
+        for r in resources
+    ]
+    assert edited != resources, "the edit matched nothing"
+    return edited
+
+
+def _violations(name: str, resources: list[PolicyResource]) -> list[Violation]:
+    return check_rule(_rule(name), resources)
+
+
+def _first(resources: list[PolicyResource], type_: str) -> PolicyResource:
+    return next(r for r in resources if r.type == type_)
+
+
+def test_required_tags_fails_when_the_provider_loses_its_default_tags(graph: list[PolicyResource]) -> None:
+    broken = _edit(graph, lambda r: r.type == "pulumi:providers:aws", inputs={"region": "us-east-1"})
+    violations = _violations("required-tags", broken)
+    vpc = _first(graph, "aws:ec2/vpc:Vpc")
+    assert vpc.urn in {v.urn for v in violations}
+    assert all("Project, Environment, ManagedBy" in v.message for v in violations)
+    # Routes take no tags, so they are never reported.
+    assert not any(":aws:ec2/route:Route::" in v.urn for v in violations)
+
+
+def test_required_tags_fails_on_a_resource_without_the_provider(graph: list[PolicyResource]) -> None:
+    vpc = _first(graph, "aws:ec2/vpc:Vpc")
+    broken = _edit(
+        graph, lambda r: r.urn == vpc.urn, provider=None, inputs={**vpc.inputs, "tags": {"Name": "x"}}
+    )
+    assert [v.urn for v in _violations("required-tags", broken)] == [vpc.urn]
+
+
+def test_own_tags_satisfy_the_rule_without_provider_defaults(graph: list[PolicyResource]) -> None:
+    vpc = _first(graph, "aws:ec2/vpc:Vpc")
+    own = {"Project": "p", "Environment": "e", "ManagedBy": "m"}
+    fixed = _edit(graph, lambda r: r.urn == vpc.urn, provider=None, inputs={**vpc.inputs, "tags": own})
+    assert _violations("required-tags", fixed) == []
+
+
+def test_effective_tags_merge_provider_defaults_with_own_tags(graph: list[PolicyResource]) -> None:
+    g = Graph(graph)
+    vpc = _first(graph, "aws:ec2/vpc:Vpc")
+    tags = effective_tags(g, vpc)
+    assert tags["Environment"] == "prod"
+    assert tags["ManagedBy"] == "pulumi"
+    assert tags["Project"] == "nexus-api"
+    assert tags["Name"] == json.loads(json.dumps(vpc.inputs["tags"]))["Name"]
+
+
+def test_taggable_is_read_from_the_provider_classes() -> None:
+    assert is_taggable("aws:ec2/vpc:Vpc")
+    assert is_taggable("aws:rds/instance:Instance")
+    assert not is_taggable("aws:ec2/route:Route")
+    assert not is_taggable("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+    assert not is_taggable("aws:nosuchmodule/thing:Thing")
+
+
+def _world_rule(graph: list[PolicyResource], port: int, group_urn: str) -> PolicyResource:
+    return PolicyResource(
+        urn=f"{STACK}$nexus:test:Broken$aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule::open-{port}",
+        type="aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+        name=f"open-{port}",
+        parent=graph[0].parent,
+        provider=_first(graph, "pulumi:providers:aws").urn,
+        inputs={"cidrIpv4": "0.0.0.0/0", "fromPort": port, "toPort": port, "ipProtocol": "tcp"},
+        property_dependencies={"securityGroupId": (group_urn,)},
+    )
+
+
+def test_world_ingress_is_refused_on_a_data_store_group(graph: list[PolicyResource]) -> None:
+    db_group = next(r for r in graph if r.type == "aws:ec2/securityGroup:SecurityGroup" and "shard" in r.name)
+    violations = _violations("no-world-ingress", [*graph, _world_rule(graph, 5432, db_group.urn)])
+    assert [v.urn.rsplit("::", 1)[1] for v in violations] == ["open-5432"]
+    assert "0.0.0.0/0" in violations[0].message
+
+
+def test_world_ingress_inline_and_ipv6_are_refused(graph: list[PolicyResource]) -> None:
+    group = next(r for r in graph if r.type == "aws:ec2/securityGroup:SecurityGroup")
+    inline = {"protocol": "tcp", "fromPort": 22, "toPort": 22, "ipv6CidrBlocks": ["::/0"]}
+    broken = _edit(graph, lambda r: r.urn == group.urn, inputs={**group.inputs, "ingress": [inline]})
+    violations = _violations("no-world-ingress", broken)
+    assert [v.urn for v in violations] == [group.urn]
+    assert "::/0" in violations[0].message
+
+
+def test_load_balancer_group_is_open_only_on_80_and_443(graph: list[PolicyResource]) -> None:
+    balancer_groups = load_balancer_groups(Graph(graph))
+    assert balancer_groups, "prod has an ALB: its security group must be recognised"
+    lb_group = sorted(balancer_groups)[0]
+    assert _violations("no-world-ingress", [*graph, _world_rule(graph, 443, lb_group)]) == []
+    violations = _violations("no-world-ingress", [*graph, _world_rule(graph, 8080, lb_group)])
+    assert [v.urn.rsplit("::", 1)[1] for v in violations] == ["open-8080"]
+
+
+def test_prod_exercises_the_load_balancer_exception(graph: list[PolicyResource]) -> None:
+    # Without this, "no violations on prod" could mean the rule never saw a world-open rule at all.
+    world_open = [
+        r
+        for r in graph
+        if r.type == "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+        and r.inputs.get("cidrIpv4") == "0.0.0.0/0"
+    ]
+    assert world_open
+    assert {
+        dep for r in world_open for dep in r.property_dependencies["securityGroupId"]
+    } <= load_balancer_groups(Graph(graph))
+
+
+def test_parented_refuses_a_top_level_cloud_resource(graph: list[PolicyResource]) -> None:
+    vpc = _first(graph, "aws:ec2/vpc:Vpc")
+    broken = _edit(graph, lambda r: r.urn == vpc.urn, parent=STACK)
+    assert [v.urn for v in _violations("parented", broken)] == [vpc.urn]
+    orphan = _edit(graph, lambda r: r.urn == vpc.urn, parent=None)
+    assert [v.urn for v in _violations("parented", orphan)] == [vpc.urn]
+
+
+def test_parented_allows_top_level_components_and_providers(graph: list[PolicyResource]) -> None:
+    top = [r for r in graph if r.parent == STACK]
+    assert top
+    assert all(not r.custom or r.is_provider for r in top)
+    assert any(r.is_provider for r in top)
+    assert any(not r.custom for r in top)
+
+
+def test_explicit_provider_refuses_the_default_provider(graph: list[PolicyResource]) -> None:
+    bucket = _first(graph, "aws:s3/bucket:Bucket")
+    broken = _edit(graph, lambda r: r.urn == bucket.urn, provider=None)
+    assert [v.urn for v in _violations("explicit-aws-provider", broken)] == [bucket.urn]
+
+
+def test_check_all_reports_every_rule(graph: list[PolicyResource]) -> None:
+    vpc = _first(graph, "aws:ec2/vpc:Vpc")
+    broken = _edit(
+        graph, lambda r: r.urn == vpc.urn, parent=STACK, provider=None, inputs={"cidrBlock": "10.0.0.0/16"}
+    )
+    assert {v.rule for v in check_all(broken)} == {"required-tags", "parented", "explicit-aws-provider"}
