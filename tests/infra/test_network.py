@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import copy
 import json
+import re
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
 from infra.subnets import plan_subnets
-from tests.infra.harness import PROJECT_DIR, RecordedResource, StackRun, run_stack
+from tests.infra.harness import PROJECT_DIR, RecordedResource, StackRun, config_problems, run_stack
 
 pytestmark = pytest.mark.infra
 
@@ -371,3 +375,54 @@ def test_more_azs_than_the_region_has_is_refused_by_name() -> None:
     assert run.by_type(SUBNET) == [] or all(
         s.inputs.get("availabilityZone") is None for s in run.by_type(SUBNET)
     )
+
+
+# --- bad network config: refused before anything is registered ----------------------------------------------
+
+BAD_NETWORK = [
+    ({"cidr": "10.20.0.0/24"}, "nexus:network.cidr: ", "use a VPC from /16 to /23"),
+    ({"cidr": "10.20.0.1/16"}, "nexus:network.cidr: ", "did you mean 10.20.0.0/16?"),
+    ({"cidr": "10.20.0/16"}, "nexus:network.cidr: ", "such as 10.0.0.0/16"),
+    ({"azCount": "3"}, "nexus:network.azCount: ", 'valid integer; got "3"'),
+    ({"flowLogs": "yes"}, "nexus:network.flowLogs: ", 'valid boolean; got "yes"'),
+    ({"natGateways": "perAZ"}, "nexus:network.natGateways: ", "'none', 'single' or 'perAz'"),
+    ({"natGateway": "single"}, "nexus:network.natGateway: ", "valid keys here are: azCount, cidr"),
+]
+
+
+@pytest.mark.parametrize(
+    ("change", "prefix", "fragment"),
+    BAD_NETWORK,
+    ids=["too-small", "host-bits", "unparsable", "string-int", "yes-bool", "bad-choice", "typo"],
+)
+def test_bad_network_config_stops_the_program_before_any_resource(
+    change: dict[str, Any], prefix: str, fragment: str
+) -> None:
+    config = stack_config("dev")
+    config["nexus:network"] = {**config["nexus:network"], **change}
+    problems = config_problems(config, stack="netcheck")  # also asserts that nothing was registered
+    assert len(problems) == 1, problems
+    assert problems[0].startswith(prefix), problems
+    assert fragment in problems[0], problems
+
+
+def test_preview_cli_prints_the_documented_errors_and_exits_non_zero(tmp_path: Path) -> None:
+    # The example of docs/configuration.md, through the real command line: one line per problem, no traceback.
+    text = (PROJECT_DIR / "docs" / "configuration.md").read_text()
+    example = re.search(r"<!-- example-config -->\n```yaml\n(.*?)```", text, re.S)
+    shown = re.search(r"<!-- example-errors -->\n```text\n\$ [^\n]*\n(.*?)```", text, re.S)
+    assert example, "docs/configuration.md lost its example"
+    assert shown, "docs/configuration.md lost its example output"
+    stack_file = tmp_path / "Pulumi.staging.yaml"
+    stack_file.write_text(example.group(1))
+    result = subprocess.run(
+        [sys.executable, "-m", "stacks.preview", "--stack", "staging", "--config-file", str(stack_file)],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "Traceback" not in result.stdout + result.stderr
+    assert (result.stdout + result.stderr).strip() == shown.group(1).strip()
