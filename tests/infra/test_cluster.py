@@ -4,6 +4,7 @@ Kubernetes provider, on the inputs recorded by the offline engine for dev, prod 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ import yaml
 from infra.autoscaler import autoscaler_policy
 from infra.cluster import kubeconfig, principal_key
 from infra.lb_controller import POLICY_FILE, controller_policy
+from policy import RULES, PolicyResource, check_rule, from_records
 from tests.infra.harness import PROJECT_DIR, RecordedResource, StackRun, run_stack
 
 pytestmark = pytest.mark.infra
@@ -466,3 +468,68 @@ def test_lb_controller_release(dev_run: StackRun) -> None:
     assert values["replicaCount"] == 2
     association = dev_run.one(POD_IDENTITY, "lb-controller-identity").inputs
     assert association["serviceAccount"] == values["serviceAccount"]["name"] == "aws-load-balancer-controller"
+
+
+# --- policy rules of this part: they hold on the stacks (test_policy.py) and each can fail ----------------
+
+
+def _broken(run: StackRun, type_: str, **input_changes: Any) -> list[PolicyResource]:
+    resources = from_records(run)
+    target = next(r for r in resources if r.type == type_)
+    changed = dataclasses.replace(target, inputs={**target.inputs, **input_changes})
+    return [changed if r is target else r for r in resources]
+
+
+def _rule_violations(name: str, resources: list[PolicyResource]) -> list[str]:
+    rule = next(rule for rule in RULES if rule.name == name)
+    return [violation.message for violation in check_rule(rule, resources)]
+
+
+def test_rule_eks_endpoint_fails_on_a_world_open_or_default_endpoint(dev_run: StackRun) -> None:
+    vpc = dev_run.one(CLUSTER).inputs["vpcConfig"]
+    assert not _rule_violations("eks-endpoint-private", from_records(dev_run))
+    world = _broken(dev_run, CLUSTER, vpcConfig={**vpc, "publicAccessCidrs": ["0.0.0.0/0"]})
+    assert _rule_violations("eks-endpoint-private", world)
+    defaulted = {k: v for k, v in vpc.items() if k not in ("publicAccessCidrs", "endpointPublicAccess")}
+    assert _rule_violations("eks-endpoint-private", _broken(dev_run, CLUSTER, vpcConfig=defaulted))
+    no_private = _broken(dev_run, CLUSTER, vpcConfig={**vpc, "endpointPrivateAccess": False})
+    assert _rule_violations("eks-endpoint-private", no_private)
+
+
+def test_rule_prod_secrets_encryption_fails_without_a_key(prod_run: StackRun, dev_run: StackRun) -> None:
+    assert _rule_violations(
+        "eks-secrets-encrypted-in-prod", _broken(prod_run, CLUSTER, encryptionConfig=None)
+    )
+    # dev has none and is not prod: no violation.
+    assert not _rule_violations("eks-secrets-encrypted-in-prod", from_records(dev_run))
+
+
+def test_rule_imdsv2_fails_on_optional_tokens_or_two_hops(prod_run: StackRun) -> None:
+    metadata = prod_run.one(LAUNCH_TEMPLATE).inputs["metadataOptions"]
+    for broken in ({**metadata, "httpTokens": "optional"}, {**metadata, "httpPutResponseHopLimit": 2}, {}):
+        assert _rule_violations("imdsv2-required", _broken(prod_run, LAUNCH_TEMPLATE, metadataOptions=broken))
+
+
+def test_rule_alb_headers_fails_in_prod_only(prod_run: StackRun, dev_run: StackRun) -> None:
+    lb = "aws:lb/loadBalancer:LoadBalancer"
+    assert _rule_violations(
+        "alb-drops-invalid-headers-in-prod", _broken(prod_run, lb, dropInvalidHeaderFields=False)
+    )
+    assert not _rule_violations(
+        "alb-drops-invalid-headers-in-prod", _broken(dev_run, lb, dropInvalidHeaderFields=False)
+    )
+
+
+def test_rule_node_groups_auto_named_fails_on_a_fixed_name(prod_run: StackRun) -> None:
+    assert _rule_violations("node-groups-auto-named", _broken(prod_run, NODE_GROUP, nodeGroupName="general"))
+
+
+def test_rule_no_star_on_star_fails_on_an_admin_statement(prod_run: StackRun) -> None:
+    admin = json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+    )
+    assert _rule_violations("iam-no-star-on-star", _broken(prod_run, ROLE_POLICY, policy=admin))
+    scoped = json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}
+    )
+    assert not _rule_violations("iam-no-star-on-star", _broken(prod_run, ROLE_POLICY, policy=scoped))
