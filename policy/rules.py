@@ -336,162 +336,73 @@ RULES: list[PolicyRule] = [
 ]
 
 
-# --- EKS, nodes, load balancer, IAM (issue 5) ---------------------------------------------------------------
+# --- tenant shards: RDS and RDS Proxy (issue 3) ------------------------------------------------------------
 
-EKS_CLUSTER = "aws:eks/cluster:Cluster"
-IAM_POLICY_INPUTS: Mapping[str, tuple[str, ...]] = {
-    # type -> inputs holding a policy document (JSON string or object)
-    "aws:iam/rolePolicy:RolePolicy": ("policy",),
-    "aws:iam/policy:Policy": ("policy",),
-    "aws:iam/userPolicy:UserPolicy": ("policy",),
-    "aws:iam/groupPolicy:GroupPolicy": ("policy",),
-    "aws:s3/bucketPolicy:BucketPolicy": ("policy",),
-    "aws:kms/key:Key": ("policy",),
-}
+RDS_INSTANCE = "aws:rds/instance:Instance"
+RDS_PROXY = "aws:rds/proxy:Proxy"
 
 
-def is_prod(graph: Graph, resource: PolicyResource) -> bool:
-    """Whether a resource belongs to a prod stack (its effective Environment tag)."""
-    return effective_tags(graph, resource).get("Environment") == "prod"
-
-
-def _eks_endpoint_not_world(graph: Graph) -> Iterator[Violation]:
-    for cluster in graph.by_type(EKS_CLUSTER):
-        vpc = cluster.inputs.get("vpcConfig") or {}
-        if vpc.get("endpointPrivateAccess") is not True:
-            yield Violation(
-                "eks-endpoint-private",
-                cluster.urn,
-                "the private API endpoint is off; nodes and pods would reach the API over the internet "
-                "(set endpoint_private_access=True)",
+def _rds_encrypted_private(graph: Graph) -> Iterator[Violation]:
+    for instance in graph.by_type(RDS_INSTANCE):
+        problems = []
+        if instance.inputs.get("storageEncrypted") is not True:
+            problems.append("storage is not encrypted (storage_encrypted=True)")
+        if instance.inputs.get("publiclyAccessible") is True:
+            problems.append("it is publicly accessible (publicly_accessible=False)")
+        if instance.inputs.get("manageMasterUserPassword") is True:
+            problems.append(
+                "its master password is RDS-managed, which forbids read replicas (generate it and keep it "
+                "in the shard's own secret)"
             )
-        # EKS's own default for a public endpoint is 0.0.0.0/0 and the public endpoint is on by default.
-        if vpc.get("endpointPublicAccess", True) is not False:
-            cidrs = vpc.get("publicAccessCidrs") or ["0.0.0.0/0"]
-            world = sorted(set(cidrs) & WORLD_CIDRS)
-            if world:
-                yield Violation(
-                    "eks-endpoint-private",
-                    cluster.urn,
-                    f"the public API endpoint admits {', '.join(world)}; list specific CIDRs "
-                    "(nexus:cluster.publicAccessCidrs) or turn the public endpoint off",
-                )
+        if problems:
+            yield Violation("rds-encrypted-private", instance.urn, "; ".join(problems))
 
 
-def _eks_secrets_encrypted_in_prod(graph: Graph) -> Iterator[Violation]:
-    for cluster in graph.by_type(EKS_CLUSTER):
-        if not is_prod(graph, cluster):
+def _rds_proxy_requires_tls(graph: Graph) -> Iterator[Violation]:
+    for proxy in graph.by_type(RDS_PROXY):
+        if proxy.inputs.get("requireTls") is not True:
+            yield Violation(
+                "rds-proxy-requires-tls",
+                proxy.urn,
+                "the proxy accepts clients without TLS (require_tls=True); passwords would cross the VPC "
+                "in the clear",
+            )
+
+
+def _prod_rds_protected(graph: Graph) -> Iterator[Violation]:
+    for instance in graph.by_type(RDS_INSTANCE):
+        if effective_tags(graph, instance).get("Environment") != "prod":
             continue
-        encryption = cluster.inputs.get("encryptionConfig") or {}
-        key = (encryption.get("provider") or {}).get("keyArn")
-        if "secrets" not in (encryption.get("resources") or []) or not key:
+        missing = []
+        if not instance.protect:
+            missing.append("the protect option")
+        if instance.inputs.get("deletionProtection") is not True:
+            missing.append("RDS deletion protection (deletion_protection=True)")
+        if missing:
             yield Violation(
-                "eks-secrets-encrypted-in-prod",
-                cluster.urn,
-                "a prod cluster envelope-encrypts Secrets with a KMS key (encryption_config with "
-                "resources=['secrets']; nexus:cluster.secretsEncryption)",
+                "prod-rds-protected",
+                instance.urn,
+                f"a prod database lacks {' and '.join(missing)}; a removed shard entry or a mistaken "
+                "destroy would delete its data",
             )
-
-
-def _imdsv2_required(graph: Graph) -> Iterator[Violation]:
-    for template in graph.by_type("aws:ec2/launchTemplate:LaunchTemplate"):
-        metadata = template.inputs.get("metadataOptions") or {}
-        hops = _port(metadata.get("httpPutResponseHopLimit"))
-        tokens = metadata.get("httpTokens")
-        if tokens != "required" or hops != 1:
-            yield Violation(
-                "imdsv2-required",
-                template.urn,
-                "launch templates require IMDSv2 tokens with a hop limit of 1 (metadata_options "
-                "http_tokens='required', http_put_response_hop_limit=1), so pods cannot read node "
-                f"credentials; got httpTokens={tokens!r}, hop limit {hops}",
-            )
-
-
-def _alb_drops_invalid_headers_in_prod(graph: Graph) -> Iterator[Violation]:
-    for balancer in graph.by_type(*LOAD_BALANCER_TYPES):
-        if balancer.inputs.get("loadBalancerType", "application") != "application":
-            continue
-        if is_prod(graph, balancer) and balancer.inputs.get("dropInvalidHeaderFields") is not True:
-            yield Violation(
-                "alb-drops-invalid-headers-in-prod",
-                balancer.urn,
-                "a prod ALB drops requests with invalid header fields (drop_invalid_header_fields=True)",
-            )
-
-
-def _node_groups_auto_named(graph: Graph) -> Iterator[Violation]:
-    for group in graph.by_type("aws:eks/nodeGroup:NodeGroup"):
-        if group.inputs.get("nodeGroupName"):
-            yield Violation(
-                "node-groups-auto-named",
-                group.urn,
-                f"fixed node group name {group.inputs['nodeGroupName']!r}: a change that replaces the group "
-                "(instance types, capacity type, subnets) fails on the name; use node_group_name_prefix",
-            )
-
-
-def policy_statements(resource: PolicyResource) -> Iterator[dict[str, Any]]:
-    """The statements of every policy document a resource carries (inline role policies included)."""
-    documents = [resource.inputs.get(prop) for prop in IAM_POLICY_INPUTS.get(resource.type, ())]
-    if resource.type == "aws:iam/role:Role":
-        documents += [inline.get("policy") for inline in resource.inputs.get("inlinePolicies") or []]
-    for document in documents:
-        statements = _json_object(document).get("Statement") or []
-        yield from (
-            s for s in ([statements] if isinstance(statements, dict) else statements) if isinstance(s, dict)
-        )
-
-
-def _as_list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [value]
-
-
-def _no_star_on_star(graph: Graph) -> Iterator[Violation]:
-    for resource in graph.resources:
-        for statement in policy_statements(resource):
-            if statement.get("Effect") != "Allow":
-                continue
-            actions = _as_list(statement.get("Action"))
-            resources = _as_list(statement.get("Resource"))
-            if any(a in ("*", "*:*") for a in actions) and "*" in resources:
-                yield Violation(
-                    "iam-no-star-on-star",
-                    resource.urn,
-                    "a statement allows every action on every resource; name the actions and the resources",
-                )
 
 
 RULES += [
     PolicyRule(
-        "eks-endpoint-private",
-        "EKS clusters keep the private endpoint on and never open the public one to 0.0.0.0/0 or ::/0.",
-        _eks_endpoint_not_world,
+        "rds-encrypted-private",
+        "Every RDS instance is encrypted at rest, not publicly accessible, and has a generated (not "
+        "RDS-managed) master password.",
+        _rds_encrypted_private,
     ),
     PolicyRule(
-        "eks-secrets-encrypted-in-prod",
-        "Prod EKS clusters envelope-encrypt Kubernetes Secrets with a KMS key.",
-        _eks_secrets_encrypted_in_prod,
+        "rds-proxy-requires-tls",
+        "Every RDS Proxy requires TLS from its clients.",
+        _rds_proxy_requires_tls,
     ),
     PolicyRule(
-        "imdsv2-required",
-        "Launch templates require IMDSv2 with a hop limit of 1.",
-        _imdsv2_required,
-    ),
-    PolicyRule(
-        "alb-drops-invalid-headers-in-prod",
-        "Prod application load balancers drop invalid header fields.",
-        _alb_drops_invalid_headers_in_prod,
-    ),
-    PolicyRule(
-        "node-groups-auto-named",
-        "EKS node groups are auto-named (prefix), so a replacement never collides with the old group's name.",
-        _node_groups_auto_named,
-    ),
-    PolicyRule(
-        "iam-no-star-on-star",
-        "No IAM or resource policy statement allows every action on every resource.",
-        _no_star_on_star,
+        "prod-rds-protected",
+        "In prod, every RDS instance has protect=True and deletion protection.",
+        _prod_rds_protected,
     ),
 ]
 

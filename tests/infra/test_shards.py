@@ -8,6 +8,7 @@ config dicts built from them; every assertion reads recorded inputs, options and
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 from collections.abc import Mapping
 from typing import Any
@@ -22,6 +23,7 @@ from infra.database import (
     parameter_settings,
     proxy_secret_policy,
 )
+from policy import RULES, PolicyResource, Violation, check_rule, from_records
 from stacks.catalog import PERFORMANCE_INSIGHTS_UNSUPPORTED
 from stacks.config import StackConfig, load
 from stacks.config.loader import read_stack_file
@@ -535,3 +537,69 @@ def test_bad_shard_config_fails_before_any_resource(change: Any, expected: str) 
     change(config["nexus:shards"])
     problems = config_problems(config, stack="dev")  # also asserts that nothing was registered
     assert any(expected in line for line in problems), problems
+
+
+# --- the shard policy rules hold, and each can fail -------------------------------------------------------
+
+
+def _broken(run: StackRun, type_: str, **changes: Any) -> tuple[list[PolicyResource], str]:
+    """The run's graph with the first resource of ``type_`` changed: its inputs updated, options replaced."""
+    resources = from_records(run)
+    target = next(r for r in resources if r.type == type_)
+    inputs = {**target.inputs, **changes.pop("inputs", {})}
+    edited = [
+        dataclasses.replace(r, inputs=inputs, **changes) if r.urn == target.urn else r for r in resources
+    ]
+    return edited, target.urn
+
+
+def _rule_violations(name: str, resources: list[PolicyResource]) -> list[Violation]:
+    return check_rule(next(rule for rule in RULES if rule.name == name), resources)
+
+
+@pytest.mark.parametrize("name", ["rds-encrypted-private", "rds-proxy-requires-tls", "prod-rds-protected"])
+def test_shard_rules_hold_on_dev_prod_and_three_shards(
+    runs: dict[str, tuple[StackRun, StackConfig]], name: str
+) -> None:
+    for run, _ in runs.values():
+        assert _rule_violations(name, from_records(run)) == []
+
+
+@pytest.mark.parametrize(
+    ("inputs", "message"),
+    [
+        ({"storageEncrypted": False}, "storage is not encrypted"),
+        ({"publiclyAccessible": True}, "publicly accessible"),
+        ({"manageMasterUserPassword": True}, "forbids read replicas"),
+    ],
+)
+def test_rds_encrypted_private_fails_on_a_broken_instance(
+    prod_run: StackRun, inputs: dict[str, Any], message: str
+) -> None:
+    broken, urn = _broken(prod_run, INSTANCE, inputs=inputs)
+    violations = _rule_violations("rds-encrypted-private", broken)
+    assert [v.urn for v in violations] == [urn]
+    assert message in violations[0].message
+
+
+def test_rds_proxy_rule_fails_without_tls(prod_run: StackRun) -> None:
+    broken, urn = _broken(prod_run, "aws:rds/proxy:Proxy", inputs={"requireTls": False})
+    assert [v.urn for v in _rule_violations("rds-proxy-requires-tls", broken)] == [urn]
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"protect": False}, "the protect option"),
+        ({"inputs": {"deletionProtection": False}}, "RDS deletion protection"),
+    ],
+)
+def test_prod_rds_protected_fails_on_an_unprotected_prod_instance(
+    prod_run: StackRun, dev_run: StackRun, changes: dict[str, Any], message: str
+) -> None:
+    broken, urn = _broken(prod_run, INSTANCE, **changes)
+    violations = _rule_violations("prod-rds-protected", broken)
+    assert [v.urn for v in violations] == [urn]
+    assert message in violations[0].message
+    # dev's unprotected instances are fine: the rule reads the Environment tag from the provider.
+    assert _rule_violations("prod-rds-protected", from_records(dev_run)) == []
