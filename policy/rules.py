@@ -336,6 +336,166 @@ RULES: list[PolicyRule] = [
 ]
 
 
+# --- EKS, nodes, load balancer, IAM (issue 5) ---------------------------------------------------------------
+
+EKS_CLUSTER = "aws:eks/cluster:Cluster"
+IAM_POLICY_INPUTS: Mapping[str, tuple[str, ...]] = {
+    # type -> inputs holding a policy document (JSON string or object)
+    "aws:iam/rolePolicy:RolePolicy": ("policy",),
+    "aws:iam/policy:Policy": ("policy",),
+    "aws:iam/userPolicy:UserPolicy": ("policy",),
+    "aws:iam/groupPolicy:GroupPolicy": ("policy",),
+    "aws:s3/bucketPolicy:BucketPolicy": ("policy",),
+    "aws:kms/key:Key": ("policy",),
+}
+
+
+def is_prod(graph: Graph, resource: PolicyResource) -> bool:
+    """Whether a resource belongs to a prod stack (its effective Environment tag)."""
+    return effective_tags(graph, resource).get("Environment") == "prod"
+
+
+def _eks_endpoint_not_world(graph: Graph) -> Iterator[Violation]:
+    for cluster in graph.by_type(EKS_CLUSTER):
+        vpc = cluster.inputs.get("vpcConfig") or {}
+        if vpc.get("endpointPrivateAccess") is not True:
+            yield Violation(
+                "eks-endpoint-private",
+                cluster.urn,
+                "the private API endpoint is off; nodes and pods would reach the API over the internet "
+                "(set endpoint_private_access=True)",
+            )
+        # EKS's own default for a public endpoint is 0.0.0.0/0 and the public endpoint is on by default.
+        if vpc.get("endpointPublicAccess", True) is not False:
+            cidrs = vpc.get("publicAccessCidrs") or ["0.0.0.0/0"]
+            world = sorted(set(cidrs) & WORLD_CIDRS)
+            if world:
+                yield Violation(
+                    "eks-endpoint-private",
+                    cluster.urn,
+                    f"the public API endpoint admits {', '.join(world)}; list specific CIDRs "
+                    "(nexus:cluster.publicAccessCidrs) or turn the public endpoint off",
+                )
+
+
+def _eks_secrets_encrypted_in_prod(graph: Graph) -> Iterator[Violation]:
+    for cluster in graph.by_type(EKS_CLUSTER):
+        if not is_prod(graph, cluster):
+            continue
+        encryption = cluster.inputs.get("encryptionConfig") or {}
+        key = (encryption.get("provider") or {}).get("keyArn")
+        if "secrets" not in (encryption.get("resources") or []) or not key:
+            yield Violation(
+                "eks-secrets-encrypted-in-prod",
+                cluster.urn,
+                "a prod cluster envelope-encrypts Secrets with a KMS key (encryption_config with "
+                "resources=['secrets']; nexus:cluster.secretsEncryption)",
+            )
+
+
+def _imdsv2_required(graph: Graph) -> Iterator[Violation]:
+    for template in graph.by_type("aws:ec2/launchTemplate:LaunchTemplate"):
+        metadata = template.inputs.get("metadataOptions") or {}
+        hops = _port(metadata.get("httpPutResponseHopLimit"))
+        tokens = metadata.get("httpTokens")
+        if tokens != "required" or hops != 1:
+            yield Violation(
+                "imdsv2-required",
+                template.urn,
+                "launch templates require IMDSv2 tokens with a hop limit of 1 (metadata_options "
+                "http_tokens='required', http_put_response_hop_limit=1), so pods cannot read node "
+                f"credentials; got httpTokens={tokens!r}, hop limit {hops}",
+            )
+
+
+def _alb_drops_invalid_headers_in_prod(graph: Graph) -> Iterator[Violation]:
+    for balancer in graph.by_type(*LOAD_BALANCER_TYPES):
+        if balancer.inputs.get("loadBalancerType", "application") != "application":
+            continue
+        if is_prod(graph, balancer) and balancer.inputs.get("dropInvalidHeaderFields") is not True:
+            yield Violation(
+                "alb-drops-invalid-headers-in-prod",
+                balancer.urn,
+                "a prod ALB drops requests with invalid header fields (drop_invalid_header_fields=True)",
+            )
+
+
+def _node_groups_auto_named(graph: Graph) -> Iterator[Violation]:
+    for group in graph.by_type("aws:eks/nodeGroup:NodeGroup"):
+        if group.inputs.get("nodeGroupName"):
+            yield Violation(
+                "node-groups-auto-named",
+                group.urn,
+                f"fixed node group name {group.inputs['nodeGroupName']!r}: a change that replaces the group "
+                "(instance types, capacity type, subnets) fails on the name; use node_group_name_prefix",
+            )
+
+
+def policy_statements(resource: PolicyResource) -> Iterator[dict[str, Any]]:
+    """The statements of every policy document a resource carries (inline role policies included)."""
+    documents = [resource.inputs.get(prop) for prop in IAM_POLICY_INPUTS.get(resource.type, ())]
+    if resource.type == "aws:iam/role:Role":
+        documents += [inline.get("policy") for inline in resource.inputs.get("inlinePolicies") or []]
+    for document in documents:
+        statements = _json_object(document).get("Statement") or []
+        yield from (
+            s for s in ([statements] if isinstance(statements, dict) else statements) if isinstance(s, dict)
+        )
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _no_star_on_star(graph: Graph) -> Iterator[Violation]:
+    for resource in graph.resources:
+        for statement in policy_statements(resource):
+            if statement.get("Effect") != "Allow":
+                continue
+            actions = _as_list(statement.get("Action"))
+            resources = _as_list(statement.get("Resource"))
+            if any(a in ("*", "*:*") for a in actions) and "*" in resources:
+                yield Violation(
+                    "iam-no-star-on-star",
+                    resource.urn,
+                    "a statement allows every action on every resource; name the actions and the resources",
+                )
+
+
+RULES += [
+    PolicyRule(
+        "eks-endpoint-private",
+        "EKS clusters keep the private endpoint on and never open the public one to 0.0.0.0/0 or ::/0.",
+        _eks_endpoint_not_world,
+    ),
+    PolicyRule(
+        "eks-secrets-encrypted-in-prod",
+        "Prod EKS clusters envelope-encrypt Kubernetes Secrets with a KMS key.",
+        _eks_secrets_encrypted_in_prod,
+    ),
+    PolicyRule(
+        "imdsv2-required",
+        "Launch templates require IMDSv2 with a hop limit of 1.",
+        _imdsv2_required,
+    ),
+    PolicyRule(
+        "alb-drops-invalid-headers-in-prod",
+        "Prod application load balancers drop invalid header fields.",
+        _alb_drops_invalid_headers_in_prod,
+    ),
+    PolicyRule(
+        "node-groups-auto-named",
+        "EKS node groups are auto-named (prefix), so a replacement never collides with the old group's name.",
+        _node_groups_auto_named,
+    ),
+    PolicyRule(
+        "iam-no-star-on-star",
+        "No IAM or resource policy statement allows every action on every resource.",
+        _no_star_on_star,
+    ),
+]
+
+
 # --- tenant shards: RDS and RDS Proxy (issue 3) ------------------------------------------------------------
 
 RDS_INSTANCE = "aws:rds/instance:Instance"
