@@ -598,3 +598,138 @@ def from_records(records: Iterable[Any]) -> list[PolicyResource]:
         )
         for resource in records
     ]
+
+
+# --- network ---------------------------------------------------------------------------------------------
+
+VPC_TYPE = "aws:ec2/vpc:Vpc"
+SUBNET_TYPE = "aws:ec2/subnet:Subnet"
+ROUTE_TABLE_TYPE = "aws:ec2/routeTable:RouteTable"
+ROUTE_TYPE = "aws:ec2/route:Route"
+ROUTE_TABLE_ASSOCIATION_TYPE = "aws:ec2/routeTableAssociation:RouteTableAssociation"
+DEFAULT_SECURITY_GROUP_TYPE = "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup"
+FLOW_LOG_TYPE = "aws:ec2/flowLog:FlowLog"
+TIER_TAG = "nexus:tier"
+_INTERNET_TARGETS = ("gatewayId", "natGatewayId", "egressOnlyGatewayId", "transitGatewayId")
+
+
+def _network_items(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, list | tuple) else []
+
+
+def _internet_route(route: Mapping[str, Any]) -> bool:
+    """A route to the world, or through an internet, NAT, egress-only or transit gateway."""
+    destinations = {route.get("destinationCidrBlock"), route.get("cidrBlock"), route.get("ipv6CidrBlock")}
+    destinations.add(route.get("destinationIpv6CidrBlock"))
+    return bool(destinations & WORLD_CIDRS) or any(route.get(target) for target in _INTERNET_TARGETS)
+
+
+def _isolated_tables(graph: Graph) -> dict[str, list[PolicyResource]]:
+    """Route table URN -> the isolated (database) subnets associated with it."""
+    isolated = {
+        subnet.urn
+        for subnet in graph.by_type(SUBNET_TYPE)
+        if _json_object(subnet.inputs.get("tags")).get(TIER_TAG) == "isolated"
+    }
+    tables: dict[str, list[PolicyResource]] = {}
+    for association in graph.by_type(ROUTE_TABLE_ASSOCIATION_TYPE):
+        subnets = [s for s in graph.referenced(association, "subnetId") if s.urn in isolated]
+        for table in graph.referenced(association, "routeTableId") if subnets else ():
+            tables.setdefault(table.urn, []).extend(subnets)
+    return tables
+
+
+def _isolated_subnets_offline(graph: Graph) -> Iterator[Violation]:
+    routes = graph.by_type(ROUTE_TYPE)
+    for table_urn, subnets in sorted(_isolated_tables(graph).items()):
+        table = graph.get(table_urn)
+        assert table is not None
+        inline = [route for route in _network_items(table.inputs.get("routes")) if _internet_route(route)]
+        separate = [
+            route.name
+            for route in routes
+            if _internet_route(route.inputs)
+            and table_urn in {found.urn for found in graph.referenced(route, "routeTableId")}
+        ]
+        if inline or separate:
+            names = ", ".join(sorted(subnet.name for subnet in subnets))
+            yield Violation(
+                "isolated-subnets-offline",
+                table.urn,
+                f"routes to the internet ({', '.join(separate) or 'inline routes'}) from the isolated "
+                f"subnets {names}; the database tier keeps only the VPC's local route (and the S3 endpoint)",
+            )
+
+
+def _public_ip_on_launch(graph: Graph) -> Iterator[Violation]:
+    for subnet in graph.by_type(SUBNET_TYPE):
+        if subnet.inputs.get("mapPublicIpOnLaunch") is True:
+            yield Violation(
+                "no-public-ip-on-launch",
+                subnet.urn,
+                "mapPublicIpOnLaunch is true: anything launched here becomes reachable from the internet; "
+                "NAT gateways use Elastic IPs and load balancers get their own addresses",
+            )
+
+
+def _default_security_group_closed(graph: Graph) -> Iterator[Violation]:
+    adopted: set[str] = set()
+    for group in graph.by_type(DEFAULT_SECURITY_GROUP_TYPE):
+        adopted.update(vpc.urn for vpc in graph.referenced(group, "vpcId"))
+        rules = [kind for kind in ("ingress", "egress") if _network_items(group.inputs.get(kind))]
+        if rules:
+            yield Violation(
+                "default-security-group-closed",
+                group.urn,
+                f"the VPC's default security group has {' and '.join(rules)} rules; it must have none, so "
+                "that nothing launched without its own group can talk or be reached",
+            )
+    for vpc in graph.by_type(VPC_TYPE):
+        if vpc.urn not in adopted:
+            yield Violation(
+                "default-security-group-closed",
+                vpc.urn,
+                "the VPC's default security group is not managed (aws.ec2.DefaultSecurityGroup with no "
+                "rules), so it keeps AWS's allow-all-within-the-group rules",
+            )
+
+
+def _flow_logs_in_prod(graph: Graph) -> Iterator[Violation]:
+    logged = {
+        vpc.urn
+        for flow_log in graph.by_type(FLOW_LOG_TYPE)
+        if flow_log.inputs.get("trafficType") == "ALL"
+        for vpc in graph.referenced(flow_log, "vpcId")
+    }
+    for vpc in graph.by_type(VPC_TYPE):
+        if effective_tags(graph, vpc).get("Environment") == "prod" and vpc.urn not in logged:
+            yield Violation(
+                "vpc-flow-logs-in-prod",
+                vpc.urn,
+                "a prod VPC needs a flow log of ALL traffic (nexus:network.flowLogs: true)",
+            )
+
+
+RULES += [
+    PolicyRule(
+        "isolated-subnets-offline",
+        "The isolated (database) subnets have no route to the internet: no 0.0.0.0/0 or ::/0 route and no "
+        "route through an internet, NAT, egress-only or transit gateway.",
+        _isolated_subnets_offline,
+    ),
+    PolicyRule(
+        "no-public-ip-on-launch",
+        "No subnet gives instances a public IP address on launch.",
+        _public_ip_on_launch,
+    ),
+    PolicyRule(
+        "default-security-group-closed",
+        "Every VPC's default security group is managed and has no rules.",
+        _default_security_group_closed,
+    ),
+    PolicyRule(
+        "vpc-flow-logs-in-prod",
+        "Every prod VPC sends a flow log of all traffic.",
+        _flow_logs_in_prod,
+    ),
+]

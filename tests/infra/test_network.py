@@ -4,6 +4,7 @@ flow logs) and a few configs of its own (no NAT, more AZs, another region)."""
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import re
 import subprocess
@@ -15,6 +16,7 @@ import pytest
 import yaml
 
 from infra.subnets import plan_subnets
+from policy import RULES, PolicyResource, check_rule, from_records
 from tests.infra.harness import PROJECT_DIR, RecordedResource, StackRun, config_problems, run_stack
 
 pytestmark = pytest.mark.infra
@@ -426,3 +428,70 @@ def test_preview_cli_prints_the_documented_errors_and_exits_non_zero(tmp_path: P
     assert result.returncode != 0
     assert "Traceback" not in result.stdout + result.stderr
     assert (result.stdout + result.stderr).strip() == shown.group(1).strip()
+
+
+# --- the network policy rules hold (tests/infra/test_policy.py) and each one can fail ----------------------
+
+
+def _rule_violations(name: str, resources: list[PolicyResource]) -> list[str]:
+    rule = next(rule for rule in RULES if rule.name == name)
+    return [violation.urn for violation in check_rule(rule, resources)]
+
+
+def _replace(resources: list[PolicyResource], urn: str, **changes: Any) -> list[PolicyResource]:
+    assert urn in {r.urn for r in resources}
+    return [dataclasses.replace(r, **changes) if r.urn == urn else r for r in resources]
+
+
+def test_isolated_subnets_offline_catches_a_nat_route(prod_run: StackRun) -> None:
+    graph = from_records(prod_run)
+    network = Net(prod_run)
+    table = network.named(ROUTE_TABLE, "isolated-rt")
+    nat = network.named(NAT, "nat-0")
+    assert _rule_violations("isolated-subnets-offline", graph) == []
+    route = PolicyResource(
+        urn=table.urn.replace("routeTable:RouteTable::", "route:Route::").replace("-rt", "-leak"),
+        type=ROUTE,
+        name="leak",
+        inputs={"routeTableId": table.id, "destinationCidrBlock": "0.0.0.0/0", "natGatewayId": nat.id},
+        property_dependencies={"routeTableId": (table.urn,), "natGatewayId": (nat.urn,)},
+    )
+    assert _rule_violations("isolated-subnets-offline", [*graph, route]) == [table.urn]
+    inline = _replace(graph, table.urn, inputs={**table.inputs, "routes": [{"cidrBlock": "0.0.0.0/0"}]})
+    assert _rule_violations("isolated-subnets-offline", inline) == [table.urn]
+    # The same route on a private table is how private subnets reach the internet: not this rule's business.
+    private = network.named(ROUTE_TABLE, "private-rt-0")
+    fine = dataclasses.replace(
+        route,
+        inputs={**route.inputs, "routeTableId": private.id},
+        property_dependencies={"routeTableId": (private.urn,)},
+    )
+    assert _rule_violations("isolated-subnets-offline", [*graph, fine]) == []
+
+
+def test_no_public_ip_on_launch_catches_a_public_subnet_that_assigns_addresses(prod_run: StackRun) -> None:
+    subnet = Net(prod_run).named(SUBNET, "public-0")
+    broken = _replace(
+        from_records(prod_run), subnet.urn, inputs={**subnet.inputs, "mapPublicIpOnLaunch": True}
+    )
+    assert _rule_violations("no-public-ip-on-launch", broken) == [subnet.urn]
+
+
+def test_default_security_group_closed_catches_rules_and_an_unmanaged_group(prod_run: StackRun) -> None:
+    network = Net(prod_run)
+    graph = from_records(prod_run)
+    group = network.named(DEFAULT_SG, "default-sg")
+    opened = _replace(
+        graph, group.urn, inputs={**group.inputs, "ingress": [{"self": True, "protocol": "-1"}]}
+    )
+    assert _rule_violations("default-security-group-closed", opened) == [group.urn]
+    unmanaged = [r for r in graph if r.urn != group.urn]
+    assert _rule_violations("default-security-group-closed", unmanaged) == [network.named(VPC, "vpc").urn]
+
+
+def test_vpc_flow_logs_in_prod_catches_a_prod_vpc_without_them(prod_run: StackRun, dev_run: StackRun) -> None:
+    graph = [r for r in from_records(prod_run) if r.type != FLOW_LOG]
+    assert _rule_violations("vpc-flow-logs-in-prod", graph) == [Net(prod_run).named(VPC, "vpc").urn]
+    # dev has none and needs none.
+    assert Net(dev_run).all(FLOW_LOG) == []
+    assert _rule_violations("vpc-flow-logs-in-prod", from_records(dev_run)) == []
