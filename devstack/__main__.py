@@ -86,7 +86,9 @@ def _phases(stack: LocalStack) -> str:
 
 
 def _up(args: argparse.Namespace) -> int:
-    # SIGTERM (and a closed terminal) must stop the stack as cleanly as Ctrl-C does.
+    # SIGTERM (and a closed terminal) must stop the stack as cleanly as Ctrl-C does. SIGINT is set
+    # explicitly: a shell that starts us in the background hands it down ignored.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _raise_stop)
     signal.signal(signal.SIGHUP, _raise_stop)
     stack = LocalStack(

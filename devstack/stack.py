@@ -181,7 +181,8 @@ class LocalStack:
         """Start the data services, then (unless ``data_only``) migrations, the API, the worker and nginx."""
         began = time.monotonic()
         try:
-            self._prepare()
+            with self._timed("prepare"):
+                self._prepare()
             self._start_data()
             if not data_only:
                 self.start_app()
