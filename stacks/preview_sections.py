@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from stacks.config import StackConfig
+from stacks.config.cluster import node_capacity_lines
 from stacks.offline import StackRun
 
 SectionBody = Callable[[StackConfig, StackRun], list[str]]
@@ -49,3 +50,4 @@ def tenant_map_lines(config: StackConfig, run: StackRun) -> list[str]:
 SECTIONS: list[Section] = [
     Section("Tenant -> shard map", tenant_map_lines),
 ]
+SECTIONS.append(Section("Node capacity (nexus:cluster.nodeGroups)", node_capacity_lines))

@@ -12,7 +12,16 @@ from pydantic_core import PydanticCustomError
 
 from stacks.config.base import ConfigModel
 from stacks.config.sections import check_min_max, field_error
-from stacks.nodes import INSTANCE_TYPES, NodePool, Resources, Workload, architectures, fit_problems
+from stacks.nodes import (
+    INSTANCE_TYPES,
+    ZERO,
+    NodePool,
+    Resources,
+    Workload,
+    architectures,
+    fit_problems,
+    pods_per_node,
+)
 
 if TYPE_CHECKING:
     from stacks.config.model import StackConfig
@@ -305,3 +314,28 @@ def cluster_prod_problems(config: StackConfig) -> list[str]:
     if "audit" not in config.cluster.log_types:
         problems.append("nexus:cluster.logTypes: prod keeps the audit log; add 'audit'")
     return problems
+
+
+def node_capacity_lines(config: StackConfig, run: object = None) -> list[str]:
+    """The preview's node capacity section: per-node allocatable of each group and the pods at full scale."""
+    pools = node_pools(config.cluster)
+    lines = []
+    for pool in pools:
+        group = config.cluster.node_groups[pool.name]
+        taint = "" if pool.schedulable else "  (tainted: not counted)"
+        lines.append(
+            f"{pool.name}: {', '.join(pool.instance_types)} {group.capacity_type}, {group.min_size}-"
+            f"{group.max_size} nodes; per node {pool.per_node.describe()} allocatable{taint}"
+        )
+    usable = [pool for pool in pools if pool.schedulable]
+    for workload in stack_workloads(config):
+        per_node = {pool.name: pods_per_node(workload.request, pool.per_node) for pool in usable}
+        slots = sum(per_node[pool.name] * pool.max_size for pool in usable)
+        lines.append(
+            f"  {workload.name}: up to {workload.max_pods} pods of {workload.request.cpu_m}m / "
+            f"{workload.request.memory_mib} MiB; room at maxSize for {slots}"
+        )
+    need = sum((w.request.times(w.max_pods) for w in stack_workloads(config)), ZERO)
+    have = sum((pool.at_max for pool in usable), ZERO)
+    lines.append(f"  all at full scale: {need.describe()} of {have.describe()} at maxSize")
+    return lines

@@ -275,3 +275,17 @@ def test_alb_access_logs_need_the_log_bucket() -> None:
     )
     problems = _problems("dev", **{"nexus:alb": {"accessLogs": True}})
     assert any(line.startswith("nexus:alb.accessLogs: the ALB writes its logs") for line in problems)
+
+
+def test_preview_capacity_lines_for_prod() -> None:
+    from stacks.config.cluster import node_capacity_lines
+
+    lines = node_capacity_lines(load(_raw("prod"), stack="prod"))
+    assert lines[0] == (
+        "general: m6i.2xlarge ON_DEMAND, 3-15 nodes; per node 7760m CPU, 29167 MiB, 55 pods allocatable"
+    )
+    # 3 API pods of 2000m per 7760m node, 15 nodes.
+    assert "    api: up to 25 pods of 2000m / 1024 MiB; room at maxSize for 45" in [
+        f"  {line}" for line in lines
+    ]
+    assert lines[-1].startswith("  all at full scale: ")
