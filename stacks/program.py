@@ -13,6 +13,7 @@ from stacks.compute import build_compute, cluster_name, export_compute
 from stacks.config import ConfigError, StackConfig, load
 from stacks.datastores import build_datastores, export_datastores
 from stacks.shards import build_shards, shards_output, tenant_map_output
+from stacks.workloads import build_workloads
 
 
 def read_config() -> StackConfig:
@@ -78,6 +79,11 @@ def main() -> None:
         opts=aws_opts,
         access_logs_bucket=log_bucket.bucket_name if log_bucket is not None else None,
         alb_depends_on=[log_bucket] if log_bucket is not None else [],
+    )
+
+    # The API and the worker on the cluster: identities, settings, secrets, migrations, Deployments, scaling.
+    build_workloads(
+        cfg, compute=compute, datastores=datastores, shards=shards, tenant_map=tenant_map, opts=aws_opts
     )
 
     pulumi.export("environment", cfg.environment)

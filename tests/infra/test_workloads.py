@@ -16,7 +16,10 @@ from stacks.offline import RecordedResource, StackRun
 from stacks.tenantmap import password_env
 from tests.infra.harness import PROJECT_DIR
 from tests.infra.workloads_support import (
+    K8S_PREFIX,
+    by_kind,
     k8s_resources,
+    manifests_of,
     run_workloads,
     with_changes,
 )
@@ -304,3 +307,71 @@ def test_adding_a_shard_leaves_every_workload_urn_in_place() -> None:
     after = {r.urn for r in grown.resources if "-workloads" in r.urn}
     assert before == after
     assert password_env("shard-c") in workload(grown, SECRET, "secret").inputs["stringData"]
+
+
+# --- the whole stack ---------------------------------------------------------------------------------------
+
+
+def _secret_values(run: StackRun) -> set[str]:
+    """Every string the run marks secret (generated passwords, tokens, URLs with tokens, Secret data)."""
+    values: set[str] = set()
+
+    def collect(value: Any) -> None:
+        if isinstance(value, str) and len(value) >= 12:
+            values.add(value)
+        elif isinstance(value, dict):
+            for item in value.values():
+                collect(item)
+        elif isinstance(value, list):
+            for item in value:
+                collect(item)
+
+    for resource in run.resources:
+        for path in resource.secret_outputs:
+            node: Any = resource.outputs
+            for part in [p for p in path.split(".") if p]:
+                node = node[int(part)] if isinstance(node, list) else node[part]
+            collect(node)
+    return values
+
+
+def _plain_outputs(run: StackRun) -> str:
+    return json.dumps({k: v for k, v in run.outputs.items() if k not in run.secret_outputs})
+
+
+def test_whole_stack_runs_the_workloads_on_the_clusters_provider(stack_run: StackRun) -> None:
+    component = stack_run.one("nexus:workloads:Workloads")
+    objects = [r for r in stack_run.descendants_of(component) if r.type.startswith(K8S_PREFIX)]
+    assert len(objects) == 17
+    providers = {r.provider for r in objects}
+    assert len(providers) == 1
+    provider = stack_run.get(providers.pop())
+    assert provider.type == "pulumi:providers:kubernetes"
+    assert "-cluster" in provider.name, "the workloads must use the EKS cluster's own provider"
+
+
+def test_whole_stack_namespace_waits_for_nodes_addons_and_the_load_balancer_controller(
+    stack_run: StackRun,
+) -> None:
+    namespace = stack_run.one("kubernetes:core/v1:Namespace", "-workloads-namespace")
+    waits_for = {
+        (stack_run.get(urn).type, stack_run.get(urn).name.rsplit("-", 1)[-1])
+        for urn in namespace.dependencies
+    }
+    assert ("aws:eks/addon:Addon", "agent") in waits_for  # eks-pod-identity-agent: credentials for the pods
+    assert ("aws:eks/addon:Addon", "server") in waits_for  # metrics-server: the HPAs' metrics
+    assert ("kubernetes:helm.sh/v3:Release", "release") in waits_for  # the TargetGroupBinding CRD and webhook
+    node_groups = {name for type_, name in waits_for if type_ == "aws:eks/nodeGroup:NodeGroup"}
+    assert node_groups == set(config_of(stack_run.stack).cluster.node_groups)
+
+
+def test_no_secret_reaches_a_plain_output_or_a_config_map(stack_run: StackRun) -> None:
+    secrets = _secret_values(stack_run)
+    assert len(secrets) >= 5, "expected generated passwords, the Redis token and the JWT key"
+    plain = _plain_outputs(stack_run)
+    assert [s for s in secrets if s in plain] == []
+    manifests = manifests_of(stack_run, within=stack_run.one("nexus:workloads:Workloads"))
+    config_map = json.dumps(by_kind(manifests, "ConfigMap")["data"])
+    assert [s for s in secrets if s in config_map] == []
+    secret_data = json.dumps(by_kind(manifests, "Secret")["stringData"])
+    assert sum(s in secret_data for s in secrets) >= 3, "the Secret carries the generated values"
