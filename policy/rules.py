@@ -496,6 +496,206 @@ RULES += [
 ]
 
 
+# --- data stores: Redis, S3, reach from the internet (issue 4) ---------------------------------------------
+
+REPLICATION_GROUP = "aws:elasticache/replicationGroup:ReplicationGroup"
+S3_BUCKET = "aws:s3/bucket:Bucket"
+PUBLIC_ACCESS_FLAGS: tuple[str, ...] = (
+    "blockPublicAcls",
+    "blockPublicPolicy",
+    "ignorePublicAcls",
+    "restrictPublicBuckets",
+)
+SSE_ALGORITHMS: frozenset[str] = frozenset({"AES256", "aws:kms", "aws:kms:dsse"})
+# Data stores and the input that lists their security groups.
+DATA_STORES: Mapping[str, str] = {
+    "aws:rds/instance:Instance": "vpcSecurityGroupIds",
+    "aws:rds/cluster:Cluster": "vpcSecurityGroupIds",
+    "aws:rds/proxy:Proxy": "vpcSecurityGroupIds",
+    REPLICATION_GROUP: "securityGroupIds",
+    "aws:elasticache/cluster:Cluster": "securityGroupIds",
+    "aws:elasticache/serverlessCache:ServerlessCache": "securityGroupIds",
+    "aws:memorydb/cluster:Cluster": "securityGroupIds",
+}
+
+
+def _redis_encrypted_with_auth(graph: Graph) -> Iterator[Violation]:
+    for group in graph.by_type(REPLICATION_GROUP):
+        inputs = group.inputs
+        problems = []
+        if inputs.get("atRestEncryptionEnabled") is not True:
+            problems.append("atRestEncryptionEnabled is not true")
+        if inputs.get("transitEncryptionEnabled") is not True:
+            problems.append("transitEncryptionEnabled is not true")
+        if inputs.get("transitEncryptionMode", "required") != "required":
+            problems.append(
+                f"transitEncryptionMode is {inputs.get('transitEncryptionMode')!r}, not 'required'"
+            )
+        if not (inputs.get("authToken") or inputs.get("authTokenWo") or inputs.get("userGroupIds")):
+            problems.append("no AUTH token (authToken/authTokenWo) and no RBAC user group")
+        if problems:
+            yield Violation(
+                "redis-encrypted-with-auth",
+                group.urn,
+                "; ".join(problems) + ": ElastiCache must encrypt at rest and in transit (required mode) "
+                "and demand AUTH",
+            )
+
+
+def _bucket_parts(graph: Graph, type_: str) -> dict[str, list[PolicyResource]]:
+    """Bucket URN -> the resources of ``type_`` that configure it (through their ``bucket`` input)."""
+    parts: dict[str, list[PolicyResource]] = {}
+    for part in graph.by_type(type_):
+        for bucket in graph.referenced(part, "bucket"):
+            parts.setdefault(bucket.urn, []).append(part)
+    return parts
+
+
+def _known_document(value: Any) -> dict[str, Any] | None:
+    """A policy input as a dict; None when it is not known yet (a preview before the bucket exists)."""
+    if isinstance(value, Mapping):
+        return dict(value)
+    if isinstance(value, str):
+        try:
+            document = json.loads(value)
+        except ValueError:
+            return {}
+        return document if isinstance(document, dict) else {}
+    return None
+
+
+def _items(value: Any) -> list[Any]:
+    """A JSON value as a list: None is empty, a scalar is one item."""
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list | tuple) else [value]
+
+
+def denies_insecure_transport(document: Mapping[str, Any]) -> bool:
+    """Whether a bucket policy denies every S3 action to everyone when ``aws:SecureTransport`` is false."""
+    for statement in _items(document.get("Statement")):
+        if not isinstance(statement, Mapping) or statement.get("Effect") != "Deny":
+            continue
+        principal = statement.get("Principal")
+        everyone = principal == "*" or (
+            isinstance(principal, Mapping) and _items(principal.get("AWS")) == ["*"]
+        )
+        all_actions = {"s3:*", "*"} & set(_items(statement.get("Action")))
+        resources = _items(statement.get("Resource"))
+        covers_objects = any(str(r).endswith("/*") for r in resources) and any(
+            not str(r).endswith("/*") for r in resources
+        )
+        condition = (statement.get("Condition") or {}).get("Bool") or {}
+        insecure = str(condition.get("aws:SecureTransport", "")).lower() == "false"
+        if everyone and all_actions and covers_objects and insecure:
+            return True
+    return False
+
+
+def _bucket_problems(
+    blocks: list[PolicyResource],
+    encryption: list[PolicyResource],
+    versioning: list[PolicyResource],
+    policies: list[PolicyResource],
+) -> list[str]:
+    problems = []
+    if not any(all(block.inputs.get(flag) is True for flag in PUBLIC_ACCESS_FLAGS) for block in blocks):
+        problems.append("no BucketPublicAccessBlock with all four blocks on")
+    algorithms = {
+        str(((rule or {}).get("applyServerSideEncryptionByDefault") or {}).get("sseAlgorithm"))
+        for part in encryption
+        for rule in _items(part.inputs.get("rules"))
+    }
+    if not algorithms & SSE_ALGORITHMS:
+        problems.append("no default server-side encryption (BucketServerSideEncryptionConfiguration)")
+    if not any(
+        (part.inputs.get("versioningConfiguration") or {}).get("status") == "Enabled" for part in versioning
+    ):
+        problems.append("versioning is not Enabled (BucketVersioning)")
+    documents = [_known_document(part.inputs.get("policy")) for part in policies]
+    if not policies:
+        problems.append("no bucket policy denying requests without TLS")
+    elif all(doc is not None for doc in documents) and not any(
+        denies_insecure_transport(doc) for doc in documents if doc is not None
+    ):
+        problems.append("the bucket policy does not deny requests without TLS (aws:SecureTransport false)")
+    return problems
+
+
+def _s3_bucket_baseline(graph: Graph) -> Iterator[Violation]:
+    blocks = _bucket_parts(graph, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock")
+    encryption = _bucket_parts(
+        graph, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+    )
+    versioning = _bucket_parts(graph, "aws:s3/bucketVersioning:BucketVersioning")
+    policies = _bucket_parts(graph, "aws:s3/bucketPolicy:BucketPolicy")
+    for bucket in graph.by_type(S3_BUCKET):
+        problems = _bucket_problems(
+            blocks.get(bucket.urn, []),
+            encryption.get(bucket.urn, []),
+            versioning.get(bucket.urn, []),
+            policies.get(bucket.urn, []),
+        )
+        if problems:
+            yield Violation("s3-bucket-baseline", bucket.urn, "; ".join(problems))
+
+
+def _cidrs(cidrs: Iterable[str]) -> str:
+    return ", ".join(sorted(set(cidrs)))
+
+
+def _no_world_data_store(graph: Graph) -> Iterator[Violation]:
+    world_groups: dict[str, list[str]] = {}
+    for ingress in _ingress_rules(graph):
+        world = sorted(set(ingress.cidrs) & WORLD_CIDRS)
+        for group_urn in ingress.group_urns if world else ():
+            world_groups.setdefault(group_urn, []).extend(world)
+    for type_, prop in DATA_STORES.items():
+        for store in graph.by_type(type_):
+            groups = graph.referenced(store, prop, _items(store.inputs.get(prop)))
+            if store.inputs.get("publiclyAccessible") is True:
+                yield Violation(
+                    "no-world-data-store", store.urn, "publiclyAccessible is true; data stores stay private"
+                )
+            if not groups:
+                yield Violation(
+                    "no-world-data-store",
+                    store.urn,
+                    f"no security group in {prop}: the VPC's default group would apply; give it its own "
+                    "group that admits only the workload group",
+                )
+            for group in groups:
+                if group.urn in world_groups:
+                    yield Violation(
+                        "no-world-data-store",
+                        store.urn,
+                        f"its security group {group.name} admits {_cidrs(world_groups[group.urn])}; a data "
+                        "store admits only security groups (the workload group, the proxy's group)",
+                    )
+
+
+RULES += [
+    PolicyRule(
+        "redis-encrypted-with-auth",
+        "Every ElastiCache replication group encrypts at rest and in transit (required mode) and "
+        "demands AUTH.",
+        _redis_encrypted_with_auth,
+    ),
+    PolicyRule(
+        "s3-bucket-baseline",
+        "Every S3 bucket blocks public access (all four blocks), encrypts by default, is versioned and has a "
+        "policy that denies requests without TLS.",
+        _s3_bucket_baseline,
+    ),
+    PolicyRule(
+        "no-world-data-store",
+        "No data store (RDS, RDS Proxy, ElastiCache, MemoryDB) is publicly accessible, lacks its own "
+        "security group, or sits in a group that admits 0.0.0.0/0 or ::/0 on any port.",
+        _no_world_data_store,
+    ),
+]
+
+
 # --- tenant shards: RDS and RDS Proxy (issue 3) ------------------------------------------------------------
 
 RDS_INSTANCE = "aws:rds/instance:Instance"

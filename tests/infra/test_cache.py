@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from pydantic import ValidationError
 
 from devstack.configs import redis_command
 from infra.cache import AUTH_TOKEN_LENGTH, MAXMEMORY_POLICY, REDIS_PORT, member_cluster_id, redis_url
+from policy import RULES, PolicyResource, PolicyRule, check_rule, from_records
 from stacks.config.cache import CacheConfig, daily_window_minutes, weekly_window_minutes
 from tests.infra.harness import PROJECT_DIR, RecordedResource, StackRun, config_problems, run_stack
 
@@ -288,3 +290,77 @@ def test_token_rotation_and_more_nodes_keep_every_urn() -> None:
     assert rg.inputs["numCacheClusters"] == 3
     added = {r.name for r in cache_children(changed)} - {r.name for r in cache_children(base)}
     assert added == {"nexus-prod-cache-memory-003"}
+
+
+# --- policy rules: each one fails on a broken graph ---------------------------------------------------------
+
+
+def _broken(run: StackRun, match: Any, **inputs: Any) -> list[PolicyResource]:
+    """The run's graph with some inputs of the matching resources replaced (a value of None drops the key)."""
+    resources = from_records(run)
+    edited = []
+    for resource in resources:
+        if match(resource):
+            changed = {**resource.inputs, **inputs}
+            resource = dataclasses.replace(
+                resource, inputs={k: v for k, v in changed.items() if v is not None}
+            )
+        edited.append(resource)
+    assert edited != resources, "the edit matched nothing"
+    return edited
+
+
+def _rule(name: str) -> PolicyRule:
+    return next(rule for rule in RULES if rule.name == name)
+
+
+@pytest.mark.infra
+@pytest.mark.parametrize(
+    ("inputs", "message"),
+    [
+        ({"atRestEncryptionEnabled": False}, "atRestEncryptionEnabled is not true"),
+        ({"transitEncryptionEnabled": None}, "transitEncryptionEnabled is not true"),
+        ({"transitEncryptionMode": "preferred"}, "transitEncryptionMode is 'preferred'"),
+        ({"authTokenWo": None}, "no AUTH token"),
+    ],
+)
+def test_redis_rule_fails_on_a_weakened_group(inputs: dict[str, Any], message: str) -> None:
+    run = run_stack("prod")
+    broken = _broken(run, lambda r: r.type == RG, **inputs)
+    (violation,) = check_rule(_rule("redis-encrypted-with-auth"), broken)
+    assert violation.urn == group(run).urn
+    assert message in violation.message
+
+
+@pytest.mark.infra
+def test_redis_rule_accepts_rbac_instead_of_a_token() -> None:
+    run = run_stack("dev")
+    graph = _broken(run, lambda r: r.type == RG, authTokenWo=None, userGroupIds=["nexus-users"])
+    assert check_rule(_rule("redis-encrypted-with-auth"), graph) == []
+
+
+@pytest.mark.infra
+def test_world_data_store_rule_fails_when_the_cache_group_opens_to_the_internet() -> None:
+    run = run_stack("prod")
+    broken = _broken(
+        run,
+        lambda r: r.type == INGRESS and r.name.endswith("-cache-from-workloads"),
+        referencedSecurityGroupId=None,
+        cidrIpv6="::/0",
+    )
+    (violation,) = check_rule(_rule("no-world-data-store"), broken)
+    assert violation.urn == group(run).urn
+    assert "admits ::/0" in violation.message
+
+
+@pytest.mark.infra
+def test_world_data_store_rule_fails_without_a_security_group_or_when_public() -> None:
+    run = run_stack("prod")
+    no_group = _broken(run, lambda r: r.type == RG, securityGroupIds=[])
+    no_group = [dataclasses.replace(r, property_dependencies={}) if r.type == RG else r for r in no_group]
+    (violation,) = check_rule(_rule("no-world-data-store"), no_group)
+    assert "default group would apply" in violation.message
+    public = _broken(run, lambda r: r.type == "aws:rds/instance:Instance", publiclyAccessible=True)
+    violations = check_rule(_rule("no-world-data-store"), public)
+    assert violations
+    assert all("publiclyAccessible is true" in v.message for v in violations)

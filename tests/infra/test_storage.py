@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ import yaml
 from pydantic import ValidationError
 
 from infra.iam_policies import api_policy_document, worker_policy_document
+from policy import RULES, PolicyResource, Violation, check_rule, from_records
 from stacks.config.storage import StorageConfig
 from stacks.offline import ACCOUNT_ID
 from tests.infra.harness import PROJECT_DIR, RecordedResource, StackRun, config_problems, run_stack
@@ -242,3 +244,88 @@ def test_exported_policies_cover_the_bucket_and_every_shard_secret(stack: str) -
     expected_worker = worker_policy_document(bucket_arn=bucket.outputs["arn"], db_secret_arns=secrets)
     assert json.loads(run.outputs["apiPolicyDocument"]) == expected_api
     assert json.loads(run.outputs["workerPolicyDocument"]) == expected_worker
+
+
+# --- policy rules: the S3 baseline fails on a broken graph --------------------------------------------------
+
+
+def _edit(run: StackRun, match: Any, **inputs: Any) -> list[PolicyResource]:
+    """The run's graph with some inputs of the matching resources replaced (None drops the key)."""
+    resources = from_records(run)
+    edited = []
+    for resource in resources:
+        if match(resource):
+            changed = {**resource.inputs, **inputs}
+            resource = dataclasses.replace(
+                resource, inputs={k: v for k, v in changed.items() if v is not None}
+            )
+        edited.append(resource)
+    assert edited != resources, "the edit matched nothing"
+    return edited
+
+
+def _baseline(resources: list[PolicyResource]) -> list[Violation]:
+    return check_rule(next(r for r in RULES if r.name == "s3-bucket-baseline"), resources)
+
+
+def _of(name: str, suffix: str) -> Any:
+    return lambda r: r.name == f"{name}-{suffix}"
+
+
+@pytest.mark.infra
+@pytest.mark.parametrize(
+    ("suffix", "inputs", "message"),
+    [
+        ("public-access", {"restrictPublicBuckets": False}, "all four blocks"),
+        ("sse", {"rules": []}, "no default server-side encryption"),
+        ("versioning", {"versioningConfiguration": {"status": "Suspended"}}, "versioning is not Enabled"),
+        (
+            "policy",
+            {"policy": json.dumps({"Version": "2012-10-17", "Statement": []})},
+            "does not deny requests without TLS",
+        ),
+        (
+            "policy",
+            {
+                "policy": json.dumps(
+                    {
+                        "Version": "2012-10-17",
+                        "Statement": [
+                            {
+                                "Effect": "Deny",
+                                "Principal": "*",
+                                "Action": "s3:GetObject",
+                                "Resource": ["arn:aws:s3:::b", "arn:aws:s3:::b/*"],
+                                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                            }
+                        ],
+                    }
+                )
+            },
+            "does not deny requests without TLS",
+        ),
+    ],
+)
+def test_s3_baseline_fails_on_each_missing_safeguard(
+    suffix: str, inputs: dict[str, Any], message: str
+) -> None:
+    run = run_stack("prod")
+    broken = _edit(run, _of("nexus-prod-uploads", suffix), **inputs)
+    (violation,) = _baseline(broken)
+    assert violation.urn == run.one(BUCKET, "nexus-prod-uploads").urn
+    assert message in violation.message
+
+
+@pytest.mark.infra
+def test_s3_baseline_fails_on_a_bucket_without_its_parts() -> None:
+    run = run_stack("dev")
+    parts = {OWNERSHIP, PUBLIC, SSE, VERSIONING, LIFECYCLE, POLICY}
+    bare = [r for r in from_records(run) if r.type not in parts]
+    (violation,) = _baseline(bare)
+    for missing in (
+        "no BucketPublicAccessBlock",
+        "no default server-side encryption",
+        "versioning is not Enabled",
+        "no bucket policy",
+    ):
+        assert missing in violation.message
