@@ -329,3 +329,26 @@ def test_s3_baseline_fails_on_a_bucket_without_its_parts() -> None:
         "no bucket policy",
     ):
         assert missing in violation.message
+
+
+@pytest.mark.infra
+@pytest.mark.parametrize(
+    "match",
+    [
+        lambda r: r.name == "nexus-prod-uploads-policy",  # a bucket policy
+        lambda r: r.name == "nexus-prod-workloads-api-policy",  # the API's inline role policy
+        lambda r: r.name == "nexus-prod-workloads-worker-policy",  # the worker's inline role policy
+    ],
+    ids=["bucket-policy", "api-role-policy", "worker-role-policy"],
+)
+def test_star_on_star_rule_catches_a_widened_policy(match: Any) -> None:
+    run = run_stack("prod")
+    rule = next(r for r in RULES if r.name == "iam-no-star-on-star")
+    assert check_rule(rule, from_records(run)) == []
+    widened = {
+        "Version": "2012-10-17",
+        "Statement": [{"Sid": "All", "Effect": "Allow", "Action": "*", "Resource": "*"}],
+    }
+    broken = _edit(run, match, policy=json.dumps(widened))
+    (violation,) = check_rule(rule, broken)
+    assert violation.urn == next(r.urn for r in from_records(run) if match(r))
