@@ -219,14 +219,18 @@ def budget_lines(config: StackConfig) -> list[str]:
                 f"{side.capacity:>9} {side.utilisation_percent:>4}%{flag}"
             )
     lines.append(
-        "clients = (nexus:api.maxReplicas x processes + nexus:worker.maxReplicas) x nexus:api.dbPoolSize, "
-        "per replica for readers;"
+        "clients = (nexus:api.maxReplicas x processes + nexus:worker.maxReplicas) x nexus:api.dbPoolSize"
     )
     lines.append(
         f"capacity = max_connections less {ESTIMATE_MARGIN_PERCENT}% and {RESERVED_CONNECTIONS} reserved "
-        "slots (x maxConnectionsPercent through the proxy)"
+        "slots, x maxConnectionsPercent through the proxy; reader figures are per replica"
     )
     return lines
+
+
+def connection_budget_lines(config: StackConfig, run: object = None) -> list[str]:
+    """The preview section (``stacks.preview_sections``): the budget needs only config, not the run."""
+    return budget_lines(config)
 
 
 # --- AWS name limits ----------------------------------------------------------------------------------------

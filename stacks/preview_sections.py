@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from stacks.capacity import connection_budget_lines
 from stacks.config import StackConfig
 from stacks.config.cluster import node_capacity_lines
 from stacks.offline import StackRun
@@ -51,3 +52,4 @@ SECTIONS: list[Section] = [
     Section("Tenant -> shard map", tenant_map_lines),
 ]
 SECTIONS.append(Section("Node capacity (nexus:cluster.nodeGroups)", node_capacity_lines))
+SECTIONS.append(Section("Connection budget per shard (stacks/capacity.py)", connection_budget_lines))

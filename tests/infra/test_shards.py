@@ -603,3 +603,20 @@ def test_prod_rds_protected_fails_on_an_unprotected_prod_instance(
     assert message in violations[0].message
     # dev's unprotected instances are fine: the rule reads the Environment tag from the provider.
     assert _rule_violations("prod-rds-protected", from_records(dev_run)) == []
+
+
+def test_preview_prints_the_connection_budget() -> None:
+    import io
+
+    from stacks.preview import main as preview
+
+    out = io.StringIO()
+    assert preview(["--stack", "dev"], out=out, err=io.StringIO()) == 0
+    text = out.getvalue()
+    section = text[text.index("Connection budget per shard") :]
+    # dev: (4 API pods x 1 process + 2 queue workers) x pool 5 = 30 on each side of each shard.
+    config = load(read_stack_file(ROOT / "Pulumi.dev.yaml"), stack="dev")
+    expected = (config.api.max_replicas * config.api.worker_processes + config.worker.max_replicas) * config.api.db_pool_size
+    writer = next(line for line in section.splitlines() if "shard-a" in line and "writer (proxy)" in line)
+    assert writer.split()[4] == str(expected)
+    assert any("shard-b" in line and "reader x1" in line for line in section.splitlines())
