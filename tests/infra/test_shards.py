@@ -616,7 +616,9 @@ def test_preview_prints_the_connection_budget() -> None:
     section = text[text.index("Connection budget per shard") :]
     # dev: (4 API pods x 1 process + 2 queue workers) x pool 5 = 30 on each side of each shard.
     config = load(read_stack_file(ROOT / "Pulumi.dev.yaml"), stack="dev")
-    expected = (config.api.max_replicas * config.api.worker_processes + config.worker.max_replicas) * config.api.db_pool_size
+    expected = (
+        config.api.max_replicas * config.api.worker_processes + config.worker.max_replicas
+    ) * config.api.db_pool_size
     writer = next(line for line in section.splitlines() if "shard-a" in line and "writer (proxy)" in line)
     assert writer.split()[4] == str(expected)
     assert any("shard-b" in line and "reader x1" in line for line in section.splitlines())
