@@ -222,6 +222,8 @@ class Cache(pulumi.ComponentResource):
             multi_az_enabled=args.multi_az,
             snapshot_retention_limit=args.snapshot_retention_days,
             snapshot_window=args.snapshot_window if snapshots else None,
+            # Deleting a prod group (after lifting protect) leaves a last snapshot of the queue behind.
+            final_snapshot_identifier=f"{self._name}-final" if args.is_prod and snapshots else None,
             maintenance_window=args.maintenance_window,
             auto_minor_version_upgrade=True,
             # Prod changes wait for the maintenance window; dev applies them now.

@@ -228,6 +228,7 @@ def test_prod_fails_over_across_azs_keeps_snapshots_and_is_protected() -> None:
     assert rg.inputs["snapshotWindow"] == "03:00-04:00"
     assert rg.inputs["maintenanceWindow"] == "sun:05:00-sun:06:00"
     assert rg.inputs["applyImmediately"] is False
+    assert rg.inputs["finalSnapshotIdentifier"] == "nexus-prod-cache-final"
     assert rg.protect is True
 
 
@@ -241,6 +242,7 @@ def test_dev_is_one_unprotected_node_without_snapshots() -> None:
     assert rg.inputs["snapshotRetentionLimit"] == 0
     assert "snapshotWindow" not in rg.inputs
     assert rg.inputs["applyImmediately"] is True
+    assert "finalSnapshotIdentifier" not in rg.inputs
     assert rg.protect is False
 
 
