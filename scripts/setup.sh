@@ -33,4 +33,12 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   venv/bin/pip install -q -r requirements.txt
   echo "$want" > "$stamp"
 fi
-echo "setup: ready (venv/)"
+# checkov pins versions that conflict with pulumi's, so it lives in a venv of its own (tests call it there).
+tools_stamp=.tools/checkov/.requirements.sha
+tools_want=$(sha256sum tests/tools-requirements.txt | cut -d' ' -f1)
+if [ ! -f "$tools_stamp" ] || [ "$(cat "$tools_stamp")" != "$tools_want" ]; then
+  [ -x .tools/checkov/bin/python ] || "$PY" -m venv .tools/checkov
+  .tools/checkov/bin/pip install -q -r tests/tools-requirements.txt
+  echo "$tools_want" > "$tools_stamp"
+fi
+echo "setup: ready (venv/, .tools/checkov/)"
