@@ -11,6 +11,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Any
 
 import msgspec
 from prometheus_client import multiprocess
@@ -65,6 +66,20 @@ class ObservabilityMiddleware:
         self.app = app
         self.metrics = metrics
         self.log_requests = log_requests
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+    def _observe(self, method: str, route: str, status: int, elapsed: float) -> None:
+        key = (method, route, status)
+        children = self._children.get(key)
+        if children is None:
+            # Label sets are bounded (route templates x methods x statuses), so this memo stays small.
+            children = (
+                self.metrics.requests.labels(method, route, str(status)),
+                self.metrics.latency.labels(method, route),
+            )
+            self._children[key] = children
+        children[0].inc()
+        children[1].observe(elapsed)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -92,8 +107,7 @@ class ObservabilityMiddleware:
             route = scope.get("route")
             template = getattr(route, "path", None) or "unmatched"
             method = scope["method"]
-            self.metrics.requests.labels(method, template, str(status)).inc()
-            self.metrics.latency.labels(method, template).observe(elapsed)
+            self._observe(method, template, status, elapsed)
             if self.log_requests and template not in _UNSCOPED:
                 access_log.info(
                     "request",

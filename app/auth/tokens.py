@@ -13,6 +13,9 @@ from app.core.settings import AuthSettings
 ALGORITHM = "HS256"
 REQUIRED_CLAIMS = ("sub", "tenant", "iss", "aud", "exp", "iat", "nbf")
 LEEWAY_SECONDS = 5
+# Verified tokens are remembered until they expire, so the hot path skips parsing and HMAC on repeat calls.
+# Keys are loaded once per process, so a remembered verification stays true for the token's lifetime.
+VERIFIED_CACHE_SIZE = 10_000
 
 
 class InvalidTokenError(Exception):
@@ -33,6 +36,7 @@ class TokenService:
         self._issuer = settings.issuer
         self._audience = settings.audience
         self.ttl_seconds = settings.ttl_seconds
+        self._verified: dict[str, Claims] = {}
 
     def issue(self, subject: str, tenant: str, now: float | None = None) -> str:
         issued = int(now if now is not None else time.time())
@@ -51,6 +55,19 @@ class TokenService:
         )
 
     def verify(self, token: str) -> Claims:
+        known = self._verified.get(token)
+        if known is not None:
+            if time.time() < known.exp + LEEWAY_SECONDS:
+                return known
+            del self._verified[token]
+        claims = self._verify(token)
+        if len(self._verified) >= VERIFIED_CACHE_SIZE:
+            # Drop the oldest entry (dicts keep insertion order).
+            del self._verified[next(iter(self._verified))]
+        self._verified[token] = claims
+        return claims
+
+    def _verify(self, token: str) -> Claims:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:

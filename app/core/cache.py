@@ -31,6 +31,9 @@ class Cache:
         self._backoff = redis_settings.down_backoff_seconds
         self._metrics = metrics
         self._down_until = 0.0
+        # Bound once: a labelled child lookup per request is measurable on the hot path.
+        self._hit = metrics.cache.labels("hit")
+        self._miss = metrics.cache.labels("miss")
 
     def _available(self) -> bool:
         return self._enabled and time.monotonic() >= self._down_until
@@ -46,14 +49,14 @@ class Cache:
     async def get(self, key: str) -> bytes | None:
         """The cached bytes, TOMBSTONE for a deleted entity, or None on a miss or any Redis error."""
         if not self._available():
-            self._metrics.cache.labels("miss").inc()
+            self._miss.inc()
             return None
         try:
             value: bytes | None = await self._redis.get(key)
         except (RedisError, OSError) as exc:
             self._failed("get", exc)
             return None
-        self._metrics.cache.labels("hit" if value is not None else "miss").inc()
+        (self._hit if value is not None else self._miss).inc()
         return value
 
     async def put(self, key: str, value: bytes, *, only_if_absent: bool = False) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import time
+from datetime import datetime, tzinfo
 
 import jwt
 import pytest
@@ -114,3 +115,31 @@ def test_other_hmac_algorithms_are_rejected() -> None:
 def test_bad_tokens_are_rejected(token_factory: object, reason: str) -> None:
     with pytest.raises(InvalidTokenError, match=reason):
         service().verify(token_factory())  # type: ignore[operator]
+
+
+def test_a_remembered_token_still_expires(monkeypatch: pytest.MonkeyPatch) -> None:
+    svc = service()
+    token = svc.issue("user-1", "acme")
+    assert svc.verify(token).sub == "user-1"
+    assert svc.verify(token).sub == "user-1", "the second call is served from memory"
+    later = time.time() + 3600
+
+    class Later(datetime):
+        @classmethod
+        def now(cls, tz: tzinfo | None = None) -> Later:  # type: ignore[override]
+            return cls.fromtimestamp(later, tz)
+
+    monkeypatch.setattr("app.auth.tokens.time.time", lambda: later)
+    monkeypatch.setattr("jwt.api_jwt.datetime", Later)
+    with pytest.raises(InvalidTokenError, match="expired"):
+        svc.verify(token)
+
+
+def test_a_forged_token_is_not_served_from_memory() -> None:
+    svc = service()
+    token = svc.issue("user-1", "acme")
+    svc.verify(token)
+    header, payload, signature = token.split(".")
+    tampered = f"{header}.{payload}.{signature[:-2]}{'AA' if signature[-2:] != 'AA' else 'BB'}"
+    with pytest.raises(InvalidTokenError):
+        svc.verify(tampered)
