@@ -29,6 +29,8 @@ from stacks.config.worker import WorkerConfig
 from stacks.tenantmap import password_env
 
 POD_IDENTITY_PRINCIPAL = "pods.eks.amazonaws.com"
+JOB_TIMEOUT = f"{m.MIGRATION_DEADLINE_SECONDS // 60 + 2}m"
+"""How long `pulumi up` waits for the migration Job: past its activeDeadlineSeconds."""
 JWT_KEY_LENGTH = 64
 """Characters of each generated JWT signing key (alphanumeric: ~380 bits, far above HS256's 256)."""
 
@@ -169,7 +171,13 @@ class Workloads(pulumi.ComponentResource):
                 secret_name=secret_name,
                 service_account="migrate",
             ),
-            in_ns,
+            # pulumi-kubernetes gives up on a Job after 10 minutes by default; let Kubernetes' own deadline
+            # (activeDeadlineSeconds) decide, so a slow migration fails as Failed, not as a Pulumi timeout.
+            in_ns.merge(
+                pulumi.ResourceOptions(
+                    custom_timeouts=pulumi.CustomTimeouts(create=JOB_TIMEOUT, update=JOB_TIMEOUT)
+                )
+            ),
         )
         # pulumi-kubernetes waits for the Job to complete: the Deployments roll only once the schema is there.
         # Pod Identity hands credentials only to pods created after the association exists.

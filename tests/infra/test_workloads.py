@@ -187,6 +187,9 @@ def test_job_name_is_the_hash_of_image_and_tenant_map(run: StackRun, stack: str)
     assert spec["ttlSecondsAfterFinished"] == m.MIGRATION_TTL_SECONDS
     assert spec["template"]["spec"]["restartPolicy"] == "Never"
     assert job.inputs["metadata"]["annotations"] == {"pulumi.com/replaceUnready": "true"}
+    # Pulumi waits longer than Kubernetes' deadline, so a slow migration ends as a failed Job.
+    waits = int(job.record.custom_timeouts["create"].removesuffix("m")) * 60
+    assert waits > spec["activeDeadlineSeconds"] == m.MIGRATION_DEADLINE_SECONDS
 
 
 def test_a_new_image_or_tenant_runs_the_migrations_again() -> None:
