@@ -18,6 +18,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from stacks import manifests as m
 from stacks import workload_rules as rules
 from stacks.config.loader import load_stack_file
 from stacks.manifests import TARGET_GROUP_BINDING_API
@@ -281,3 +282,15 @@ def test_checkov_kubernetes_checks(tmp_path: Path) -> None:
     ]
     assert stale == [], "these skips no longer fail anywhere; remove them"
     shutil.rmtree(tmp_path, ignore_errors=True)
+
+
+@pytest.mark.unit
+def test_the_pod_spec_matches_the_image_and_the_app() -> None:
+    """The uid, the drain time and the commands the manifests assume are the ones the app and image have."""
+    import app.serve
+
+    dockerfile = (PROJECT_DIR / "app" / "Dockerfile").read_text()
+    assert f"USER {m.APP_UID}:{m.APP_UID}" in dockerfile
+    assert app.serve.GRACEFUL_SHUTDOWN_SECONDS == m.APP_DRAIN_SECONDS
+    for module in ("serve", "worker", "migrate"):
+        assert (PROJECT_DIR / "app" / f"{module}.py").exists()
