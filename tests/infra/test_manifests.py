@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import fnmatch
 import json
+import os
 import shutil
 import subprocess
 from collections import Counter
@@ -294,3 +295,23 @@ def test_the_pod_spec_matches_the_image_and_the_app() -> None:
     assert app.serve.GRACEFUL_SHUTDOWN_SECONDS == m.APP_DRAIN_SECONDS
     for module in ("serve", "worker", "migrate"):
         assert (PROJECT_DIR / "app" / f"{module}.py").exists()
+
+
+def test_prod_manifests_match_the_golden_file() -> None:
+    """The whole rendered set for prod, secrets masked: a change shows up as a reviewable diff.
+
+    After an intended change: ``NEXUS_UPDATE_GOLDEN=1 venv/bin/pytest tests/infra/test_manifests.py``.
+    """
+    manifests = manifests_of(run_workloads("prod"))
+    for manifest in manifests:
+        if manifest["kind"] == "Secret":
+            manifest["stringData"] = dict.fromkeys(sorted(manifest["stringData"]), "[secret]")
+    ordered = sorted(manifests, key=lambda item: (item["kind"], item["metadata"]["name"]))
+    rendered = yaml.safe_dump_all(ordered, sort_keys=True)
+    path = PROJECT_DIR / "tests" / "golden" / "workloads_prod.yaml"
+    if os.environ.get("NEXUS_UPDATE_GOLDEN") == "1":
+        path.write_text(rendered)
+    assert path.exists(), f"{path} is missing; run with NEXUS_UPDATE_GOLDEN=1 to create it"
+    assert rendered == path.read_text(), (
+        "the prod manifests differ from the golden file; review and regenerate"
+    )
