@@ -127,7 +127,7 @@ def test_cluster_role_may_use_only_its_key(prod_run: StackRun) -> None:
 def test_control_plane_log_group_is_the_one_eks_writes(prod_run: StackRun) -> None:
     group = prod_run.one("aws:cloudwatch/logGroup:LogGroup", "cluster-logs")
     assert group.inputs["name"] == "/aws/eks/nexus-prod-eks/cluster"
-    assert group.inputs["retentionInDays"] == 90
+    assert group.inputs["retentionInDays"] == 365  # nexus:cluster.logRetentionDays in Pulumi.prod.yaml
 
 
 # --- access entries -----------------------------------------------------------------------------------------
