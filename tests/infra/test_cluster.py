@@ -16,6 +16,7 @@ from infra.autoscaler import autoscaler_policy
 from infra.cluster import kubeconfig, principal_key
 from infra.lb_controller import POLICY_FILE, controller_policy
 from policy import RULES, PolicyResource, check_rule, from_records
+from stacks.config.cluster import ROLLOUT_SURGE
 from tests.infra.harness import PROJECT_DIR, RecordedResource, StackRun, run_stack
 
 pytestmark = pytest.mark.infra
@@ -533,3 +534,12 @@ def test_rule_no_star_on_star_fails_on_an_admin_statement(prod_run: StackRun) ->
         {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}
     )
     assert not _rule_violations("iam-no-star-on-star", _broken(prod_run, ROLE_POLICY, policy=scoped))
+
+
+def test_capacity_checks_assume_the_deployments_real_surge(prod_run: StackRun) -> None:
+    # stacks.config.cluster counts ROLLOUT_SURGE extra pods at full scale: it must be what the pods roll with.
+    deployments = prod_run.by_type("kubernetes:apps/v1:Deployment")
+    assert {d.inputs["metadata"]["name"] for d in deployments} >= {"api", "worker"}
+    for deployment in deployments:
+        rolling = deployment.inputs["spec"]["strategy"]["rollingUpdate"]
+        assert rolling == {"maxUnavailable": 0, "maxSurge": f"{round(ROLLOUT_SURGE * 100)}%"}

@@ -289,3 +289,37 @@ def test_preview_capacity_lines_for_prod() -> None:
         f"  {line}" for line in lines
     ]
     assert lines[-1].startswith("  all at full scale: ")
+
+
+@given(
+    max_size=st.integers(min_value=1, max_value=20),
+    extra=st.integers(min_value=1, max_value=20),
+    cpu=st.integers(min_value=100, max_value=8000),
+    count=st.integers(min_value=1, max_value=60),
+    name=st.sampled_from(sorted(INSTANCE_TYPES)),
+)
+def test_more_nodes_never_add_problems(max_size: int, extra: int, cpu: int, count: int, name: str) -> None:
+    api = _api(cpu=cpu, mem=512, count=count)
+    small = fit_problems([_pool(types=(name,), max_size=max_size)], [api])
+    large = fit_problems([_pool(types=(name,), max_size=max_size + extra)], [api])
+    assert len(large) <= len(small)
+    if not small:
+        assert not large
+
+
+@given(
+    cpu=st.integers(min_value=100, max_value=8000),
+    count=st.integers(min_value=1, max_value=60),
+    max_size=st.integers(min_value=1, max_value=20),
+    name=st.sampled_from(sorted(INSTANCE_TYPES)),
+)
+def test_a_passing_plan_really_places_every_pod(cpu: int, count: int, max_size: int, name: str) -> None:
+    # When the check passes, a first-fit placement of every pod on max_size nodes succeeds.
+    api = _api(cpu=cpu, mem=512, count=count)
+    if fit_problems([_pool(types=(name,), max_size=max_size)], [api]):
+        return
+    room = [allocatable(name) for _ in range(max_size)]
+    for _ in range(count):
+        node = next(i for i, free in enumerate(room) if api.request.fits_in(free))
+        free = room[node]
+        room[node] = Resources(free.cpu_m - cpu, free.memory_mib - 512, free.pods - 1)
