@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import pulumi
 import pulumi_aws as aws
@@ -16,6 +17,9 @@ import pulumi_aws as aws
 from infra.cache import Cache, CacheArgs
 from infra.storage import AccessLogBucket, AccessLogBucketArgs, CorsRule, UploadsBucket, UploadsBucketArgs
 from stacks.config.model import StackConfig
+
+if TYPE_CHECKING:
+    from stacks.offline import StackRun
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,3 +143,30 @@ def export_datastores(stores: DataStores) -> None:
         pulumi.export("accessLogBucketName", stores.access_logs.bucket_name)
     pulumi.export("apiPolicyDocument", stores.api_policy)
     pulumi.export("workerPolicyDocument", stores.worker_policy)
+
+
+def datastore_lines(config: StackConfig, run: StackRun) -> list[str]:
+    """The offline preview's summary of the Valkey group and the buckets (secrets never printed)."""
+    cache, storage = config.cache, config.storage
+    outputs: Any = run.outputs
+    on = {True: "on", False: "off"}
+    lines = [
+        f"Valkey {cache.engine_version}: {cache.num_nodes} x {cache.node_type}, failover "
+        f"{on[cache.automatic_failover]}, Multi-AZ {on[cache.multi_az]}, snapshots "
+        + (f"{cache.snapshot_retention_days} d" if cache.snapshots_enabled else "off")
+        + ", maxmemory-policy noeviction",
+        f"    primary {outputs.get('redisPrimaryEndpoint')}:{outputs.get('redisPort')}",
+        f"    reader  {outputs.get('redisReaderEndpoint')}:{outputs.get('redisPort')}",
+        f"    TLS required, AUTH token v{cache.auth_token_version} (secret); memory alarm above "
+        f"{cache.memory_alarm_percent}% per node",
+        f"uploads  {outputs.get('uploadsBucketName')}: SSE-S3, versioned, noncurrent versions expire after "
+        f"{storage.noncurrent_version_expiration_days} d, CORS "
+        + (", ".join(storage.cors.allowed_origins) if storage.cors else "off")
+        + (", protected" if config.is_prod else ""),
+    ]
+    if storage.access_logs:
+        lines.append(
+            f"alb logs {outputs.get('accessLogBucketName')}: SSE-S3, ELB delivery, kept "
+            f"{storage.access_log_retention_days} d"
+        )
+    return lines

@@ -17,6 +17,7 @@ from typing import Any
 from stacks.capacity import connection_budget_lines
 from stacks.config import StackConfig
 from stacks.config.cluster import node_capacity_lines
+from stacks.datastores import datastore_lines
 from stacks.offline import StackRun
 
 SectionBody = Callable[[StackConfig, StackRun], list[str]]
@@ -53,3 +54,4 @@ SECTIONS: list[Section] = [
 ]
 SECTIONS.append(Section("Node capacity (nexus:cluster.nodeGroups)", node_capacity_lines))
 SECTIONS.append(Section("Connection budget per shard (stacks/capacity.py)", connection_budget_lines))
+SECTIONS.append(Section("Shared Redis and S3 (nexus:cache, nexus:storage)", datastore_lines))

@@ -14,7 +14,9 @@ from pydantic import ValidationError
 from devstack.configs import redis_command
 from infra.cache import AUTH_TOKEN_LENGTH, MAXMEMORY_POLICY, REDIS_PORT, member_cluster_id, redis_url
 from policy import RULES, PolicyResource, PolicyRule, check_rule, from_records
+from stacks.config import load_stack_file
 from stacks.config.cache import CacheConfig, daily_window_minutes, weekly_window_minutes
+from stacks.datastores import datastore_lines
 from tests.infra.harness import PROJECT_DIR, RecordedResource, StackRun, config_problems, run_stack
 
 RG = "aws:elasticache/replicationGroup:ReplicationGroup"
@@ -366,3 +368,15 @@ def test_world_data_store_rule_fails_without_a_security_group_or_when_public() -
     violations = check_rule(_rule("no-world-data-store"), public)
     assert violations
     assert all("publiclyAccessible is true" in v.message for v in violations)
+
+
+@pytest.mark.infra
+def test_preview_section_summarises_without_the_secret() -> None:
+    run = run_stack("prod")
+    lines = datastore_lines(load_stack_file(PROJECT_DIR / "Pulumi.prod.yaml"), run)
+    text = "\n".join(lines)
+    assert lines[0].startswith("Valkey 8.0: 2 x cache.r7g.large, failover on, Multi-AZ on, snapshots 7 d")
+    assert f"primary {run.outputs['redisPrimaryEndpoint']}:6379" in text
+    assert run.outputs["uploadsBucketName"] in text
+    assert run.outputs["accessLogBucketName"] in text
+    assert run.outputs["redisAuthToken"] not in text
