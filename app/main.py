@@ -195,7 +195,7 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
                 with contextlib.suppress(asyncio.CancelledError):
                     await refresher
                 if metrics.multiprocess:
-                    multiprocess.mark_process_dead(os.getpid())
+                    multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
                 log.info("stopped")
 
     app = Starlette(

@@ -58,7 +58,7 @@ async def shutdown(ctx: dict[str, Any]) -> None:
 
 class WorkerSettings:
     functions: ClassVar[list[Function | WorkerCoroutine]] = [
-        func(export_documents, name="export_documents", max_tries=MAX_TRIES, timeout=300)  # type: ignore[arg-type]
+        func(export_documents, name="export_documents", max_tries=MAX_TRIES, timeout=300)
     ]
     on_startup = startup
     on_shutdown = shutdown
@@ -78,7 +78,7 @@ def arq_redis_settings(settings: Settings) -> ArqRedisSettings:
 def main() -> int:
     settings = build_settings()
     configure_logging(settings.server.log_level)
-    kwargs = get_kwargs(WorkerSettings)  # type: ignore[arg-type]
+    kwargs: dict[str, Any] = dict(get_kwargs(WorkerSettings))  # type: ignore[arg-type]
     kwargs.update(redis_settings=arq_redis_settings(settings), ctx={"settings": settings})
     ResilientWorker(**kwargs).run()
     return 0

@@ -65,7 +65,7 @@ class ShardPools:
     writer: PoolHandle
     readers: list[PoolHandle]
     settings: DatabaseSettings
-    _rr: itertools.count = field(default_factory=itertools.count)
+    _rr: itertools.count[int] = field(default_factory=itertools.count)
 
     def pick_reader(self) -> PoolHandle:
         """Round-robin over healthy replicas; the writer when none is healthy."""

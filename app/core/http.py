@@ -3,7 +3,7 @@ JSON responses through msgspec, and body decoding that turns validation errors i
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -45,7 +45,7 @@ class RouteSpec:
     errors: tuple[int, ...] = field(default=())
 
 
-def json_response(payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+def json_response(payload: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
     return Response(
         _encoder.encode(payload), status_code=status, headers=headers, media_type="application/json"
     )

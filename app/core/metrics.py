@@ -60,7 +60,7 @@ class Metrics:
         """The exposition text: this process (or all worker processes) plus values read at scrape time."""
         if self.multiprocess:
             registry = CollectorRegistry()
-            MultiProcessCollector(registry)
+            MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
         else:
             registry = self.registry
         body = generate_latest(registry)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 import msgspec
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
@@ -19,6 +19,7 @@ from app.core.tenantmap import TenantMap, parse_tenant_map
 # Secrets that ship in examples and the local stack; refused when NEXUS_ENV=production.
 _PLACEHOLDER_MARKERS = ("change-me", "changeme", "placeholder", "insecure", "dev-only", "local-")
 _MIN_JWT_KEY_BYTES = 32
+SectionT = TypeVar("SectionT", bound=BaseSettings)
 
 
 def _is_placeholder(value: str) -> bool:
@@ -152,26 +153,28 @@ def build_settings(environ: dict[str, str] | None = None) -> Settings:
             raise ValueError(f"{shard.password_env} is not set (password of shard {shard_id})")
         passwords[shard_id] = SecretStr(value)
 
-    def section(cls: type[BaseSettings]) -> BaseSettings:
-        # pydantic-settings reads os.environ; pass an explicit mapping so tests need no env hacks.
-        prefix = cls.model_config.get("env_prefix", "")
-        values: dict[str, object] = {}
-        for name in cls.model_fields:
-            key = f"{prefix}{name}".upper()
-            if key in env:
-                values[name] = _decode_env(cls, name, env[key])
-        return cls.model_validate(values)
-
     return Settings(
-        server=section(ServerSettings),  # type: ignore[arg-type]
-        db=section(DatabaseSettings),  # type: ignore[arg-type]
-        redis=section(RedisSettings),  # type: ignore[arg-type]
-        cache=section(CacheSettings),  # type: ignore[arg-type]
-        storage=section(StorageSettings),  # type: ignore[arg-type]
-        auth=section(AuthSettings),  # type: ignore[arg-type]
+        server=_section(ServerSettings, env),
+        db=_section(DatabaseSettings, env),
+        redis=_section(RedisSettings, env),
+        cache=_section(CacheSettings, env),
+        storage=_section(StorageSettings, env),
+        auth=_section(AuthSettings, env),
         tenant_map=tmap,
         db_passwords=passwords,
     )
+
+
+def _section(cls: type[SectionT], env: dict[str, str]) -> SectionT:
+    """One settings section from `env`. pydantic-settings would read os.environ; an explicit mapping keeps
+    tests free of environment hacks."""
+    prefix = cls.model_config.get("env_prefix", "")
+    values: dict[str, object] = {}
+    for name in cls.model_fields:
+        key = f"{prefix}{name}".upper()
+        if key in env:
+            values[name] = _decode_env(cls, name, env[key])
+    return cls.model_validate(values)
 
 
 def _decode_env(cls: type[BaseSettings], name: str, raw: str) -> object:

@@ -39,6 +39,6 @@ async def set_status(redis: ArqRedis, job_id: str, status: str, **fields: str | 
     key = status_key(job_id)
     mapping: dict[str, str | int] = {"status": status, "updated_at": int(time.time()), **fields}
     async with redis.pipeline(transaction=True) as pipe:
-        pipe.hset(key, mapping=mapping)  # type: ignore[arg-type]
+        pipe.hset(key, mapping=mapping)  # type: ignore[arg-type,unused-ignore]
         pipe.expire(key, STATUS_TTL_SECONDS)
         await pipe.execute()

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from typing import Any
 
 from redis.exceptions import OutOfMemoryError, RedisError
 
@@ -39,7 +40,8 @@ async def enqueue(svc: Services, p: Principal, idempotency_key: str | None) -> E
     basis = f"key:{idempotency_key}" if idempotency_key else await _data_fingerprint(p)
     job_id = export_job_id(p.tenant, p.user_id, basis)
     key = status_key(job_id)
-    redis = svc.redis
+    # redis-py types every command as `Awaitable[T] | T`; the asyncio client always returns awaitables.
+    redis: Any = svc.redis
     try:
         first = await redis.hsetnx(key, "tenant", p.tenant)
         if not first:
@@ -64,7 +66,8 @@ async def state(svc: Services, p: Principal, job_id: str) -> ExportState:
     if not job_id.startswith("exp-") or len(job_id) > 40:
         raise not_found("export")
     try:
-        fields = await svc.redis.hgetall(status_key(job_id))
+        client: Any = svc.redis
+        fields = await client.hgetall(status_key(job_id))
     except (RedisError, OSError) as exc:
         raise DependencyUnavailableError("redis") from exc
     doc = {k.decode(): v.decode() for k, v in fields.items()}
@@ -76,7 +79,7 @@ async def state(svc: Services, p: Principal, job_id: str) -> ExportState:
         url = await svc.storage.presign_get(doc["object_key"], f"{job_id}.jsonl")
     return ExportState(
         job_id=job_id,
-        status=doc.get("status", "queued"),  # type: ignore[arg-type]
+        status=doc.get("status", "queued"),
         download_url=url,
         attempts=int(doc.get("attempts", 0)),
         error=doc.get("error"),
