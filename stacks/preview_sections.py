@@ -19,6 +19,7 @@ from stacks.config import StackConfig
 from stacks.config.cluster import node_capacity_lines
 from stacks.datastores import datastore_lines
 from stacks.offline import StackRun
+from stacks.workload_rules import preview_lines as workload_preview_lines
 
 SectionBody = Callable[[StackConfig, StackRun], list[str]]
 
@@ -54,4 +55,5 @@ SECTIONS: list[Section] = [
 ]
 SECTIONS.append(Section("Node capacity (nexus:cluster.nodeGroups)", node_capacity_lines))
 SECTIONS.append(Section("Connection budget per shard (stacks/capacity.py)", connection_budget_lines))
+SECTIONS.append(Section("Workloads (nexus:api, nexus:worker)", workload_preview_lines))
 SECTIONS.append(Section("Shared Redis and S3 (nexus:cache, nexus:storage)", datastore_lines))

@@ -353,3 +353,58 @@ def all_problems(manifests: Sequence[Manifest], deregistration_delay_seconds: in
     """Every rule over a stack's manifests."""
     problems = [line for rule in RULES.values() for line in rule(manifests)]
     return problems + pre_stop_covers(deregistration_delay_seconds)(manifests)
+
+
+def recorded_manifests(run: Any) -> list[dict[str, Any]]:
+    """The Kubernetes manifests of a recorded run (``stacks.offline.StackRun``): each typed object's inputs,
+    with the name the provider generated for auto-named ones. Helm releases and providers are left out."""
+    manifests = []
+    for resource in run.resources:
+        inputs = resource.inputs
+        if not resource.type.startswith("kubernetes:") or "kind" not in inputs or "apiVersion" not in inputs:
+            continue
+        manifest = dict(inputs)
+        metadata = dict(manifest.get("metadata") or {})
+        metadata.setdefault("name", (resource.outputs.get("metadata") or {}).get("name"))
+        manifest["metadata"] = metadata
+        manifests.append(manifest)
+    return manifests
+
+
+def preview_lines(config: Any, run: Any) -> list[str]:
+    """The preview's workloads section: what each Deployment asks for and how it scales and stops, the
+    migration Job of this deploy, and the verdict of every workload rule."""
+    manifests = recorded_manifests(run)
+    if not _of_kind(manifests, "Deployment"):
+        return []
+    hpas = _hpa_by_target(manifests)
+    lines = []
+    for deployment in _of_kind(manifests, "Deployment"):
+        name = deployment["metadata"]["name"]
+        pod = pod_spec(deployment) or {}
+        box = (pod.get("containers") or [{}])[0]
+        resources = box.get("resources") or {}
+        env = {item.get("name"): item.get("value") for item in box.get("env") or []}
+        hpa = (hpas.get(name) or {}).get("spec", {})
+        target = (((hpa.get("metrics") or [{}])[0].get("resource") or {}).get("target") or {}).get(
+            "averageUtilization"
+        )
+        sleep = (((box.get("lifecycle") or {}).get("preStop") or {}).get("sleep") or {}).get("seconds")
+        stop = f"preStop {sleep} s, " if sleep is not None else ""
+        lines.append(
+            f"{name:<8} requests {resources.get('requests')} limits {resources.get('limits')}"
+            + (f" workers {env['NEXUS_WORKERS']}" if "NEXUS_WORKERS" in env else "")
+        )
+        lines.append(
+            f"{'':<8} HPA {hpa.get('minReplicas')}-{hpa.get('maxReplicas')} pods at {target}% CPU; "
+            f"{stop}grace {pod.get('terminationGracePeriodSeconds')} s"
+        )
+    for job in _of_kind(manifests, "Job"):
+        lines.append(f"migration Job {job['metadata']['name']} (runs before the Deployments roll)")
+    problems = all_problems(manifests, config.alb.deregistration_delay_seconds)
+    lines.append(
+        f"workload rules: {len(RULES) + 1} checked, "
+        + (f"{len(problems)} broken" if problems else "all hold")
+    )
+    lines.extend(f"  ! {problem}" for problem in problems)
+    return lines

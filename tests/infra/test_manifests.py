@@ -4,6 +4,7 @@ valid against the cluster version's schemas, true to the workload rules, and cle
 from __future__ import annotations
 
 import copy
+import dataclasses
 import fnmatch
 import json
 import os
@@ -315,3 +316,26 @@ def test_prod_manifests_match_the_golden_file() -> None:
     assert rendered == path.read_text(), (
         "the prod manifests differ from the golden file; review and regenerate"
     )
+
+
+def test_the_policy_side_rebuilds_the_same_manifests(stack: str, manifests: Manifests) -> None:
+    assert rules.recorded_manifests(run_workloads(stack)) == manifests
+
+
+def test_the_preview_shows_sizes_scaling_and_the_rules_verdict(stack: str) -> None:
+    config = load_stack_file(PROJECT_DIR / f"Pulumi.{stack}.yaml")
+    lines = rules.preview_lines(config, run_workloads(stack))
+    text = "\n".join(lines)
+    api = config.api
+    assert f"HPA {api.min_replicas}-{api.max_replicas} pods at {api.target_cpu_utilization}% CPU" in text
+    assert f"workers {api.worker_processes}" in text
+    assert lines[-1] == f"workload rules: {len(rules.RULES) + 1} checked, all hold"
+
+
+def test_the_preview_names_a_broken_rule() -> None:
+    run = run_workloads("dev")
+    config = load_stack_file(PROJECT_DIR / "Pulumi.dev.yaml")
+    slower_alb = config.alb.model_copy(update={"deregistration_delay_seconds": 120})
+    lines = rules.preview_lines(dataclasses.replace(config, alb=slower_alb), run)
+    assert "1 broken" in lines[-2]
+    assert "preStop sleep 15 is under the 120 s" in lines[-1]
