@@ -59,7 +59,7 @@ def _first_tenant(stack: LocalStack) -> str:
 def _banner(stack: LocalStack, data_only: bool) -> str:
     lines = [f"ready in {stack.timings['total']:.1f}s ({_phases(stack)})"]
     for service in stack.services():
-        lines.append(f"  {service['name']:<28} pid {service['pid']!s:<8} port {service['port']}")
+        lines.append(f"  {service['name']:<28} pid {service['pid']!s:<8} port {service['port'] or '-'}")
     lines.append(
         f"  app environment: {stack.workdir / 'app.env'}   tenant map: {stack.workdir / 'tenant-map.json'}"
     )
@@ -130,7 +130,7 @@ def _status(workdir: Path) -> int:
         return 1
     for entry in json.loads(listing.read_text())["services"]:
         state = "up" if entry["pid"] and pid_alive(entry["pid"]) else "down"
-        print(f"{entry['name']:<28} {state:<5} pid {entry['pid']!s:<8} port {entry['port']}")
+        print(f"{entry['name']:<28} {state:<5} pid {entry['pid']!s:<8} port {entry['port'] or '-'}")
     return 0
 
 

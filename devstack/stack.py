@@ -66,7 +66,8 @@ class Service:
     name: str
     role: str
     """One of _STOP_ORDER."""
-    port: int
+    port: int | None
+    """None for the worker, which listens on nothing."""
     log_path: Path
     proc: subprocess.Popen[bytes] | None = None
     pg: PgInstance | None = None
@@ -534,7 +535,7 @@ class LocalStack:
         self,
         name: str,
         role: str,
-        port: int,
+        port: int | None,
         cmd: list[str],
         *,
         as_service_user: bool,
@@ -676,7 +677,7 @@ class LocalStack:
         self._spawn(
             "worker",
             "worker",
-            0,
+            None,
             [sys.executable, "-m", "app.worker"],
             as_service_user=False,
             env=self._app_process_env(),

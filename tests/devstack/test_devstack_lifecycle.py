@@ -53,7 +53,9 @@ def _pids(services: list[dict[str, object]]) -> list[int]:
     return [int(str(entry["pid"])) for entry in services if entry["pid"]]
 
 
-def test_stop_leaves_no_process_and_no_listing(workdir: Path, mini_stack_file: Path) -> None:
+def test_stop_leaves_nothing_running_and_a_restart_keeps_the_data(
+    workdir: Path, mini_stack_file: Path
+) -> None:
     stack = _mini(workdir, mini_stack_file)
     with stack.start(data_only=True):
         services = stack.services()
@@ -67,17 +69,14 @@ def test_stop_leaves_no_process_and_no_listing(workdir: Path, mini_stack_file: P
         pids = _pids(services)
         assert len(pids) == 5
         assert all(pid_alive(pid) for pid in pids)
+        stack.psql("solo", "CREATE TABLE kept (v int); INSERT INTO kept VALUES (42)")
     assert not any(pid_alive(pid) for pid in pids)
     assert not (stack.workdir / "services.json").exists()
     assert not (stack.workdir / "devstack.pid").exists()
 
-
-def test_a_second_start_reuses_the_data(workdir: Path, mini_stack_file: Path) -> None:
-    with _mini(workdir, mini_stack_file).start(data_only=True) as first:
-        first.psql("solo", "CREATE TABLE kept (v int); INSERT INTO kept VALUES (42)")
-    with _mini(workdir, mini_stack_file).start(data_only=True) as second:
-        assert second.psql("solo", "SELECT v FROM kept") == "42"
-        assert second.psql("solo", "SELECT v FROM kept", replica=0) == "42"
+    with _mini(workdir, mini_stack_file).start(data_only=True) as again:
+        assert again.psql("solo", "SELECT v FROM kept") == "42"
+        assert again.psql("solo", "SELECT v FROM kept", replica=0) == "42"
 
 
 def test_a_failed_start_stops_what_it_had_started(workdir: Path, mini_stack_file: Path) -> None:
