@@ -14,6 +14,7 @@ import pytest
 
 from policy import RULES, PolicyResource, check_rule, from_records
 from stacks import manifests as m
+from stacks.config import ConfigError, load
 from stacks.config.loader import load_stack_file
 from stacks.offline import RecordedResource, StackRun
 from stacks.tenantmap import password_env
@@ -24,6 +25,7 @@ from tests.infra.workloads_support import (
     k8s_resources,
     manifests_of,
     run_workloads,
+    stack_config,
     with_changes,
 )
 
@@ -439,3 +441,45 @@ def test_policy_explicit_k8s_provider_fails_on_the_default_provider(prod_run: St
         "uses the default Kubernetes provider (whatever cluster the ambient kubeconfig points at); pass the "
         "stack's cluster provider"
     ]
+
+
+# --- config of the workloads ------------------------------------------------------------------------------
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    ("section", "changes", "expected"),
+    [
+        (
+            "worker",
+            {"minReplicas": 5, "maxReplicas": 2},
+            "nexus:worker.minReplicas: minReplicas (5) must not exceed",
+        ),
+        (
+            "worker",
+            {"cpu": 1000, "cpuLimit": 500},
+            "nexus:worker.cpu: cpu (1000) must not exceed cpuLimit (500)",
+        ),
+        (
+            "worker",
+            {"concurrency": 0},
+            "nexus:worker.concurrency: Input should be greater than or equal to 1",
+        ),
+        ("worker", {"replicas": 3}, "nexus:worker.replicas: unknown key"),
+        ("api", {"jwtKeyIds": ["k1", "k1"]}, "nexus:api.jwtKeyIds: key ids ['k1', 'k1'] repeat one"),
+        ("api", {"jwtKeyIds": ["K1"]}, "nexus:api.jwtKeyIds.0: String should match pattern"),
+        ("api", {"jwtActiveKeyId": "k9"}, "nexus:api.jwtActiveKeyId: 'k9' is not one of jwtKeyIds"),
+    ],
+)
+def test_bad_workload_config_names_the_key(section: str, changes: dict[str, Any], expected: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load(with_changes("dev", **{section: changes}), stack="dev")
+    assert any(line.startswith(expected) for line in caught.value.problems), caught.value.problems
+
+
+@pytest.mark.unit
+def test_worker_defaults_apply_when_the_section_is_absent() -> None:
+    raw = stack_config("dev")
+    del raw["nexus:worker"]
+    worker = load(raw, stack="dev").worker
+    assert (worker.min_replicas, worker.max_replicas, worker.cpu, worker.concurrency) == (1, 4, 500, 8)
