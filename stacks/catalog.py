@@ -56,7 +56,9 @@ RDS_INSTANCE_CLASSES: Final[dict[str, tuple[int, float]]] = {
 
 # Classes that cannot use Multi-AZ instance deployments or Performance Insights beyond the free tier are
 # still valid; only burstable classes below medium lack Performance Insights support on some engines.
-PERFORMANCE_INSIGHTS_UNSUPPORTED: Final = frozenset({"db.t4g.micro", "db.t4g.small", "db.t3.micro", "db.t3.small"})
+PERFORMANCE_INSIGHTS_UNSUPPORTED: Final = frozenset(
+    {"db.t4g.micro", "db.t4g.small", "db.t3.micro", "db.t3.small"}
+)
 
 SUPPORTED_POSTGRES_MAJORS: Final = ("14", "15", "16", "17")
 

@@ -1,8 +1,8 @@
 """The tenant map: which shard holds each tenant, and how the app reaches each shard.
 
-One plain, versioned JSON structure serves both worlds. The Pulumi program builds it from stack config and the
-shards' endpoints and exports it (and hands it to the cluster's ConfigMap); the local run builds it from the same
-stack file with loopback endpoints. Pure: no Pulumi import.
+One plain, versioned JSON structure serves both worlds. The Pulumi program builds it from stack config and
+the shards' endpoints and exports it (and hands it to the cluster's ConfigMap); the local run builds it from
+the same stack file with loopback endpoints. Pure: no Pulumi import.
 """
 
 from __future__ import annotations
@@ -59,7 +59,9 @@ def build_tenant_map(config: StackConfig, endpoints: Mapping[str, ShardEndpoints
     for shard_id in sorted(config.shards):
         shard = endpoints[shard_id]
         if not shard.readers:
-            raise ValueError(f"shard {shard_id!r} has no reader endpoint; pass the primary when it has no replica")
+            raise ValueError(
+                f"shard {shard_id!r} has no reader endpoint; pass the primary when it has no replica"
+            )
         shards[shard_id] = {
             "writer": shard.writer.to_json(),
             "readers": [reader.to_json() for reader in shard.readers],

@@ -82,7 +82,7 @@ def _path(*parts: object) -> str:
 
 
 def _format(error: Any, prefix: tuple[object, ...]) -> list[str]:
-    loc = list(prefix) + [part for part in error["loc"]]
+    loc = [*prefix, *error["loc"]]
     ctx = error.get("ctx") or {}
     if error["type"] == "unknown_key":
         valid = ctx["valid"]
@@ -190,7 +190,9 @@ def load(raw: Mapping[str, str], *, stack: str, project: str = PROJECT) -> Stack
         namespace, _, key = full_key.partition(":")
         if namespace == NAMESPACE:
             if key not in KNOWN_KEYS:
-                problems.append(f"{full_key}: unknown key; valid keys are: {', '.join(_path(k) for k in KNOWN_KEYS)}")
+                problems.append(
+                    f"{full_key}: unknown key; valid keys are: {', '.join(_path(k) for k in KNOWN_KEYS)}"
+                )
             else:
                 values[key] = _decode(encoded)
     region = raw.get("aws:region")
@@ -199,7 +201,9 @@ def load(raw: Mapping[str, str], *, stack: str, project: str = PROJECT) -> Stack
 
     environment = values.get("environment", "dev")
     if environment not in ("dev", "staging", "prod"):
-        problems.append(f"{_path('environment')}: {environment!r} is not valid; use one of dev, staging, prod")
+        problems.append(
+            f"{_path('environment')}: {environment!r} is not valid; use one of dev, staging, prod"
+        )
 
     sections: dict[str, Any] = {}
     for key, model in SECTIONS.items():
@@ -215,12 +219,16 @@ def load(raw: Mapping[str, str], *, stack: str, project: str = PROJECT) -> Stack
     shards = _load_shards(values.get("shards"), defaults_raw if defaults is not None else None, problems)
 
     default_shard = values.get("defaultShard")
-    if default_shard is not None and _expect(str, default_shard, _path("defaultShard"), problems, "a shard id"):
+    if default_shard is not None and _expect(
+        str, default_shard, _path("defaultShard"), problems, "a shard id"
+    ):
         # Checked against the declared ids, so that a problem inside a shard does not also report this key.
         declared = values.get("shards")
         if isinstance(declared, dict) and default_shard not in declared:
             valid = ", ".join(sorted(declared)) or "(no shards)"
-            problems.append(f"{_path('defaultShard')}: {default_shard!r} is not a shard; valid shard ids: {valid}")
+            problems.append(
+                f"{_path('defaultShard')}: {default_shard!r} is not a shard; valid shard ids: {valid}"
+            )
 
     tags = values.get("tags", {})
     if _expect(dict, tags, _path("tags"), problems, "a map of tag name to string"):
@@ -286,7 +294,9 @@ def _load_shards(value: Any, defaults_raw: Any, problems: list[str]) -> dict[str
     return shards
 
 
-def _load_tenants(value: Any, shard_id: str, owner: dict[str, str], problems: list[str]) -> tuple[str, ...] | None:
+def _load_tenants(
+    value: Any, shard_id: str, owner: dict[str, str], problems: list[str]
+) -> tuple[str, ...] | None:
     path = _path("shards", shard_id, "tenants")
     if value is None:
         problems.append(f"{path}: required key is missing; list the tenant ids this shard holds")
@@ -301,12 +311,16 @@ def _load_tenants(value: Any, shard_id: str, owner: dict[str, str], problems: li
     for index, tenant in enumerate(value):
         if not isinstance(tenant, str) or not checker(tenant):
             tenant_problems.append(
-                f"{path}.{index}: {json.dumps(tenant)} is not a valid tenant id; use lowercase letters, digits "
-                "and inner hyphens, at most 63 characters"
+                f"{path}.{index}: {json.dumps(tenant)} is not a valid tenant id; use lowercase letters, "
+                "digits and inner hyphens, at most 63 characters"
             )
         elif tenant in owner:
-            where = "twice in this shard" if owner[tenant] == shard_id else f"already in shard {owner[tenant]!r}"
-            tenant_problems.append(f"{path}: tenant {tenant!r} is {where}; a tenant lives in exactly one shard")
+            where = (
+                "twice in this shard" if owner[tenant] == shard_id else f"already in shard {owner[tenant]!r}"
+            )
+            tenant_problems.append(
+                f"{path}: tenant {tenant!r} is {where}; a tenant lives in exactly one shard"
+            )
         else:
             owner[tenant] = shard_id
     problems.extend(tenant_problems)

@@ -122,7 +122,9 @@ class ShardSettings(ConfigModel):
 
     @model_validator(mode="after")
     def _storage_within_max(self) -> ShardSettings:
-        check_min_max("allocatedStorage", self.allocated_storage, "maxAllocatedStorage", self.max_allocated_storage)
+        check_min_max(
+            "allocatedStorage", self.allocated_storage, "maxAllocatedStorage", self.max_allocated_storage
+        )
         return self
 
 
