@@ -8,8 +8,6 @@ enqueue is refused with a 503 rather than lost, and once the cache keys' TTLs ru
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 import redis
-from conftest import wait_for
+from conftest import Procs, free_port, http_status, wait_for
 
 from devstack.configs import redis_command
 
@@ -30,41 +28,19 @@ BIG_BODY = "x" * 90_000
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Procs:
-    def __init__(self, workdir: Path) -> None:
-        self.workdir = workdir
-        self.procs: list[subprocess.Popen[bytes]] = []
-
-    def start(self, name: str, cmd: list[str], env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
-        log = (self.workdir / f"{name}.log").open("wb")
-        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=REPO)
-        log.close()
-        self.procs.append(proc)
-        return proc
-
-    def stop_all(self) -> None:
-        for proc in reversed(self.procs):
-            proc.terminate()
-        for proc in self.procs:
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+def _pings(client: redis.Redis) -> bool:
+    try:
+        return bool(client.ping())
+    except redis.ConnectionError:
+        return False
 
 
 @pytest.fixture
 def small_redis_app(
     local_stack: Any, tmp_path: Path
 ) -> Iterator[tuple[str, redis.Redis, dict[str, str], Procs]]:
-    procs = Procs(tmp_path)
-    redis_port, api_port = _free_port(), _free_port()
+    procs = Procs(tmp_path, REPO)
+    redis_port, api_port = free_port(), free_port()
     try:
         procs.start("redis", redis_command(port=redis_port, workdir=tmp_path, maxmemory=str(MAXMEMORY)))
         client = redis.Redis(port=redis_port, socket_timeout=5)
@@ -81,25 +57,11 @@ def small_redis_app(
         env.pop("PROMETHEUS_MULTIPROC_DIR", None)
         procs.start("api", [sys.executable, "-m", "app.serve"], env)
         base = f"http://127.0.0.1:{api_port}"
-        wait_for(lambda: _status(f"{base}/readyz") == 200, timeout=30, what="the API on the small redis")
+        wait_for(lambda: http_status(f"{base}/readyz") == 200, timeout=30, what="the API on the small redis")
         yield base, client, env, procs
         client.close()
     finally:
         procs.stop_all()
-
-
-def _pings(client: redis.Redis) -> bool:
-    try:
-        return bool(client.ping())
-    except redis.ConnectionError:
-        return False
-
-
-def _status(url: str) -> int:
-    try:
-        return httpx.get(url, timeout=2).status_code
-    except httpx.HTTPError:
-        return 0
 
 
 def test_full_redis_keeps_the_queued_job_and_the_api_answers(

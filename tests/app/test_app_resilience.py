@@ -6,17 +6,23 @@ These tests stop and start services of the shared session stack; each restores w
 from __future__ import annotations
 
 import concurrent.futures
+import json
+import os
+import secrets
 import signal
+import sys
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from conftest import User, create_document, wait_for
+from conftest import Procs, User, create_document, free_port, http_status, wait_for
 
 pytestmark = pytest.mark.integration
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _ready(api: httpx.Client) -> bool:
@@ -129,3 +135,37 @@ def test_sigterm_finishes_in_flight_requests(api: httpx.Client, new_user: Any, l
         assert "Application shutdown complete" in log
     finally:
         local_stack.start_api(0)
+
+
+def test_dead_writer_is_a_fast_503_for_its_shard_only(local_stack: Any, tmp_path: Path) -> None:
+    """An API whose tenant map points shard-b's writer at a port where nothing listens."""
+    tenant_map = local_stack.tenant_map
+    tenant_map["shards"]["shard-b"]["writer"]["port"] = free_port()
+    map_file = tmp_path / "tenant-map.json"
+    map_file.write_text(json.dumps(tenant_map))
+    port = free_port()
+    env = dict(os.environ) | local_stack.app_env
+    env |= {"NEXUS_TENANT_MAP_FILE": str(map_file), "NEXUS_PORT": str(port), "NEXUS_WORKERS": "1"}
+    env |= {"PYTHONPATH": str(REPO)}
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    procs = Procs(tmp_path, REPO)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        procs.start("api", [sys.executable, "-m", "app.serve"], env)
+        wait_for(lambda: http_status(f"{base}/healthz") == 200, timeout=30, what="the API")
+        ready = httpx.get(f"{base}/readyz", timeout=10)
+        assert ready.status_code == 503
+        assert ready.json()["failing"] == ["shard-b.writer"]
+        creds = {"email": f"w-{secrets.token_hex(4)}@example.com", "password": "long enough pw"}
+        started = time.monotonic()
+        refused = httpx.post(f"{base}/v1/auth/register", json=creds | {"tenant": "initech"}, timeout=30)
+        assert refused.status_code == 503
+        assert refused.json()["error"]["message"] == "database shard-b.writer is unreachable"
+        assert time.monotonic() - started < 10
+        # shard-a's tenants are unaffected.
+        assert (
+            httpx.post(f"{base}/v1/auth/register", json=creds | {"tenant": "acme"}, timeout=30).status_code
+            == 201
+        )
+    finally:
+        procs.stop_all()
