@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from stacks.offline import DuplicateUrnError, EmulationError, StackRun, run_config
+from stacks.offline import DuplicateUrnError, EmulationError, ProgramCrashError, StackRun, run_config
 from stacks.preview import main as preview_main
 from tests.infra.harness import PROJECT_DIR, config_problems, run_stack
 
@@ -81,6 +81,12 @@ if mode == "duplicate":
     aws.s3.Bucket("top", opts=pulumi.ResourceOptions(provider=provider))
 if mode == "unmocked":
     aws.ec2.get_vpc_output(default=True, opts=pulumi.InvokeOutputOptions(provider=provider))
+if mode == "apply-fails":
+
+    def explode(arn):
+        raise ValueError(f"boom on {arn}")
+
+    pulumi.export("exploded", top.arn.apply(explode))
 if mode == "long-name":
     aws.lb.LoadBalancer("a-load-balancer-with-a-long-name", opts=pulumi.ResourceOptions(provider=provider))
 
@@ -212,6 +218,24 @@ def test_duplicate_urns_are_rejected(tiny: Path) -> None:
 def test_an_unmocked_invoke_fails_loudly(tiny: Path) -> None:
     with pytest.raises(EmulationError, match=r"does not emulate the invoke 'aws:ec2/getVpc:getVpc'"):
         _run(tiny, "unmocked")
+
+
+def test_an_exception_in_an_apply_fails_the_run(tiny: Path) -> None:
+    with pytest.raises(ProgramCrashError) as caught:
+        _run(tiny, "apply-fails")
+    assert isinstance(caught.value.__cause__, ValueError)
+    assert "boom on arn:aws:s3:::top-" in str(caught.value.__cause__)
+
+
+def test_the_linear_wait_records_what_the_sdk_loop_records(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The runner swaps the SDK's quadratic quiescence loop for a linear one (stacks/offline/runner.py).
+    linear = run_stack("dev")
+    monkeypatch.setenv("NEXUS_OFFLINE_STOCK_WAIT", "1")
+    stock = run_stack("dev", cache=False)
+    assert [(r.urn, r.inputs, r.outputs, r.record.dependencies) for r in stock] == [
+        (r.urn, r.inputs, r.outputs, r.record.dependencies) for r in linear
+    ]
+    assert stock.outputs == linear.outputs
 
 
 def test_run_error_surfaces_as_the_message_with_nothing_registered(tiny: Path) -> None:
