@@ -1,0 +1,10 @@
+"""Suite-wide settings. Fixtures live next to the tests that use them (tests/infra/conftest.py, ...)."""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, settings
+
+# CI machines are shared and often loaded: a per-example deadline or a "too slow" health check would fail a
+# correct property on a busy machine. Timings belong in benchmarks, not in tests.
+settings.register_profile("nexus", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("nexus")
