@@ -50,6 +50,7 @@ DEFAULT_WORKDIR = REPO_ROOT / ".local"
 DEFAULT_PORT_BASE = 25400
 DEFAULT_HTTP_PORT = 8080
 HEALTH_TIMEOUT = 60.0
+SLOW_STOP_SECONDS = 5.0
 
 # Stop order: traffic first, then the app, then what the app depends on.
 _STOP_ORDER = ("nginx", "api", "worker", "pgbouncer", "replica", "primary", "redis", "s3")
@@ -214,10 +215,14 @@ class LocalStack:
         with self._lock:
             ordered = sorted(self._services.values(), key=lambda s: _STOP_ORDER.index(s.role))
             for service in ordered:
+                began = time.monotonic()
                 try:
                     self._stop_service(service)
                 except Exception as exc:
                     self.log(f"stopping {service.name} failed: {exc}")
+                took = time.monotonic() - began
+                if took > SLOW_STOP_SECONDS:
+                    self.log(f"stopping {service.name} took {took:.1f}s (see {service.log_path})")
             self._services.clear()
             if self._paths.services_json.exists():
                 self._paths.services_json.unlink()
