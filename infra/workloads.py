@@ -134,21 +134,20 @@ class Workloads(pulumi.ComponentResource):
         # Everything below lives in the namespace: make the order explicit (names are plain strings).
         in_ns = k8s_opts.merge(pulumi.ResourceOptions(depends_on=[namespace]))
 
-        self._k8s(
-            k8s.core.v1.ServiceAccount, "api-sa", m.service_account_manifest("api", m.COMPONENT_API), in_ns
-        )
-        self._k8s(
-            k8s.core.v1.ServiceAccount,
-            "worker-sa",
-            m.service_account_manifest("worker", m.COMPONENT_WORKER),
-            in_ns,
-        )
-        self._k8s(
-            k8s.core.v1.ServiceAccount,
-            "migrate-sa",
-            m.service_account_manifest("migrate", m.COMPONENT_MIGRATE),
-            in_ns,
-        )
+        # Pods of a missing service account are refused (and retried): every workload waits for its own.
+        accounts = {
+            account: self._k8s(
+                k8s.core.v1.ServiceAccount,
+                f"{account}-sa",
+                m.service_account_manifest(account, component),
+                in_ns,
+            )
+            for account, component in (
+                ("api", m.COMPONENT_API),
+                ("worker", m.COMPONENT_WORKER),
+                ("migrate", m.COMPONENT_MIGRATE),
+            )
+        }
         api_role, api_identity = self._pod_role("api", args.api_policy_json)
         worker_role, worker_identity = self._pod_role("worker", args.worker_policy_json)
 
@@ -175,7 +174,8 @@ class Workloads(pulumi.ComponentResource):
             # (activeDeadlineSeconds) decide, so a slow migration fails as Failed, not as a Pulumi timeout.
             in_ns.merge(
                 pulumi.ResourceOptions(
-                    custom_timeouts=pulumi.CustomTimeouts(create=JOB_TIMEOUT, update=JOB_TIMEOUT)
+                    depends_on=[accounts["migrate"]],
+                    custom_timeouts=pulumi.CustomTimeouts(create=JOB_TIMEOUT, update=JOB_TIMEOUT),
                 )
             ),
         )
@@ -188,9 +188,15 @@ class Workloads(pulumi.ComponentResource):
         # readiness gate: the Deployment (and `pulumi up`) completes only once the ALB sees the pods healthy.
         binding = self._api_traffic(in_ns)
         api_deployment = self._api_deployment(
-            config_map_name, secret_name, after_job.merge(pulumi.ResourceOptions(depends_on=[binding]))
+            config_map_name,
+            secret_name,
+            after_job.merge(pulumi.ResourceOptions(depends_on=[binding, accounts["api"]])),
         )
-        worker_deployment = self._worker_deployment(config_map_name, secret_name, after_job)
+        worker_deployment = self._worker_deployment(
+            config_map_name,
+            secret_name,
+            after_job.merge(pulumi.ResourceOptions(depends_on=[accounts["worker"]])),
+        )
         self._scaling(api_deployment, worker_deployment, in_ns)
 
         self.namespace = namespace.metadata.apply(lambda meta: meta.name)

@@ -151,13 +151,16 @@ def test_config_map_and_secret_are_auto_named_so_a_change_rolls_the_pods(run: St
 # --- ordering ----------------------------------------------------------------------------------------------
 
 
-def test_deployments_wait_for_the_migration_job_and_the_pod_identities(run: StackRun) -> None:
+def test_deployments_wait_for_the_migration_job_the_pod_identities_and_their_accounts(run: StackRun) -> None:
     job = workload(run, JOB, "migrate")
     identities = {r.urn for r in run.by_type(IDENTITY)}
+    account = "kubernetes:core/v1:ServiceAccount"
+    assert workload(run, account, "migrate-sa").urn in job.dependencies
     for name in ("api", "worker"):
         deployment = workload(run, DEPLOYMENT, name)
         assert job.urn in deployment.dependencies
         assert identities <= set(deployment.dependencies)
+        assert workload(run, account, f"{name}-sa").urn in deployment.dependencies
 
 
 def test_the_target_group_binding_exists_before_the_first_api_pod(run: StackRun) -> None:
