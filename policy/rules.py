@@ -383,7 +383,10 @@ def _eks_secrets_encrypted_in_prod(graph: Graph) -> Iterator[Violation]:
         if not is_prod(graph, cluster):
             continue
         encryption = cluster.inputs.get("encryptionConfig") or {}
-        key = (encryption.get("provider") or {}).get("keyArn")
+        # Before the key exists (a first preview) its ARN is unknown; the dependency on a KMS key still shows.
+        key = (encryption.get("provider") or {}).get("keyArn") or any(
+            dep.type == "aws:kms/key:Key" for dep in graph.referenced(cluster, "encryptionConfig")
+        )
         if "secrets" not in (encryption.get("resources") or []) or not key:
             yield Violation(
                 "eks-secrets-encrypted-in-prod",
@@ -422,7 +425,9 @@ def _alb_drops_invalid_headers_in_prod(graph: Graph) -> Iterator[Violation]:
 
 def _node_groups_auto_named(graph: Graph) -> Iterator[Violation]:
     for group in graph.by_type("aws:eks/nodeGroup:NodeGroup"):
-        if group.inputs.get("nodeGroupName"):
+        # In state (what the policy pack sees) an auto-named group also has its generated name; the prefix,
+        # which the provider refuses next to a fixed name, tells the two apart.
+        if group.inputs.get("nodeGroupName") and not group.inputs.get("nodeGroupNamePrefix"):
             yield Violation(
                 "node-groups-auto-named",
                 group.urn,
@@ -531,7 +536,10 @@ def _redis_encrypted_with_auth(graph: Graph) -> Iterator[Violation]:
             problems.append(
                 f"transitEncryptionMode is {inputs.get('transitEncryptionMode')!r}, not 'required'"
             )
-        if not (inputs.get("authToken") or inputs.get("authTokenWo") or inputs.get("userGroupIds")):
+        # A write-only token (authTokenWo) never reaches state, which is what the policy pack sees; the
+        # provider accepts authTokenWoVersion only together with it, so the version stands for the token.
+        auth = ("authToken", "authTokenWo", "authTokenWoVersion", "userGroupIds")
+        if not any(inputs.get(key) for key in auth):
             problems.append("no AUTH token (authToken/authTokenWo) and no RBAC user group")
         if problems:
             yield Violation(

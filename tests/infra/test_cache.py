@@ -325,7 +325,8 @@ def _rule(name: str) -> PolicyRule:
         ({"atRestEncryptionEnabled": False}, "atRestEncryptionEnabled is not true"),
         ({"transitEncryptionEnabled": None}, "transitEncryptionEnabled is not true"),
         ({"transitEncryptionMode": "preferred"}, "transitEncryptionMode is 'preferred'"),
-        ({"authTokenWo": None}, "no AUTH token"),
+        # The version stands for a write-only token in state (see the rule), so both go.
+        ({"authTokenWo": None, "authTokenWoVersion": None}, "no AUTH token"),
     ],
 )
 def test_redis_rule_fails_on_a_weakened_group(inputs: dict[str, Any], message: str) -> None:
@@ -339,7 +340,9 @@ def test_redis_rule_fails_on_a_weakened_group(inputs: dict[str, Any], message: s
 @pytest.mark.infra
 def test_redis_rule_accepts_rbac_instead_of_a_token() -> None:
     run = run_stack("dev")
-    graph = _broken(run, lambda r: r.type == RG, authTokenWo=None, userGroupIds=["nexus-users"])
+    graph = _broken(
+        run, lambda r: r.type == RG, authTokenWo=None, authTokenWoVersion=None, userGroupIds=["nexus-users"]
+    )
     assert check_rule(_rule("redis-encrypted-with-auth"), graph) == []
 
 

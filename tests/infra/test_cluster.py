@@ -522,7 +522,9 @@ def test_rule_alb_headers_fails_in_prod_only(prod_run: StackRun, dev_run: StackR
 
 
 def test_rule_node_groups_auto_named_fails_on_a_fixed_name(prod_run: StackRun) -> None:
-    assert _rule_violations("node-groups-auto-named", _broken(prod_run, NODE_GROUP, nodeGroupName="general"))
+    # A fixed name comes without the prefix (the provider refuses both).
+    fixed = _broken(prod_run, NODE_GROUP, nodeGroupName="general", nodeGroupNamePrefix=None)
+    assert _rule_violations("node-groups-auto-named", fixed)
 
 
 def test_rule_no_star_on_star_fails_on_an_admin_statement(prod_run: StackRun) -> None:
