@@ -80,6 +80,7 @@ def main() -> int:
     configure_logging(settings.server.log_level)
     kwargs: dict[str, Any] = dict(get_kwargs(WorkerSettings))  # type: ignore[arg-type]
     kwargs.update(redis_settings=arq_redis_settings(settings), ctx={"settings": settings})
+    kwargs["max_jobs"] = settings.server.worker_concurrency  # NEXUS_WORKER_CONCURRENCY, per pod
     ResilientWorker(**kwargs).run()
     return 0
 

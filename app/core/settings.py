@@ -88,6 +88,7 @@ class ServerSettings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
     workers: int = Field(1, ge=1, le=64)
+    worker_concurrency: int = Field(8, ge=1, le=256, description="jobs one queue worker runs at once")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     max_upload_bytes: int = Field(10 * 1024 * 1024, ge=1)
     access_log: bool = True

@@ -486,3 +486,30 @@ def test_worker_defaults_apply_when_the_section_is_absent() -> None:
     del raw["nexus:worker"]
     worker = load(raw, stack="dev").worker
     assert (worker.min_replicas, worker.max_replicas, worker.cpu, worker.concurrency) == (1, 4, 500, 8)
+
+
+# --- the contract with the app: its settings accept exactly what the pods receive ---------------------------
+
+
+@pytest.mark.parametrize("name", ["api", "worker"])
+def test_the_app_accepts_the_environment_the_pods_get(run: StackRun, stack: str, name: str) -> None:
+    """The ConfigMap, the Secret and the container's own env, as the kubelet assembles them, build the app's
+    production settings (placeholders refused, TLS required) with the values the stack meant."""
+    from app.core.settings import build_settings
+
+    environ = {
+        **workload(run, CONFIG_MAP, "settings").inputs["data"],
+        **workload(run, SECRET, "secret").inputs["stringData"],
+        **{item["name"]: item["value"] for item in container(workload(run, DEPLOYMENT, name))["env"]},
+    }
+    settings = build_settings(environ)
+    cfg = config_of(stack)
+    assert settings.server.env == "production"
+    assert settings.db.ssl == "require"
+    assert settings.server.port == cfg.alb.target_port
+    assert sorted(settings.db_passwords) == sorted(cfg.shards)
+    assert settings.auth.active_kid == cfg.api.active_key_id
+    if name == "api":
+        assert settings.server.workers == cfg.api.worker_processes
+    else:
+        assert settings.server.worker_concurrency == cfg.worker.concurrency
