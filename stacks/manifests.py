@@ -405,7 +405,7 @@ def worker_deployment_manifest(
 ) -> Manifest:
     """The queue worker Deployment: the same image and hardening, another command, no Service.
 
-    It has no HTTP endpoint to probe; a worker that loses Redis or a shard exits and is restarted.
+    It has no HTTP endpoint to probe; it waits out a Redis restart, and a crashed worker is restarted.
     """
     container = _container(
         name="worker",
