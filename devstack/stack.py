@@ -404,6 +404,14 @@ class LocalStack:
             self._drained.discard(index)
             self._reload_nginx()
 
+    def rolling_restart_api(self, index: int) -> int | None:
+        """What a Kubernetes rollout does to one pod: deregister, SIGTERM, start anew, register again."""
+        self.drain_api(index)
+        code = self.stop_api(index)
+        self.start_api(index)
+        self.undrain_api(index)
+        return code
+
     # ----------------------------------------------------------------- start-up internals
 
     @contextmanager

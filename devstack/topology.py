@@ -152,7 +152,9 @@ def free_port_plan(topology: Topology, *, api_instances: int, attempts: int = 50
     shard_ids = tuple(plan.id for plan in topology.shards)
     span = 20 + SHARD_PORT_STRIDE * max(len(shard_ids), 1) + 1
     for _ in range(attempts):
-        base = random.randrange(20000, 60000 - span, 10)
+        # Below Linux's ephemeral range (32768+), so that no outgoing connection grabs a port between
+        # this check and the server's bind.
+        base = random.randrange(20000, 32700 - span, 10)
         plan = PortPlan(base=base, http=base + 9, api_instances=api_instances, shard_ids=shard_ids)
         if all(port_free(port) for port in plan.all_ports(topology)):
             return plan
