@@ -27,7 +27,7 @@ if [ ! -x venv/bin/python ]; then
   "$PY" -m venv venv
 fi
 stamp=venv/.requirements.sha
-want=$(cat requirements.txt app/requirements.txt devstack/requirements.txt | sha256sum | cut -d' ' -f1)
+want=$(cat requirements.txt app/requirements.txt devstack/requirements.txt tests/reliability/requirements.txt | sha256sum | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   venv/bin/pip install -q --upgrade pip
   venv/bin/pip install -q -r requirements.txt
