@@ -56,10 +56,15 @@ async def shutdown(ctx: dict[str, Any]) -> None:
         await ctx["stack"].aclose()
 
 
+DEFAULT_JOB_TIMEOUT_SECONDS = 300
+
+
+def export_function(timeout_seconds: int) -> Function:
+    return func(export_documents, name="export_documents", max_tries=MAX_TRIES, timeout=timeout_seconds)
+
+
 class WorkerSettings:
-    functions: ClassVar[list[Function | WorkerCoroutine]] = [
-        func(export_documents, name="export_documents", max_tries=MAX_TRIES, timeout=300)
-    ]
+    functions: ClassVar[list[Function | WorkerCoroutine]] = [export_function(DEFAULT_JOB_TIMEOUT_SECONDS)]
     on_startup = startup
     on_shutdown = shutdown
     queue_name = QUEUE_NAME
@@ -81,6 +86,9 @@ def main() -> int:
     kwargs: dict[str, Any] = dict(get_kwargs(WorkerSettings))  # type: ignore[arg-type]
     kwargs.update(redis_settings=arq_redis_settings(settings), ctx={"settings": settings})
     kwargs["max_jobs"] = settings.server.worker_concurrency  # NEXUS_WORKER_CONCURRENCY, per pod
+    # arq holds a job's in-progress lease for its timeout + 10 s: a worker killed mid-job (OOM, node loss)
+    # delays the retry that long, so the timeout is a setting (NEXUS_JOB_TIMEOUT_SECONDS), not a constant.
+    kwargs["functions"] = [export_function(settings.server.job_timeout_seconds)]
     ResilientWorker(**kwargs).run()
     return 0
 

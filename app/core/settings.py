@@ -89,6 +89,12 @@ class ServerSettings(BaseSettings):
     port: int = Field(8000, ge=1, le=65535)
     workers: int = Field(1, ge=1, le=64)
     worker_concurrency: int = Field(8, ge=1, le=256, description="jobs one queue worker runs at once")
+    job_timeout_seconds: int = Field(
+        300,
+        ge=5,
+        le=3600,
+        description="longest run of one queue job; a job whose worker died is retried this long + 10 s later",
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     max_upload_bytes: int = Field(10 * 1024 * 1024, ge=1)
     access_log: bool = True
