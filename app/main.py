@@ -29,7 +29,7 @@ from app.auth.tokens import TokenService
 from app.core.cache import Cache
 from app.core.db import open_pools
 from app.core.errors import ApiError, ErrorBody, ErrorResponse
-from app.core.http import RouteSpec, json_response
+from app.core.http import Handler, RouteSpec, json_response
 from app.core.logs import configure_logging, request_id_var, tenant_var
 from app.core.metrics import Metrics
 from app.core.openapi import build_openapi
@@ -127,6 +127,30 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
+def build_routes(specs: tuple[RouteSpec, ...]) -> list[Route]:
+    """One Starlette route per path, dispatching on the method, so a 405 lists every allowed method."""
+    by_path: dict[str, dict[str, Handler]] = {}
+    for spec in specs:
+        by_path.setdefault(spec.path, {})[spec.method] = spec.handler
+    routes = []
+    for path, handlers in by_path.items():
+        if len(handlers) == 1:
+            ((method, handler),) = handlers.items()
+            routes.append(Route(path, handler, methods=[method]))
+        else:
+            routes.append(Route(path, _dispatch(handlers), methods=list(handlers)))
+    return routes
+
+
+def _dispatch(handlers: dict[str, Handler]) -> Handler:
+    async def dispatch(request: Request) -> Response:
+        # Starlette answers HEAD on a GET route; HEAD runs the GET handler.
+        method = "GET" if request.method == "HEAD" else request.method
+        return await handlers[method](request)
+
+    return dispatch
+
+
 async def _api_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiError)
     if exc.status >= 500:
@@ -199,7 +223,7 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
                 log.info("stopped")
 
     app = Starlette(
-        routes=[Route(spec.path, spec.handler, methods=[spec.method]) for spec in ALL_ROUTES],
+        routes=build_routes(ALL_ROUTES),
         lifespan=lifespan,
         exception_handlers={ApiError: _api_error, HTTPException: _http_error, Exception: _unexpected},
     )

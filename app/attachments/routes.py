@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Message, Receive
@@ -44,7 +45,12 @@ async def upload(request: Request) -> Response:
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
         raise ApiError(422, "invalid_request", "send the file as multipart/form-data in the field `file`")
     bounded = Request(request.scope, _limited(request.receive, limit + MULTIPART_OVERHEAD))
-    async with bounded.form(max_files=1, max_fields=10) as form:
+    try:
+        form = await bounded.form(max_files=1, max_fields=10)
+    except HTTPException as exc:
+        # Starlette reports a malformed or oversized multipart body as 400; the API speaks 422 for bad input.
+        raise ApiError(422, "invalid_request", f"multipart body: {exc.detail}") from exc
+    try:
         upload_file = form.get("file")
         if not isinstance(upload_file, UploadFile):
             raise ApiError(422, "invalid_request", "the multipart field `file` is missing")
@@ -59,6 +65,8 @@ async def upload(request: Request) -> Response:
             upload_file.content_type,
             data,
         )
+    finally:
+        await form.close()  # spooled temporary files go away now, not at garbage collection
     return json_response(attachment, 201)
 
 

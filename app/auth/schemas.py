@@ -6,7 +6,12 @@ import msgspec
 
 TenantId = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$", description="tenant id")]
 Email = Annotated[
-    str, msgspec.Meta(pattern=r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$", max_length=254, description="email address")
+    str,
+    msgspec.Meta(
+        pattern=r"^[^@ \t\r\n\f\v\x00]{1,64}@[^@ \t\r\n\f\v\x00]+\.[^@ \t\r\n\f\v\x00]+$",
+        max_length=254,
+        description="email address",
+    ),
 ]
 Password = Annotated[str, msgspec.Meta(min_length=8, max_length=256)]
 

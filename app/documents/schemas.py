@@ -7,8 +7,11 @@ import msgspec
 
 # msgspec describes datetime as a plain string; say what the API sends: RFC 3339 with a time zone.
 Timestamp = Annotated[datetime, msgspec.Meta(tz=True, extra_json_schema={"format": "date-time"})]
-Title = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
-Body = Annotated[str, msgspec.Meta(max_length=100_000)]
+# PostgreSQL text cannot hold NUL: refuse it at the edge (422) instead of failing in the database (500).
+NO_NUL = r"^[^\x00]*$"
+Title = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=NO_NUL)]
+Body = Annotated[str, msgspec.Meta(max_length=100_000, pattern=NO_NUL)]
+MAX_VERSION = 2**31 - 1  # the column is a PostgreSQL integer
 
 
 class DocumentIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -19,7 +22,7 @@ class DocumentIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 class DocumentUpdate(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     title: Title
     body: Body
-    version: Annotated[int, msgspec.Meta(ge=1, description="the version being replaced")]
+    version: Annotated[int, msgspec.Meta(ge=1, le=MAX_VERSION, description="the version being replaced")]
 
 
 class Document(msgspec.Struct, frozen=True):

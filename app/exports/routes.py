@@ -38,7 +38,7 @@ ROUTES = (
         headers=(
             QueryParam(
                 "Idempotency-Key",
-                {"type": "string", "maxLength": 200},
+                {"type": "string", "minLength": 1, "maxLength": 200},
                 "a retried POST with the same key returns the same job",
             ),
         ),

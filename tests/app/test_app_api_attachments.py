@@ -90,3 +90,11 @@ def test_deleting_the_document_removes_its_objects(
     assert s3.list_objects_v2(Bucket=local_stack.s3_bucket, Prefix=prefix)["KeyCount"] == 0
     gone = api.get(f"/v1/documents/{doc['id']}/attachments/{meta['id']}", headers=owner.headers)
     assert gone.status_code == 404
+
+
+def test_a_malformed_multipart_body_is_422(api: httpx.Client, owner: User) -> None:
+    doc = create_document(api, owner)
+    fields = {f"field{i}": (None, "x") for i in range(12)}
+    response = api.post(f"/v1/documents/{doc['id']}/attachments", files=fields, headers=owner.headers)
+    assert response.status_code == 422
+    assert "multipart" in response.json()["error"]["message"]

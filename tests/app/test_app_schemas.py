@@ -74,3 +74,40 @@ def test_retry_backoff_grows_and_is_capped() -> None:
 )
 def test_filenames_are_cleaned(given: str | None, expected: str) -> None:
     assert clean_filename(given) == expected
+
+
+def test_nul_characters_are_refused_at_the_edge() -> None:
+    # PostgreSQL text cannot store NUL: without this, the insert would fail with a 500.
+    with pytest.raises(msgspec.ValidationError, match="title"):
+        msgspec.json.decode(b'{"title": "a\\u0000b", "body": ""}', type=DocumentIn)
+    with pytest.raises(msgspec.ValidationError, match="email"):
+        msgspec.json.decode(
+            b'{"tenant": "acme", "email": "a\\u0000@b.io", "password": "long enough"}', type=Credentials
+        )
+
+
+def test_version_fits_the_integer_column() -> None:
+    with pytest.raises(msgspec.ValidationError, match="version"):
+        msgspec.json.decode(b'{"title": "t", "body": "", "version": 2147483648}', type=DocumentUpdate)
+
+
+def test_405_lists_every_method_of_the_path(app_environ: dict[str, str]) -> None:
+    import asyncio
+
+    import httpx
+
+    from app.core.settings import build_settings
+    from app.main import create_app
+
+    app = create_app(build_settings(app_environ), configure_logs=False)
+
+    async def calls() -> tuple[httpx.Response, httpx.Response]:
+        # ASGITransport runs no lifespan: routing answers before any client would be needed.
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://app") as client:
+            patch = await client.request("PATCH", "/v1/documents/00000000-0000-0000-0000-000000000001")
+            return patch, await client.options("/v1/documents")
+
+    patch, options = asyncio.run(calls())
+    assert patch.status_code == 405
+    assert set(patch.headers["allow"].split(", ")) == {"GET", "HEAD", "PUT", "DELETE"}
+    assert set(options.headers["allow"].split(", ")) == {"GET", "HEAD", "POST"}
