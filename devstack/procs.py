@@ -68,20 +68,23 @@ def give_to(user: ServiceUser, *paths: Path) -> None:
             os.chown(path, user.uid, user.gid)
 
 
-def check_traversable(user: ServiceUser, path: Path) -> None:
-    """Fail early, with a hint, if the service user cannot reach a directory we will give it."""
+def reachable_by(user: ServiceUser, path: Path) -> bool:
+    """True if ``user`` can traverse every existing directory down to ``path`` (by mode bits)."""
     if user.is_current:
-        return
+        return True
     for parent in [path, *path.parents]:
         if not parent.exists():
             continue
-        mode = parent.stat().st_mode
-        if not mode & 0o001:
-            raise StartError(
-                f"{parent} is not traversable by other users, so {user.name!r} cannot reach {path}; "
-                "use a work directory under a world-traversable path (e.g. --workdir /tmp/nexus-local) "
-                "or make the parents traversable (chmod o+x)"
-            )
+        info = parent.stat()
+        if info.st_uid == user.uid:
+            allowed = info.st_mode & 0o100
+        elif info.st_gid == user.gid:
+            allowed = info.st_mode & 0o010
+        else:
+            allowed = info.st_mode & 0o001
+        if not allowed:
+            return False
+    return True
 
 
 def _user_kwargs(user: ServiceUser | None) -> dict[str, Any]:

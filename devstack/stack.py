@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import json
 import os
@@ -28,12 +29,12 @@ from devstack.postgres import APP_ROLE, SUPERUSER, PgInstance
 from devstack.procs import (
     ServiceUser,
     StartError,
-    check_traversable,
     give_to,
     http_status,
     pid_alive,
     pid_cmdline,
     port_open,
+    reachable_by,
     run,
     service_user,
     spawn,
@@ -100,6 +101,9 @@ class Service:
 @dataclass
 class _Paths:
     root: Path
+    """The work directory: listings, the env file, secrets (and, normally, everything else)."""
+    servers: Path
+    """Where the data servers keep state and logs: ``root``, unless the service user cannot reach it."""
     pg: Path = field(init=False)
     logs: Path = field(init=False)
     pgbouncer: Path = field(init=False)
@@ -107,11 +111,15 @@ class _Paths:
     nginx: Path = field(init=False)
 
     def __post_init__(self) -> None:
-        self.pg = self.root / "pg"
-        self.logs = self.root / "logs"
-        self.pgbouncer = self.root / "pgbouncer"
-        self.redis = self.root / "redis"
-        self.nginx = self.root / "nginx"
+        self.pg = self.servers / "pg"
+        self.logs = self.servers / "logs"
+        self.pgbouncer = self.servers / "pgbouncer"
+        self.redis = self.servers / "redis"
+        self.nginx = self.servers / "nginx"
+
+    @property
+    def server_dirs(self) -> tuple[Path, ...]:
+        return (self.pg, self.logs, self.pgbouncer, self.redis, self.nginx)
 
     @property
     def services_json(self) -> Path:
@@ -169,8 +177,8 @@ class LocalStack:
         self.log = log
         self.timings: dict[str, float] = {}
         self._overrides = dict(app_env_overrides or {})
-        self._paths = _Paths(self.workdir)
         self._user: ServiceUser = service_user()
+        self._paths = _Paths(self.workdir, servers=_servers_dir(self.workdir, self._user))
         self._secrets: LocalSecrets | None = None
         self._services: dict[str, Service] = {}
         self._drained: set[int] = set()
@@ -239,6 +247,11 @@ class LocalStack:
         self.stop()
 
     # ----------------------------------------------------------------- information
+
+    @property
+    def services_root(self) -> Path:
+        """Where the data servers keep their state and logs (the work dir unless it is unreachable)."""
+        return self._paths.servers
 
     @property
     def url(self) -> str:
@@ -425,6 +438,7 @@ class LocalStack:
         if self.reset and paths.root.exists():
             self._refuse_if_running()
             shutil.rmtree(paths.root)
+            shutil.rmtree(paths.servers, ignore_errors=True)
         paths.root.mkdir(parents=True, exist_ok=True)
         self._refuse_if_running()
         if paths.services_json.exists():
@@ -432,11 +446,26 @@ class LocalStack:
             down(paths.root, log=self.log)
         paths.lock.write_text(f"{os.getpid()}\n")
         self._owns_lock_file = True
-        check_traversable(self._user, paths.root)
-        give_to(
-            self._user, paths.pg, paths.logs, paths.pgbouncer, paths.redis, paths.nginx, paths.nginx / "temp"
-        )
+        if paths.servers != paths.root:
+            self._link_server_dirs()
+        give_to(self._user, *paths.server_dirs, paths.nginx / "temp")
         self._secrets = LocalSecrets.load_or_create(paths.root / "secrets.json")
+
+    def _link_server_dirs(self) -> None:
+        """Server state lives elsewhere: link it into the work dir so that the documented layout holds."""
+        paths = self._paths
+        self.log(f"{self._user.name!r} cannot reach {self.workdir}; server state goes to {paths.servers}")
+        paths.servers.parent.mkdir(mode=0o755, parents=True, exist_ok=True)
+        paths.servers.mkdir(mode=0o755, exist_ok=True)
+        for target in paths.server_dirs:
+            link = paths.root / target.name
+            if link.is_symlink() and link.resolve() == target.resolve():
+                continue
+            if link.is_symlink() or link.is_file():
+                link.unlink()
+            elif link.exists():
+                shutil.rmtree(link)
+            link.symlink_to(target)
 
     def _refuse_if_running(self) -> None:
         lock = self._paths.lock
@@ -826,6 +855,15 @@ def down(workdir: Path | str = DEFAULT_WORKDIR, *, log: Callable[[str], None] = 
     for name in stopped:
         log(f"stopped stale {name}")
     return stopped
+
+
+def _servers_dir(workdir: Path, user: ServiceUser) -> Path:
+    """The work dir, or (as root, when the service user cannot reach it, e.g. a checkout under /root)
+    a directory of its own under /var/tmp, stable per work dir so that data survives between runs."""
+    if reachable_by(user, workdir):
+        return workdir
+    digest = hashlib.sha256(str(workdir).encode()).hexdigest()[:12]
+    return Path("/var/tmp/nexus-devstack") / digest
 
 
 def _gather(futures: list[Future[None]]) -> None:

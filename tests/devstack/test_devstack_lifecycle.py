@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import socket
 import subprocess
@@ -67,8 +68,24 @@ def _pids(services: list[dict[str, object]]) -> list[int]:
 def test_stop_leaves_nothing_running_and_a_restart_keeps_the_data(
     workdir: Path, mini_stack_file: Path
 ) -> None:
-    stack = _mini(workdir, mini_stack_file)
+    # As root, a work dir the service user cannot reach (a checkout under /root, say) still works: the
+    # server state moves under /var/tmp and is linked back into the work dir.
+    private = workdir / "private"
+    private.mkdir(mode=0o700)
+    stack = _mini(private, mini_stack_file)
+    servers = stack.services_root
+    if os.geteuid() == 0:
+        assert servers.is_relative_to("/var/tmp/nexus-devstack")
+    try:
+        _stop_and_restart(private, stack, mini_stack_file)
+    finally:
+        if servers != stack.workdir:
+            shutil.rmtree(servers, ignore_errors=True)
+
+
+def _stop_and_restart(private: Path, stack: LocalStack, mini_stack_file: Path) -> None:
     with stack.start(data_only=True):
+        assert (stack.workdir / "pg" / "solo" / "primary" / "PG_VERSION").exists()
         services = stack.services()
         assert {entry["name"] for entry in services} == {
             "postgres:solo:primary",
@@ -85,7 +102,7 @@ def test_stop_leaves_nothing_running_and_a_restart_keeps_the_data(
     assert not (stack.workdir / "services.json").exists()
     assert not (stack.workdir / "devstack.pid").exists()
 
-    with _mini(workdir, mini_stack_file).start(data_only=True) as again:
+    with _mini(private, mini_stack_file).start(data_only=True) as again:
         assert again.psql("solo", "SELECT v FROM kept") == "42"
         assert again.psql("solo", "SELECT v FROM kept", replica=0) == "42"
 
