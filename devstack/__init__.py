@@ -6,7 +6,7 @@
 
 from devstack.configs import PoolSettings
 from devstack.procs import StartError
-from devstack.stack import LocalStack, down
+from devstack.stack import LocalStack, clean, down
 from devstack.topology import PortPlan, Topology, free_port_plan, load_topology
 
 __all__ = [
@@ -15,6 +15,7 @@ __all__ = [
     "PortPlan",
     "StartError",
     "Topology",
+    "clean",
     "down",
     "free_port_plan",
     "load_topology",

@@ -1,4 +1,4 @@
-"""``python -m devstack up|down|status``: the local stack in the foreground (see docs/local.md)."""
+"""``python -m devstack up|down|status|clean``: the local stack in the foreground (see docs/local.md)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from devstack.stack import (
     DEFAULT_STACK_FILE,
     DEFAULT_WORKDIR,
     LocalStack,
+    clean,
     down,
 )
 
@@ -35,8 +36,13 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument("--api-workers", type=int, default=2, help="worker processes per API instance (2)")
     up.add_argument("--data-only", action="store_true", help="only Postgres, PgBouncer, Redis and S3")
     up.add_argument("--reset", action="store_true", help="delete the work directory's data first")
-    for name in ("down", "status"):
-        cmd = sub.add_parser(name, help=f"{name} the services a run listed in services.json")
+    helps = {
+        "down": "stop the services a killed run left behind (listed in services.json)",
+        "status": "show the services listed in services.json and whether each is alive",
+        "clean": "down, then delete the work directory and the servers' data",
+    }
+    for name, text in helps.items():
+        cmd = sub.add_parser(name, help=text)
         cmd.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR)
     return parser
 
@@ -138,10 +144,17 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "up":
         return _up(args)
-    if args.command == "down":
-        stopped = down(args.workdir)
-        print(f"stopped {len(stopped)} service(s)" if stopped else "nothing to stop")
-        return 0
+    try:
+        if args.command == "down":
+            stopped = down(args.workdir)
+            print(f"stopped {len(stopped)} service(s)" if stopped else "nothing to stop")
+            return 0
+        if args.command == "clean":
+            clean(args.workdir)
+            return 0
+    except StartError as exc:
+        print(f"devstack: {exc}", file=sys.stderr)
+        return 1
     return _status(args.workdir)
 
 

@@ -468,12 +468,9 @@ class LocalStack:
             link.symlink_to(target)
 
     def _refuse_if_running(self) -> None:
-        lock = self._paths.lock
-        if not lock.exists():
-            return
-        text = lock.read_text().strip()
-        if text.isdigit() and int(text) != os.getpid() and pid_alive(int(text)):
-            raise StartError(f"another devstack (pid {text}) runs in {self.workdir}; stop it first")
+        owner = _lock_owner(self.workdir)
+        if owner is not None and owner != os.getpid():
+            raise StartError(f"another devstack (pid {owner}) runs in {self.workdir}; stop it first")
 
     def _start_data(self) -> None:
         shards = self.topology.shards
@@ -832,6 +829,11 @@ def down(workdir: Path | str = DEFAULT_WORKDIR, *, log: Callable[[str], None] = 
     listing = root / "services.json"
     if not listing.exists():
         return []
+    owner = _lock_owner(root)
+    if owner is not None and owner != os.getpid():
+        raise StartError(
+            f"devstack up (pid {owner}) still runs in {root}: stop it with Ctrl-C or kill {owner}"
+        )
     records = json.loads(listing.read_text())["services"]
     user = service_user()
     stopped = []
@@ -855,6 +857,26 @@ def down(workdir: Path | str = DEFAULT_WORKDIR, *, log: Callable[[str], None] = 
     for name in stopped:
         log(f"stopped stale {name}")
     return stopped
+
+
+def clean(workdir: Path | str = DEFAULT_WORKDIR, *, log: Callable[[str], None] = _log_stderr) -> None:
+    """Stop a stale run, then delete the work dir and the server state (wherever it was kept)."""
+    root = Path(workdir).resolve()
+    down(root, log=log)
+    servers = _servers_dir(root, service_user())
+    for path in {root, servers}:
+        if path.exists():
+            shutil.rmtree(path)
+            log(f"deleted {path}")
+
+
+def _lock_owner(root: Path) -> int | None:
+    """The pid of a live `devstack up` that owns the work dir, if any."""
+    try:
+        text = (root / "devstack.pid").read_text().strip()
+    except OSError:
+        return None
+    return int(text) if text.isdigit() and pid_alive(int(text)) else None
 
 
 def _servers_dir(workdir: Path, user: ServiceUser) -> Path:

@@ -152,6 +152,8 @@ def test_down_stops_a_run_whose_orchestrator_was_killed(workdir: Path, mini_stac
             if line.startswith("ready in") or not line:
                 break
         assert line.startswith("ready in"), line
+        with pytest.raises(StartError, match="still runs"):
+            down(state)  # the orchestrator is alive: down is for stale runs only
         up.kill()  # no chance to clean up
         up.wait()
     listing = json.loads((state / "services.json").read_text())["services"]
