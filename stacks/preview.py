@@ -13,7 +13,9 @@ invoke), 3 when the program crashes (a bug: the traceback is printed).
 from __future__ import annotations
 
 import argparse
+import gc
 import json
+import os
 import sys
 import traceback
 from collections.abc import Sequence
@@ -155,4 +157,10 @@ def _tree(run: Any) -> list[str]:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # A one-shot process: collecting cycles while ~190 MB of SDK objects are built, and freeing them all at
+    # interpreter exit, costs about half of a cold preview's CPU and changes nothing in what is printed.
+    gc.disable()
+    status = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)

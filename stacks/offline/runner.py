@@ -18,12 +18,17 @@ every pending task each time one completes: quadratic in the number of outputs (
 the prod stack). ``_wait_for_rpcs_linear`` waits for the same tasks and RPCs and re-raises the same
 exceptions, arming each task once. Set ``NEXUS_OFFLINE_STOCK_WAIT=1`` to run with the SDK's own loop; a test
 checks that both give identical records.
+
+The cyclic garbage collector is paused during a run: a run allocates ~190 MB of mostly long-lived objects
+(the provider SDKs' classes and typing objects, the program's futures), which the collector rescans again
+and again without freeing anything (peak memory measured the same either way), a third of a cold run's CPU.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextvars
+import gc
 import json
 import logging
 import os
@@ -83,6 +88,8 @@ def run_program(
             outcome["error"] = exc
 
     with _RUN_LOCK:
+        collecting = gc.isenabled()
+        gc.disable()
         stock_wait = pulumi_stack.wait_for_rpcs
         if not os.environ.get("NEXUS_OFFLINE_STOCK_WAIT"):
             pulumi_stack.wait_for_rpcs = _wait_for_rpcs_linear
@@ -97,6 +104,8 @@ def run_program(
             thread.start()
             thread.join()
         finally:
+            if collecting:
+                gc.enable()
             pulumi_stack.wait_for_rpcs = stock_wait
             for key, value in saved_env.items():
                 if value is None:
