@@ -257,6 +257,13 @@ def shard_name_problems(config: StackConfig) -> list[str]:
     """Shard ids whose generated AWS names would exceed AWS's limits (the create would fail mid-way)."""
     problems: list[str] = []
     for shard_id in sorted(config.shards):
+        if "--" in shard_id:
+            # RDS identifiers and proxy names may not contain two hyphens in a row; the DNS-safe id may.
+            problems.append(
+                f"nexus:shards.{shard_id}: two consecutive hyphens are not allowed in RDS identifiers and "
+                "RDS Proxy names derived from the shard id; use single hyphens"
+            )
+            continue
         names = longest_shard_names(
             config.name_prefix, shard_id, config.shards[shard_id].settings.read_replicas
         )

@@ -247,3 +247,12 @@ def test_longest_names_cover_every_replica(replicas: int, shard_id: str) -> None
     assert limit == 63
     expected = f"nexus-dev-{shard_id}-replica-{replicas - 1}" if replicas else f"nexus-dev-{shard_id}-primary"
     assert identifier == expected
+
+
+def test_double_hyphen_shard_id_is_refused() -> None:
+    with pytest.raises(ConfigError) as excinfo:
+        load(_raw({"shard--a": {"tenants": ["acme"]}}), stack="dev")
+    assert excinfo.value.problems == [
+        "nexus:shards.shard--a: two consecutive hyphens are not allowed in RDS identifiers and RDS Proxy "
+        "names derived from the shard id; use single hyphens"
+    ]
