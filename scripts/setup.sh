@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(postgresql-15 postgresql-client-15 redis-server pgbouncer nginx wrk python3-venv)
+# shellcheck: actionlint runs it over the workflows' run: scripts (tests/delivery/test_workflows.py).
+APT_PACKAGES=(postgresql-15 postgresql-client-15 redis-server pgbouncer nginx wrk python3-venv shellcheck)
 
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi

@@ -9,11 +9,15 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.network import Network, NetworkArgs
+from infra.registry import ImageRepository, ImageRepositoryArgs
 from stacks.compute import build_compute, cluster_name, export_compute
 from stacks.config import ConfigError, StackConfig, load
 from stacks.datastores import build_datastores, export_datastores
 from stacks.shards import build_shards, shards_output, tenant_map_output
 from stacks.workloads import build_workloads
+
+IMAGES_KEPT = 100
+"""Tagged API images kept in ECR: one per merge to main, so about the last hundred merges stay deployable."""
 
 
 def read_config() -> StackConfig:
@@ -81,6 +85,13 @@ def main() -> None:
         alb_depends_on=[log_bucket] if log_bucket is not None else [],
     )
 
+    # Where CI pushes the API image (tagged by commit) before deploying it by digest (docs/operations.md).
+    registry = ImageRepository(
+        f"{cfg.name_prefix}-images",
+        ImageRepositoryArgs(keep_images=IMAGES_KEPT, is_prod=cfg.is_prod),
+        opts=aws_opts,
+    )
+
     # The API and the worker on the cluster: identities, settings, secrets, migrations, Deployments, scaling.
     build_workloads(
         cfg, compute=compute, datastores=datastores, shards=shards, tenant_map=tenant_map, opts=aws_opts
@@ -94,3 +105,6 @@ def main() -> None:
     pulumi.export("shards", shards_output(shards))
     export_datastores(datastores)
     export_compute(compute)
+    pulumi.export("ecrRepositoryUrl", registry.repository_url)
+    # The image the workloads run: CI reads it back so that a pull request's preview keeps the deployed image.
+    pulumi.export("apiImage", cfg.api.image)

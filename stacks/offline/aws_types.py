@@ -430,6 +430,15 @@ def _by(*keys: str, sep: str = ":") -> Any:
     return make_id
 
 
+def _ecr_repository(ctx: Ctx) -> dict[str, Any]:
+    name = ctx.get("name")
+    return {
+        "arn": ctx.arn("ecr", f"repository/{name}"),
+        "registryId": ctx.account,
+        "repositoryUrl": f"{ctx.account}.dkr.ecr.{ctx.region}.{DNS_SUFFIX}/{name}",
+    }
+
+
 def _get(key: str) -> Any:
     def make_id(ctx: Ctx) -> str:
         return str(ctx.get(key))
@@ -636,6 +645,18 @@ register(
             ("bucketLogging", "BucketLogging"),
             ("bucketNotification", "BucketNotification"),
         )
+    ),
+    # ECR
+    Emulation(
+        type="aws:ecr/repository:Repository",
+        id=_get("name"),
+        autonames=(_NAME_LOWER,),
+        compute=_ecr_repository,
+    ),
+    Emulation(
+        type="aws:ecr/lifecyclePolicy:LifecyclePolicy",
+        id=_get("repository"),
+        compute=lambda ctx: {"registryId": ctx.account},
     ),
     # EKS
     Emulation(
