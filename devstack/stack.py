@@ -7,6 +7,7 @@ import importlib.util
 import json
 import os
 import re
+import secrets
 import shutil
 import signal
 import socket
@@ -184,6 +185,8 @@ class LocalStack:
         self._drained: set[int] = set()
         self._lock = threading.RLock()
         self._owns_lock_file = False
+        # Tells this object's lock from another LocalStack's in the same process.
+        self._token = secrets.token_hex(8)
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -232,9 +235,10 @@ class LocalStack:
                 if took > SLOW_STOP_SECONDS:
                     self.log(f"stopping {service.name} took {took:.1f}s (see {service.log_path})")
             self._services.clear()
-            if self._paths.services_json.exists():
-                self._paths.services_json.unlink()
+            # Only the run that owns the work dir removes its listing: a start refused because another
+            # run is active must leave that run's services.json alone.
             if self._owns_lock_file:
+                self._paths.services_json.unlink(missing_ok=True)
                 self._paths.lock.unlink(missing_ok=True)
                 self._owns_lock_file = False
 
@@ -444,7 +448,7 @@ class LocalStack:
         if paths.services_json.exists():
             self.log("a previous run left services behind; stopping them first")
             down(paths.root, log=self.log)
-        paths.lock.write_text(f"{os.getpid()}\n")
+        paths.lock.write_text(f"{os.getpid()} {self._token}\n")
         self._owns_lock_file = True
         if paths.servers != paths.root:
             self._link_server_dirs()
@@ -469,7 +473,7 @@ class LocalStack:
 
     def _refuse_if_running(self) -> None:
         owner = _lock_owner(self.workdir)
-        if owner is not None and owner != os.getpid():
+        if owner is not None and (owner, _lock_token(self.workdir)) != (os.getpid(), self._token):
             raise StartError(f"another devstack (pid {owner}) runs in {self.workdir}; stop it first")
 
     def _start_data(self) -> None:
@@ -870,13 +874,25 @@ def clean(workdir: Path | str = DEFAULT_WORKDIR, *, log: Callable[[str], None] =
             log(f"deleted {path}")
 
 
-def _lock_owner(root: Path) -> int | None:
-    """The pid of a live `devstack up` that owns the work dir, if any."""
+def _lock_fields(root: Path) -> list[str]:
     try:
-        text = (root / "devstack.pid").read_text().strip()
+        return (root / "devstack.pid").read_text().split()
     except OSError:
+        return []
+
+
+def _lock_owner(root: Path) -> int | None:
+    """The pid of a live process whose LocalStack owns the work dir, if any."""
+    fields = _lock_fields(root)
+    if not fields or not fields[0].isdigit():
         return None
-    return int(text) if text.isdigit() and pid_alive(int(text)) else None
+    pid = int(fields[0])
+    return pid if pid_alive(pid) else None
+
+
+def _lock_token(root: Path) -> str:
+    fields = _lock_fields(root)
+    return fields[1] if len(fields) > 1 else ""
 
 
 def _servers_dir(workdir: Path, user: ServiceUser) -> Path:

@@ -98,6 +98,11 @@ def _stop_and_restart(private: Path, stack: LocalStack, mini_stack_file: Path) -
         assert len(pids) == 5
         assert all(pid_alive(pid) for pid in pids)
         stack.psql("solo", "CREATE TABLE kept (v int); INSERT INTO kept VALUES (42)")
+        # A second stack on the same work dir is refused and leaves the running one's listing alone.
+        with pytest.raises(StartError, match="another devstack"):
+            _mini(private, mini_stack_file).start(data_only=True)
+        assert (stack.workdir / "services.json").exists()
+        assert all(pid_alive(pid) for pid in pids)
     assert not any(pid_alive(pid) for pid in pids)
     assert not (stack.workdir / "services.json").exists()
     assert not (stack.workdir / "devstack.pid").exists()
