@@ -150,6 +150,11 @@ class RecordingMonitor(MockMonitor):
         if request.type == STACK_TYPE:
             self.stack_urn = urn
             return resource_pb2.RegisterResourceResponse(urn=urn)
+        if request.transforms:
+            raise EmulationError(
+                f"{urn}: resource transforms are not run by the offline engine, so the recorded inputs would "
+                "not be what the engine sends; set the values directly instead"
+            )
         with self._lock:
             if urn in self.records or urn in self.resources:
                 raise DuplicateUrnError(
@@ -236,6 +241,13 @@ class RecordingMonitor(MockMonitor):
         with self._lock:
             self.resources[urn] = MockMonitor.ResourceRegistration(urn, request.id, state)
         return resource_pb2.ReadResourceResponse(urn=urn, properties=to_wire(state))
+
+    def RegisterStackTransform(self, request: Any) -> empty_pb2.Empty:  # noqa: N802  (gRPC method name)
+        """Refuse: the stock mock records stack transforms but never runs them, so a preview would lie."""
+        raise EmulationError(
+            "stack transforms are not run by the offline engine (the stock mock only records them); the "
+            "program must not rely on them: pass the values or options to the resources directly"
+        )
 
     def RegisterResourceOutputs(self, request: Any) -> empty_pb2.Empty:  # noqa: N802  (gRPC method name)
         """Keep the outputs a component (or the Stack: its exports) registered."""

@@ -81,6 +81,8 @@ if mode == "duplicate":
     aws.s3.Bucket("top", opts=pulumi.ResourceOptions(provider=provider))
 if mode == "unmocked":
     aws.ec2.get_vpc_output(default=True, opts=pulumi.InvokeOutputOptions(provider=provider))
+if mode == "stack-transform":
+    pulumi.runtime.register_resource_transform(lambda args: None)
 if mode == "apply-fails":
 
     def explode(arn):
@@ -218,6 +220,11 @@ def test_duplicate_urns_are_rejected(tiny: Path) -> None:
 def test_an_unmocked_invoke_fails_loudly(tiny: Path) -> None:
     with pytest.raises(EmulationError, match=r"does not emulate the invoke 'aws:ec2/getVpc:getVpc'"):
         _run(tiny, "unmocked")
+
+
+def test_stack_transforms_are_refused_not_silently_skipped(tiny: Path) -> None:
+    with pytest.raises(EmulationError, match="stack transforms are not run by the offline engine"):
+        _run(tiny, "stack-transform")
 
 
 def test_an_exception_in_an_apply_fails_the_run(tiny: Path) -> None:
