@@ -20,6 +20,7 @@ from infra.database import (
     LOG_EXPORTS,
     PASSWORD_VERSION,
     final_snapshot_name,
+    parameter_family,
     parameter_settings,
     proxy_secret_policy,
 )
@@ -622,3 +623,26 @@ def test_preview_prints_the_connection_budget() -> None:
     writer = next(line for line in section.splitlines() if "shard-a" in line and "writer (proxy)" in line)
     assert writer.split()[4] == str(expected)
     assert any("shard-b" in line and "reader x1" in line for line in section.splitlines())
+
+
+def test_generated_password_avoids_what_rds_refuses(prod_run: StackRun) -> None:
+    for password in prod_run.by_type("random:index/randomPassword:RandomPassword"):
+        if not password.name.endswith("-master-password"):
+            continue
+        assert password.inputs["length"] >= 32
+        assert password.inputs["special"] is True
+        assert not set(password.inputs["overrideSpecial"]) & set('/@" ')
+        # The emulated result honours the settings, and RDS would accept it.
+        assert not set(password.outputs["result"]) & set('/@" ')
+
+
+@pytest.mark.parametrize(
+    ("version", "family"), [("16", "postgres16"), ("14", "postgres14"), ("17.2", "postgres17")]
+)
+def test_parameter_family_follows_the_major(version: str, family: str) -> None:
+    assert parameter_family(version) == family
+
+
+def test_parameter_family_refuses_a_non_numeric_version() -> None:
+    with pytest.raises(ValueError, match="major version"):
+        parameter_family("latest")
