@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STACK ?= dev
 STAMP := $(VENV)/.requirements.sha
 
-.PHONY: help setup local test test-unit test-infra test-integration preview lint format bench clean
+.PHONY: help setup local test test-unit test-infra test-integration preview lint format bench clean policy actionlint
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-18s %s\n", $$1, $$2}'
@@ -28,6 +28,12 @@ test-integration: setup ## Run only the tests against real local services
 
 preview: setup ## Offline preview of a stack under the mock runtime: make preview STACK=prod
 	$(PY) -m stacks.preview --stack $(STACK)
+
+policy: setup ## The policy pack's tests: every rule of policy/rules.py as Pulumi runs it, on every stack
+	$(PY) -m pytest -q tests/delivery/test_policy_pack.py
+
+actionlint: setup ## actionlint (with shellcheck) over .github/workflows; make test runs it too
+	$(VENV)/bin/actionlint
 
 lint: setup ## ruff, ruff format --check, and mypy strict on infra/ and stacks/
 	$(VENV)/bin/ruff check .

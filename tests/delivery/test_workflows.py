@@ -136,7 +136,11 @@ def test_pull_requests_run_the_tests_and_preview_every_stack_with_one_updated_co
     assert list(workflow["on"]) == ["pull_request"]
     assert workflow["jobs"]["tests"]["uses"] == "./.github/workflows/tests.yml"
     preview = workflow["jobs"]["preview"]
-    assert sorted(entry["stack"] for entry in preview["strategy"]["matrix"]["include"]) == STACKS
+    matrix = preview["strategy"]["matrix"]["include"]
+    assert sorted(entry["stack"] for entry in matrix) == STACKS
+    # Each stack's preview runs on the self-hosted runner inside its VPC (the cluster endpoints are private).
+    assert all(entry["runner"] == f"nexus-{entry['stack']}" for entry in matrix)
+    assert preview["runs-on"] == ["self-hosted", "linux", "${{ matrix.runner }}"]
     assert preview["permissions"]["pull-requests"] == "write"
     (step,) = [s for _, s in _steps(workflow) if s.get("with", {}).get("command") == "preview"]
     assert step["uses"].startswith("pulumi/actions@")
@@ -169,6 +173,8 @@ def test_main_builds_once_deploys_dev_then_prod_with_the_same_digest_after_appro
     assert dev["needs"] == "build"
     assert prod["needs"] == ["build", "deploy-dev"]
     assert prod["environment"]["name"] == "production"
+    assert dev["runs-on"] == ["self-hosted", "linux", "nexus-dev"]
+    assert prod["runs-on"] == ["self-hosted", "linux", "nexus-prod"]
     assert "environment" in dev
     dev_ups = [s for s in dev["steps"] if s.get("with", {}).get("command") == "up"]
     prod_ups = [s for s in prod["steps"] if s.get("with", {}).get("command") == "up"]
