@@ -64,6 +64,9 @@ max_client_conn = {pool.max_client_conn}
 max_db_connections = {pool.max_db_connections}
 server_idle_timeout = 60
 server_connect_timeout = 5
+; After a failed server login (a primary restarting) PgBouncer refuses every client of that database for
+; this long (default 15 s); 1 s keeps the outage close to the restart itself.
+server_login_retry = 1
 ; A client waiting longer than this for a server connection gets an error instead of hanging.
 query_wait_timeout = 30
 ignore_startup_parameters = extra_float_digits

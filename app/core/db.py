@@ -13,9 +13,10 @@ import itertools
 import logging
 import ssl as ssl_lib
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import asyncpg
 
@@ -24,6 +25,7 @@ from app.core.settings import DatabaseSettings, Settings
 from app.core.tenantmap import Endpoint, Shard
 
 log = logging.getLogger("app.db")
+T = TypeVar("T")
 
 # Errors that mean "the server is not reachable", as opposed to a bad query.
 CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
@@ -144,11 +146,42 @@ async def tenant_tx(
         async with conn.transaction(readonly=role != "writer"):
             await conn.execute("SELECT set_config('app.tenant_id', $1, true)", tenant)
             yield conn
-    except CONNECTION_ERRORS as exc:
+    except DependencyUnavailableError:
+        raise
+    except Exception as exc:
+        # A server that goes away mid-transaction surfaces as a connection error, or (when the ROLLBACK
+        # on the way out hits the dead connection) as an asyncpg state error on a closed connection.
+        if not isinstance(exc, CONNECTION_ERRORS) and not conn.is_closed():
+            raise
         shards.mark_down(handle)
         raise DependencyUnavailableError(f"database {handle.name}") from exc
     finally:
+        await _release(handle, conn)
+
+
+async def _release(handle: PoolHandle, conn: asyncpg.Connection) -> None:
+    try:
         await handle.pool.release(conn)
+    except Exception as exc:
+        # asyncpg has already terminated a connection it could not reset (its server went away); the pool
+        # opens a new one on the next acquire. The request's outcome is decided: do not turn it into a 500.
+        log.warning("connection dropped on release", extra={"pool": handle.name, "error": type(exc).__name__})
+
+
+async def replica_read(
+    shards: ShardPools, tenant: str, query: Callable[[asyncpg.Connection], Awaitable[T]]
+) -> T:
+    """A read-only query on a replica. When the replica fails in the middle (it was stopped, it crashed),
+    the query runs once more on whatever is healthy now (another replica or the writer): reads are
+    idempotent, so the client sees an answer instead of a 503."""
+    try:
+        async with tenant_tx(shards, tenant, role="reader") as conn:
+            return await query(conn)
+    except DependencyUnavailableError as exc:
+        if exc.dependency == f"database {shards.writer.name}":
+            raise
+        async with tenant_tx(shards, tenant, role="reader") as conn:
+            return await query(conn)
 
 
 async def _acquire(shards: ShardPools, handle: PoolHandle) -> tuple[PoolHandle, asyncpg.Connection]:

@@ -14,7 +14,7 @@ import asyncpg
 
 from app.auth.deps import Principal
 from app.core.cache import TOMBSTONE
-from app.core.db import tenant_tx
+from app.core.db import replica_read, tenant_tx
 from app.core.errors import ApiError, not_found
 from app.core.http import encode
 from app.core.services import Services
@@ -103,8 +103,8 @@ async def list_page(p: Principal, limit: int, cursor: str | None) -> DocumentPag
     if cursor is not None:
         created_at, last_id = decode_cursor(cursor)
         args += [created_at, last_id]
-    async with tenant_tx(p.shard, p.tenant, role="reader") as conn:
-        rows = await conn.fetch(_LIST_AFTER if cursor is not None else _LIST_FIRST, *args)
+    query = _LIST_AFTER if cursor is not None else _LIST_FIRST
+    rows = await replica_read(p.shard, p.tenant, lambda conn: conn.fetch(query, *args))
     items = [_document(r) for r in rows[:limit]]
     next_cursor = None
     if len(rows) > limit:

@@ -55,6 +55,7 @@ class Step:
     status: int
     ref: str | None = None
     body: Any = None
+    error: str = ""
 
 
 StepFn = Callable[[httpx.AsyncClient, int], Awaitable[Step]]
@@ -101,10 +102,12 @@ async def run_load(
     tail: float = 2.0,
     max_seconds: float = 20.0,
     max_requests: int = 4000,
+    keepalive: bool = True,
 ) -> LoadRun:
     """Run ``step`` from ``concurrency`` clients; after ``warmup`` s, run each fault in turn (in a thread,
     marking ``<name>`` when it started and ``<name>:done`` when it returned); stop ``tail`` s after the last
-    fault, at ``max_seconds`` or at ``max_requests``, whichever comes first."""
+    fault, at ``max_seconds`` or at ``max_requests``, whichever comes first. ``keepalive=False`` opens a
+    new connection per request."""
     run = LoadRun()
     began = time.monotonic()
     deadline = began + max_seconds
@@ -125,7 +128,7 @@ async def run_load(
             except httpx.HTTPError as exc:
                 run.outcomes.append(Outcome("?", 0, started, now(), error=type(exc).__name__))
                 continue
-            run.outcomes.append(Outcome(result.op, result.status, started, now(), result.ref))
+            run.outcomes.append(Outcome(result.op, result.status, started, now(), result.ref, result.error))
             if result.body is not None and result.ref is not None:
                 run.bodies[result.ref] = result.body
 
@@ -138,7 +141,9 @@ async def run_load(
         await asyncio.sleep(tail)
         stop.set()
 
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    limits = httpx.Limits(
+        max_connections=concurrency, max_keepalive_connections=concurrency if keepalive else 0
+    )
     async with httpx.AsyncClient(base_url=base_url, timeout=15.0, limits=limits) as client:
         loops = [asyncio.create_task(client_loop(client)) for _ in range(concurrency)]
         conducting = asyncio.create_task(conductor())
