@@ -44,5 +44,8 @@ format: setup ## Apply ruff's fixes and formatting
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
+bench: setup ## Benchmark the API's hot paths on a temporary local stack (~6 min; not part of make test)
+	$(PY) -m bench
+
 clean: ## Remove the local stack's state (.local/)
 	rm -rf .local
