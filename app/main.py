@@ -30,7 +30,7 @@ from app.core.cache import Cache
 from app.core.db import open_pools
 from app.core.errors import ApiError, ErrorBody, ErrorResponse
 from app.core.http import Handler, RouteSpec, json_response
-from app.core.logs import configure_logging, request_id_var, tenant_var
+from app.core.logs import configure_logging, request_id_var, tenant_var, write_logs_directly
 from app.core.metrics import Metrics
 from app.core.openapi import build_openapi
 from app.core.services import Services, make_redis
@@ -176,14 +176,15 @@ async def _open_services(settings: Settings, stack: AsyncExitStack, metrics: Met
         await asyncio.gather(*(s.close() for s in shards.values()))
 
     stack.push_async_callback(close_pools)
-    redis = make_redis(settings.redis)
-    stack.push_async_callback(redis.aclose)
+    redis, cache_redis, redis_pool = make_redis(settings.redis)
+    stack.push_async_callback(redis_pool.disconnect)
+    stack.push_async_callback(cache_redis.aclose)
     storage = await open_storage(settings.storage, stack)
     return Services(
         settings=settings,
         shards=shards,
         redis=redis,
-        cache=Cache(redis, settings.cache, settings.redis, metrics),
+        cache=Cache(cache_redis, settings.cache, settings.redis, metrics),
         storage=storage,
         tokens=TokenService(settings.auth),
         passwords=Passwords(),
@@ -221,6 +222,7 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
                 if metrics.multiprocess:
                     multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
                 log.info("stopped")
+                write_logs_directly()
 
     app = Starlette(
         routes=build_routes(ALL_ROUTES),

@@ -60,13 +60,37 @@ def encode(payload: Any) -> bytes:
     return _encoder.encode(payload)
 
 
+# The largest JSON body any schema accepts is a document: 100,000 characters, at most 6 bytes each once
+# JSON-escaped, plus the title. Anything bigger is refused before it is buffered.
+MAX_JSON_BODY_BYTES = 1024 * 1024
+
+
+def _too_large() -> ApiError:
+    return ApiError(413, "payload_too_large", f"the request body is larger than {MAX_JSON_BODY_BYTES} bytes")
+
+
+async def _read_capped(request: Request) -> bytes:
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_JSON_BODY_BYTES:
+        raise _too_large()
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():  # chunked bodies declare no length: count while reading
+        size += len(chunk)
+        if size > MAX_JSON_BODY_BYTES:
+            raise _too_large()
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 async def decode_body(request: Request, type_: type[T]) -> T:
-    body = await request.body()
+    body = await _read_capped(request)
     try:
         return msgspec.json.decode(body, type=type_)
     except msgspec.ValidationError as exc:
         raise ApiError(422, "invalid_request", str(exc)) from exc
-    except msgspec.DecodeError as exc:
+    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
+        # msgspec raises UnicodeDecodeError, not DecodeError, for bytes that are not UTF-8.
         raise ApiError(422, "invalid_json", "the request body is not valid JSON") from exc
 
 

@@ -17,7 +17,7 @@ _ERROR_TEXT = {
     401: "Missing, invalid or expired bearer token",
     404: "Not found (or owned by another tenant)",
     409: "Conflict",
-    413: "Upload larger than the configured limit",
+    413: "Body or upload larger than the configured limit",
     422: "Invalid request",
     503: "A dependency is unavailable; the message names it",
 }
@@ -99,7 +99,9 @@ def _operation(spec: RouteSpec, ref_of: dict[Any, dict[str, Any]]) -> dict[str, 
         if type_ is not None:
             response["content"] = {"application/json": {"schema": ref_of[type_]}}
         op["responses"][str(status)] = response
-    for status in spec.errors:
+    # Every JSON body is capped (app.core.http.MAX_JSON_BODY_BYTES), so every operation with one can be 413.
+    errors = sorted({*spec.errors, 413}) if spec.body is not None else spec.errors
+    for status in errors:
         op["responses"][str(status)] = {
             "description": _ERROR_TEXT.get(status, "Error"),
             "content": {"application/json": {"schema": ref_of[ErrorResponse]}},

@@ -23,7 +23,8 @@ from devstack.configs import redis_command
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 MAXMEMORY = 5 * 1024 * 1024 // 2
-CACHE_TTL_SECONDS = 8
+# Long enough that the fill outruns expiry on a slow machine, short enough to wait out afterwards.
+CACHE_TTL_SECONDS = 20
 BIG_BODY = "x" * 90_000
 REPO = Path(__file__).resolve().parents[2]
 
@@ -78,18 +79,28 @@ def test_full_redis_keeps_the_queued_job_and_the_api_answers(
         ]
         assert client.zscore("arq:queue", job_id) is not None
 
-        # Fill Redis with cache entries (each create caches ~90 kB) until it refuses writes.
-        full = False
+        # Fill Redis through the API's own cache writes (each create caches ~90 kB) until a write of that
+        # size is refused: from then on the API's cache writes fail.
+        cache_full = False
         for _ in range(80):
             created = api.post("/v1/documents", json={"title": "big", "body": BIG_BODY}, headers=headers)
             assert created.status_code == 201, "writes succeed even when the cache cannot store them"
             try:
-                client.set("probe", "x", ex=60)
+                client.set("nexus:doc:probe", BIG_BODY, ex=CACHE_TTL_SECONDS)
             except redis.exceptions.OutOfMemoryError:
-                full = True
+                cache_full = True
                 break
         used, keys = client.info("memory")["used_memory"], client.dbsize()
-        assert full, f"redis never refused a write: used_memory={used} keys={keys}"
+        assert cache_full, f"redis never refused a cache write: used_memory={used} keys={keys}"
+        # A failed cache write stores nothing, so a little room is left below maxmemory. Take it with small
+        # cache-shaped entries (TTL included) until Redis refuses even a tiny write: now it is full.
+        for i in range(100_000):
+            try:
+                client.set(f"nexus:doc:filler:{i}", "x" * 200, ex=CACHE_TTL_SECONDS)
+            except redis.exceptions.OutOfMemoryError:
+                break
+        with pytest.raises(redis.exceptions.OutOfMemoryError):
+            client.set("nexus:doc:tiny", "x", ex=CACHE_TTL_SECONDS)
 
         # Nothing was evicted: the queued job and its payload are still there.
         assert client.zscore("arq:queue", job_id) is not None
