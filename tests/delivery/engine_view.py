@@ -17,7 +17,7 @@ Props are wrapped in pulumi-policy's unknown-checking proxy, exactly as its anal
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from importlib import metadata
 from typing import Any, Literal
@@ -187,3 +187,68 @@ def _cached(stack: str, moment: Moment) -> tuple[PolicyResource, ...]:
 def stack_args(stack: str, moment: Moment) -> StackValidationArgs:
     """The ``StackValidationArgs`` of a stack file at a moment (fresh list: tests may edit it)."""
     return StackValidationArgs(list(_cached(stack, moment)))
+
+
+def analyze_stack_request(
+    run: StackRun, moment: Moment, edit: dict[str, dict[str, Any]] | None = None
+) -> Any:
+    """The ``AnalyzeStackRequest`` the engine would send over gRPC; ``edit`` maps a URN to props to change."""
+    from google.protobuf import struct_pb2
+    from pulumi.runtime.proto import analyzer_pb2
+
+    def struct(props: Mapping[str, Any]) -> struct_pb2.Struct:
+        message = struct_pb2.Struct()
+        message.update(dict(props))
+        return message
+
+    messages = []
+    for resource in engine_resources(run, moment):
+        props = plain_target(resource.props)
+        props.update((edit or {}).get(resource.urn, {}))
+        provider = resource.provider
+        messages.append(
+            analyzer_pb2.AnalyzerResource(
+                type=resource.resource_type,
+                properties=struct(props),
+                urn=resource.urn,
+                name=resource.name,
+                options=analyzer_pb2.AnalyzerResourceOptions(
+                    protect=resource.opts.protect, parent=resource.opts.parent or ""
+                ),
+                provider=(
+                    analyzer_pb2.AnalyzerProviderResource(
+                        type=provider.resource_type,
+                        properties=struct(provider.props),
+                        urn=provider.urn,
+                        name=provider.name,
+                    )
+                    if provider is not None
+                    else None
+                ),
+                parent=resource.parent.urn if resource.parent is not None else "",
+                dependencies=[dep.urn for dep in resource.dependencies],
+                propertyDependencies={
+                    prop: analyzer_pb2.AnalyzerPropertyDependencies(urns=[dep.urn for dep in deps])
+                    for prop, deps in resource.property_dependencies.items()
+                },
+            )
+        )
+    return analyzer_pb2.AnalyzeStackRequest(resources=messages)
+
+
+def plain_target(props: Any) -> dict[str, Any]:
+    """The props behind pulumi-policy's proxy, unknown sentinels kept (what the engine would marshal)."""
+    target = props["__target"] if not isinstance(props, dict) else props
+    return {key: _unproxied(value) for key, value in dict(target).items()}
+
+
+def _unproxied(value: Any) -> Any:
+    if isinstance(value, Mapping) or (isinstance(value, Sequence) and not isinstance(value, str | bytes)):
+        try:
+            target = value["__target"]
+        except (KeyError, TypeError, IndexError):
+            target = value
+        if isinstance(target, Mapping):
+            return {key: _unproxied(item) for key, item in target.items()}
+        return [_unproxied(item) for item in target]
+    return value
