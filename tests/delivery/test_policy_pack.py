@@ -8,9 +8,11 @@ pack must be green on both, report exactly what the rules report, and catch brok
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from pulumi_policy import (
     EnforcementLevel,
     PolicyProviderResource,
@@ -28,7 +30,7 @@ from pulumi_policy.proxy import (
 from policy import RULES, check_all
 from policy_pack.policies import build_policies, plain, rule_resources
 from tests.delivery.engine_view import Moment, default_provider_urn, stack_args
-from tests.infra.harness import STACK_FILES, run_stack
+from tests.infra.harness import PROJECT_DIR, STACK_FILES, run_stack
 
 pytestmark = pytest.mark.infra
 
@@ -234,3 +236,31 @@ def test_plain_drops_unknown_entries_and_keeps_list_positions() -> None:
     assert plain(props) == {"known": {"flag": True}, "ids": ["sg-1", None]}
     assert plain(UNKNOWN_STRING_VALUE) is None
     assert plain({"a": [{"b": UNKNOWN_STRING_VALUE}]}) == {"a": [{}]}
+
+
+# --- the pack's files ---------------------------------------------------------------------------------------
+
+
+def _pins(path: Path) -> dict[str, str]:
+    pins = {}
+    for line in path.read_text().splitlines():
+        line = line.split("#")[0].strip()
+        if "==" in line:
+            name, version = line.split("==")
+            pins[name.strip().lower()] = version.strip()
+    return pins
+
+
+def test_the_pack_requirements_pin_what_the_project_pins() -> None:
+    pack = _pins(PROJECT_DIR / "policy_pack" / "requirements.txt")
+    project = _pins(PROJECT_DIR / "requirements.txt")
+    assert set(pack) == {"pulumi", "pulumi-policy", "pulumi-aws"}
+    assert {name: project.get(name) for name in pack} == pack
+
+
+def test_the_pack_runs_in_the_project_venv_with_the_python_runtime() -> None:
+    manifest = yaml.safe_load((PROJECT_DIR / "policy_pack" / "PulumiPolicy.yaml").read_text())
+    assert manifest["runtime"]["name"] == "python"
+    assert (PROJECT_DIR / "policy_pack" / manifest["runtime"]["options"]["virtualenv"]).resolve() == (
+        PROJECT_DIR / "venv"
+    ).resolve()
