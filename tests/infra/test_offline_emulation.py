@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from stacks.offline import cloud, invokes
@@ -38,6 +38,7 @@ def test_secrets_are_masked_unwrapped_and_located() -> None:
     assert secret_paths(value) == {"a", "b.1"}
 
 
+@settings(max_examples=60)
 @given(
     st.recursive(
         st.floats(allow_nan=False) | st.text() | st.booleans(),
