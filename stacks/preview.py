@@ -78,7 +78,9 @@ def render_json(run: Any) -> str:
                 "urn": resource.urn,
                 "type": resource.type,
                 "name": resource.name,
-                "parent": resource.parent,
+                # The root Stack is not listed, so a top-level resource's parent is null rather than a URN
+                # that the document does not contain.
+                "parent": None if resource.parent == run.raw.stack_urn else resource.parent,
                 "protect": bool(resource.protect),
                 "inputs": normalize_numbers(mask_secrets(dict(resource.record.inputs))),
             }

@@ -317,7 +317,10 @@ def test_preview_json_document_is_stable_and_masked() -> None:
     for resource in document["resources"]:
         assert set(resource) == {"urn", "type", "name", "parent", "protect", "inputs"}
         assert isinstance(resource["protect"], bool)
-        assert resource["parent"] is None or resource["parent"].startswith("urn:pulumi:dev::nexus-api::")
+        assert resource["parent"] is None or resource["parent"] in urns
+    top_level = [r for r in document["resources"] if r["parent"] is None]
+    assert top_level, "components and providers sit at the top"
+    assert all(not r["type"].startswith("aws:") for r in top_level)
     passwords = [
         r for r in document["resources"] if r["type"] == "random:index/randomPassword:RandomPassword"
     ]
