@@ -22,7 +22,7 @@ import asyncpg
 
 from app.core.errors import DependencyUnavailableError
 from app.core.settings import DatabaseSettings, Settings
-from app.core.tenantmap import Endpoint, Shard
+from app.core.tenantmap import TENANT_ID_RE, Endpoint, Shard
 
 log = logging.getLogger("app.db")
 T = TypeVar("T")
@@ -86,6 +86,13 @@ class ShardPools:
         await asyncio.gather(*(h.pool.close() for h in (self.writer, *self.readers)), return_exceptions=True)
 
 
+async def _no_session_state(conn: asyncpg.Connection) -> None:
+    """Release without asyncpg's reset query (advisory unlock, CLOSE ALL, UNLISTEN, RESET ALL), a round trip
+    on every release that undoes nothing here: the tenant is set with set_config(..., true), which ends with
+    the transaction, and the API takes no advisory lock, listens to nothing and keeps no cursor outside a
+    transaction. asyncpg still rolls back a transaction left open before calling this."""
+
+
 def _make_pool(
     shard_id: str,
     role: str,
@@ -110,6 +117,7 @@ def _make_pool(
         command_timeout=settings.command_timeout_seconds,
         ssl=_ssl_context(settings.ssl),
         max_inactive_connection_lifetime=60.0,
+        reset=_no_session_state,
         server_settings={"application_name": f"nexus-{role}"},
     )
     name = f"{shard_id}.{role}" if role == "writer" else f"{shard_id}.reader{index}"
@@ -143,8 +151,7 @@ async def tenant_tx(
     """
     handle, conn = await _acquire(shards, shards.writer if role == "writer" else shards.pick_reader())
     try:
-        async with conn.transaction(readonly=role != "writer"):
-            await conn.execute("SELECT set_config('app.tenant_id', $1, true)", tenant)
+        async with _transaction(conn, tenant, readonly=role != "writer"):
             yield conn
     except DependencyUnavailableError:
         raise
@@ -157,6 +164,30 @@ async def tenant_tx(
         raise DependencyUnavailableError(f"database {handle.name}") from exc
     finally:
         await _release(handle, conn)
+
+
+def begin_sql(tenant: str, *, readonly: bool) -> str:
+    """BEGIN and the tenant setting as one simple-protocol message: one round trip where asyncpg's
+    transaction() and a parameterised set_config take three (BEGIN, prepare, execute). That message carries
+    no parameters, so the tenant is a literal; it comes from a verified token and the tenant map, and must
+    match the tenant id pattern (lowercase letters, digits, '-'), so it cannot hold a quote."""
+    if not TENANT_ID_RE.fullmatch(tenant):
+        raise ValueError(f"not a tenant id: {tenant!r}")
+    mode = " READ ONLY" if readonly else ""
+    return f"BEGIN{mode}; SELECT set_config('app.tenant_id', '{tenant}', true)"
+
+
+@asynccontextmanager
+async def _transaction(conn: asyncpg.Connection, tenant: str, *, readonly: bool) -> AsyncIterator[None]:
+    """What conn.transaction() does (commit on success, roll back on any exception), tenant included."""
+    await conn.execute(begin_sql(tenant, readonly=readonly))
+    try:
+        yield
+    except BaseException:
+        if not conn.is_closed():
+            await conn.execute("ROLLBACK")
+        raise
+    await conn.execute("COMMIT")
 
 
 async def _release(handle: PoolHandle, conn: asyncpg.Connection) -> None:
