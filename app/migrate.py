@@ -53,7 +53,7 @@ def migrate_shard(settings: Settings, shard_id: str, revision: str = "head") -> 
 
 
 def main() -> int:
-    settings = build_settings()
+    settings = build_settings(signs_tokens=False)
     configure_logging(settings.server.log_level)
     failed = []
     for shard_id in settings.tenant_map.shards:

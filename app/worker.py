@@ -81,7 +81,7 @@ def arq_redis_settings(settings: Settings) -> ArqRedisSettings:
 
 
 def main() -> int:
-    settings = build_settings()
+    settings = build_settings(signs_tokens=False)
     configure_logging(settings.server.log_level)
     kwargs: dict[str, Any] = dict(get_kwargs(WorkerSettings))  # type: ignore[arg-type]
     kwargs.update(redis_settings=arq_redis_settings(settings), ctx={"settings": settings})

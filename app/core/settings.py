@@ -118,13 +118,15 @@ class Settings(BaseModel):
     auth: AuthSettings
     tenant_map: TenantMap
     db_passwords: dict[str, SecretStr]
+    signs_tokens: bool = True
+    """False for the worker and the migrations: they never see a token, so their JWT keys are not checked."""
 
     @model_validator(mode="after")
     def _production_refuses_placeholders(self) -> Settings:
         if self.server.env != "production":
             return self
         problems = []
-        for kid, key in self.auth.keys.items():
+        for kid, key in self.auth.keys.items() if self.signs_tokens else ():
             secret = key.get_secret_value()
             if _is_placeholder(secret) or len(secret.encode()) < _MIN_JWT_KEY_BYTES:
                 problems.append(f"NEXUS_JWT_KEYS[{kid}] is a placeholder or shorter than 32 bytes")
@@ -149,7 +151,7 @@ def load_tenant_map(environ: dict[str, str]) -> TenantMap:
     raise ValueError("set NEXUS_TENANT_MAP_FILE or NEXUS_TENANT_MAP")
 
 
-def build_settings(environ: dict[str, str] | None = None) -> Settings:
+def build_settings(environ: dict[str, str] | None = None, *, signs_tokens: bool = True) -> Settings:
     """Build settings from an environment mapping (the process environment by default)."""
     env = dict(os.environ if environ is None else environ)
     tmap = load_tenant_map(env)
@@ -169,6 +171,7 @@ def build_settings(environ: dict[str, str] | None = None) -> Settings:
         auth=_section(AuthSettings, env),
         tenant_map=tmap,
         db_passwords=passwords,
+        signs_tokens=signs_tokens,
     )
 
 

@@ -139,3 +139,13 @@ def test_tenant_map_matches_the_stack_builder_format() -> None:
     parsed = parse_tenant_map(json.dumps(built))
     assert set(parsed.shards) == set(config.shards)
     assert parsed.tenants == built["tenants"]
+
+
+def test_worker_and_migrations_need_no_jwt_keys_in_production(app_environ: dict[str, str]) -> None:
+    for key in ("NEXUS_JWT_KEYS", "NEXUS_JWT_ACTIVE_KID"):
+        del app_environ[key]
+    app_environ |= {"NEXUS_ENV": "production", "NEXUS_DB_SSL": "require"}
+    app_environ |= {"NEXUS_DB_PASSWORD_SHARD_A": STRONG, "NEXUS_DB_PASSWORD_SHARD_B": STRONG}
+    assert build_settings(app_environ, signs_tokens=False).server.env == "production"
+    with pytest.raises(ValueError, match="NEXUS_JWT_KEYS"):
+        build_settings(app_environ)
