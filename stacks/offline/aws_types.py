@@ -6,6 +6,7 @@ and port, an ARN parsed for its suffix, an OIDC issuer stripped of ``https://``)
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from .cloud import DNS_SUFFIX, AutoName, Ctx, Emulation, register
@@ -421,6 +422,34 @@ def _zone(ctx: Ctx) -> dict[str, Any]:
     }
 
 
+_RDS_IDENTIFIER = re.compile(r"^[a-z][0-9a-z-]*$")
+_RDS_SUBNET_GROUP = re.compile(r"^[ .0-9a-z_-]+$")
+
+
+def _rds_identifier(prop: str) -> Any:
+    """The provider's check of RDS identifiers (instances, proxies, parameter groups)."""
+
+    def check(ctx: Ctx) -> str | None:
+        value = str(ctx.get(prop) or "")
+        if _RDS_IDENTIFIER.match(value) and "--" not in value and not value.endswith("-"):
+            return None
+        return (
+            f"{prop} {value!r} is refused by the provider: only lowercase letters, digits and hyphens, "
+            "starting with a letter, no '--' and no trailing '-' (an auto-name keeps the logical name's case)"
+        )
+
+    return check
+
+
+def _rds_subnet_group_name(ctx: Ctx) -> str | None:
+    value = str(ctx.get("name") or "")
+    if _RDS_SUBNET_GROUP.match(value) and value != "default":
+        return None
+    return (
+        f"name {value!r} is refused by the provider: only lowercase letters, digits, spaces, '.', '_' and '-'"
+    )
+
+
 def _by(*keys: str, sep: str = ":") -> Any:
     """An id made of input values joined by ``sep`` (many association-like resources)."""
 
@@ -507,14 +536,14 @@ register(
     Emulation(
         type="aws:ec2/launchTemplate:LaunchTemplate",
         id=_prefixed("lt-"),
-        autonames=(AutoName("name", maxlen=128, prefix_prop="namePrefix"),),
+        autonames=(AutoName("name", prefix_prop="namePrefix"),),
         compute=_launch_template,
     ),
     # CloudWatch
     Emulation(
         type="aws:cloudwatch/logGroup:LogGroup",
         id=_get("name"),
-        autonames=(AutoName("name", maxlen=512, prefix_prop="namePrefix"),),
+        autonames=(AutoName("name", prefix_prop="namePrefix"),),
         compute=_log_group,
     ),
     Emulation(
@@ -533,7 +562,7 @@ register(
     Emulation(
         type="aws:iam/policy:Policy",
         id=_arn_id,
-        autonames=(AutoName("name", maxlen=128, prefix_prop="namePrefix"),),
+        autonames=(AutoName("name", prefix_prop="namePrefix"),),
         compute=_iam_policy,
     ),
     Emulation(
@@ -543,12 +572,12 @@ register(
     Emulation(
         type="aws:iam/rolePolicy:RolePolicy",
         id=_by("role", "name"),
-        autonames=(AutoName("name", maxlen=128, prefix_prop="namePrefix"),),
+        autonames=(AutoName("name", prefix_prop="namePrefix"),),
     ),
     Emulation(
         type="aws:iam/instanceProfile:InstanceProfile",
         id=_get("name"),
-        autonames=(AutoName("name", maxlen=128, prefix_prop="namePrefix"),),
+        autonames=(AutoName("name", prefix_prop="namePrefix"),),
         compute=_instance_profile,
     ),
     Emulation(type="aws:iam/openIdConnectProvider:OpenIdConnectProvider", id=_arn_id, compute=_oidc_provider),
@@ -556,24 +585,33 @@ register(
     Emulation(
         type="aws:rds/instance:Instance",
         id=lambda ctx: str(ctx.state.get("resourceId")),
-        autonames=(AutoName("identifier", lower=True, prefix_prop="identifierPrefix"),),
+        autonames=(AutoName("identifier", prefix_prop="identifierPrefix"),),
         compute=_rds_instance,
+        checks=(_rds_identifier("identifier"),),
     ),
     Emulation(
         type="aws:rds/subnetGroup:SubnetGroup",
         id=_get("name"),
-        autonames=(AutoName("name", lower=True, prefix_prop="namePrefix"),),
+        autonames=(AutoName("name", prefix_prop="namePrefix"),),
         defaults={"description": "Managed by Pulumi"},
         compute=_named_arn("rds", "subgrp"),
+        checks=(_rds_subnet_group_name,),
     ),
     Emulation(
         type="aws:rds/parameterGroup:ParameterGroup",
         id=_get("name"),
-        autonames=(AutoName("name", lower=True, prefix_prop="namePrefix"),),
+        autonames=(AutoName("name", prefix_prop="namePrefix"),),
         defaults={"description": "Managed by Pulumi"},
         compute=_named_arn("rds", "pg"),
+        checks=(_rds_identifier("name"),),
     ),
-    Emulation(type="aws:rds/proxy:Proxy", id=_get("name"), autonames=(_NAME_LOWER,), compute=_rds_proxy),
+    Emulation(
+        type="aws:rds/proxy:Proxy",
+        id=_get("name"),
+        autonames=(_NAME,),
+        compute=_rds_proxy,
+        checks=(_rds_identifier("name"),),
+    ),
     Emulation(
         type="aws:rds/proxyDefaultTargetGroup:ProxyDefaultTargetGroup",
         id=_get("dbProxyName"),
@@ -589,7 +627,7 @@ register(
     Emulation(
         type="aws:secretsmanager/secret:Secret",
         id=_arn_id,
-        autonames=(AutoName("name", maxlen=512, prefix_prop="namePrefix"),),
+        autonames=(AutoName("name", prefix_prop="namePrefix"),),
         compute=_secret,
     ),
     Emulation(
@@ -601,7 +639,7 @@ register(
     Emulation(
         type="aws:kms/alias:Alias",
         id=_get("name"),
-        autonames=(AutoName("name", prefix_prop="namePrefix"),),
+        autonames=(AutoName("name", maxlen=238, prefix_prop="namePrefix", output_prefix="alias/"),),
         compute=_kms_alias,
     ),
     # ElastiCache
@@ -662,13 +700,13 @@ register(
     Emulation(
         type="aws:eks/cluster:Cluster",
         id=_get("name"),
-        autonames=(AutoName("name", maxlen=100),),
+        autonames=(_NAME,),
         compute=_eks_cluster,
     ),
     Emulation(
         type="aws:eks/nodeGroup:NodeGroup",
         id=_by("clusterName", "nodeGroupName"),
-        autonames=(AutoName("nodeGroupName", maxlen=63, prefix_prop="nodeGroupNamePrefix"),),
+        autonames=(AutoName("nodeGroupName", prefix_prop="nodeGroupNamePrefix"),),
         compute=_node_group,
     ),
     Emulation(type="aws:eks/addon:Addon", id=_by("clusterName", "addonName"), compute=_addon),

@@ -41,6 +41,8 @@ class AutoName:
     randlen: int = 7
     prefix_prop: str | None = None
     """A ``*Prefix`` input that, when given, replaces the logical name as the prefix (no separator)."""
+    output_prefix: str = ""
+    """Prepended after generation (KMS aliases become ``alias/<name>-<random>``)."""
 
 
 @dataclass(slots=True)
@@ -108,6 +110,8 @@ class Ctx:
 
 
 Compute = Callable[[Ctx], Mapping[str, Any]]
+Check = Callable[[Ctx], str | None]
+"""Returns the provider's refusal (e.g. an invalid identifier), or None."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +126,8 @@ class Emulation:
     """Further outputs the cloud computes (merged over the inputs)."""
     defaults: Mapping[str, Any] = field(default_factory=dict)
     """Outputs the provider fills in when the input is absent (e.g. a port or a default description)."""
+    checks: tuple[Check, ...] = ()
+    """Validations the provider runs on the final values (given or auto-named) before creating anything."""
 
 
 _TABLE: dict[str, Emulation] = {}
@@ -165,7 +171,8 @@ def auto_name(ctx: Ctx, rule: AutoName) -> str:
             f"than the provider's maximum of {rule.maxlen}; shorten the resource name or set {rule.prop}"
         )
     suffix = ctx.digits(randlen, salt=rule.prop) if prefix_given else ctx.hex(randlen, salt=rule.prop)
-    return prefix + suffix
+    generated = prefix + suffix
+    return generated if generated.startswith(rule.output_prefix) else rule.output_prefix + generated
 
 
 def default_id(ctx: Ctx) -> str:
@@ -184,6 +191,10 @@ def emulate(ctx: Ctx, emulation: Emulation | None) -> tuple[str, dict[str, Any]]
     for key, value in emulation.defaults.items():
         if ctx.inputs.get(key) is None and key not in ctx.state:
             ctx.state[key] = value
+    for check in emulation.checks:
+        refusal = check(ctx)
+        if refusal is not None:
+            raise EmulationError(f"{ctx.urn}: {refusal}")
     if emulation.compute is not None:
         ctx.state.update(emulation.compute(ctx))
     physical_id = emulation.id(ctx) if emulation.id is not None else default_id(ctx)

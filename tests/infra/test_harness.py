@@ -58,7 +58,7 @@ named = aws.s3.Bucket("named", bucket="my-exact-bucket", opts=pulumi.ResourceOpt
 outer = tinylib.Outer("outer", opts=pulumi.ResourceOptions(providers=[provider]))
 password = random.RandomPassword("pw", length=20, special=False)
 db = aws.rds.Instance(
-    "Primary-DB",
+    "primary-db",
     engine="postgres",
     instance_class="db.t4g.micro",
     allocated_storage=20,
@@ -89,6 +89,9 @@ if mode == "apply-fails":
         raise ValueError(f"boom on {arn}")
 
     pulumi.export("exploded", top.arn.apply(explode))
+if mode == "upper-case-db":
+    aws.rds.Instance("Upper-DB", engine="postgres", instance_class="db.t4g.micro", allocated_storage=20,
+                     opts=pulumi.ResourceOptions(provider=provider))
 if mode == "long-name":
     aws.lb.LoadBalancer("a-load-balancer-with-a-long-name", opts=pulumi.ResourceOptions(provider=provider))
 
@@ -180,7 +183,7 @@ def test_secrets_stay_secret(tiny_run: StackRun) -> None:
 def test_cloud_values_are_emulated(tiny_run: StackRun) -> None:
     out = tiny_run.outputs
     identifier = out["identifier"]
-    assert identifier.startswith("primary-db-")  # lower-cased, as the provider does for RDS identifiers
+    assert identifier.startswith("primary-db-")
     assert len(identifier) == len("primary-db-") + 7
     assert out["address"].startswith(f"{identifier}.")
     assert out["address"].endswith(".us-west-2.rds.amazonaws.com")
@@ -208,6 +211,12 @@ def test_autonames_only_when_not_given(tiny_run: StackRun) -> None:
 def test_an_autoname_that_cannot_fit_fails_like_the_provider(tiny: Path) -> None:
     with pytest.raises(EmulationError, match="longer than the provider's maximum of 32"):
         _run(tiny, "long-name")
+
+
+def test_an_identifier_the_provider_refuses_fails_the_run(tiny: Path) -> None:
+    # pulumi-aws auto-names RDS identifiers without lower-casing them; the provider then refuses upper case.
+    with pytest.raises(EmulationError, match=r"identifier 'Upper-DB-[0-9a-f]{7}' is refused by the provider"):
+        _run(tiny, "upper-case-db")
 
 
 def test_duplicate_urns_are_rejected(tiny: Path) -> None:

@@ -90,8 +90,17 @@ def test_autonames_fill_only_absent_inputs() -> None:
     _, state = emulate(_ctx("aws:rds/instance:Instance", engine="postgres", identifier="given"), emulation)
     assert "identifier" not in state
     assert state["address"].startswith("given.")
-    _, state = emulate(_ctx("aws:rds/instance:Instance", "Main", engine="postgres"), emulation)
+    _, state = emulate(_ctx("aws:rds/instance:Instance", "main", engine="postgres"), emulation)
     assert state["identifier"].startswith("main-")
+    with pytest.raises(EmulationError, match="refused by the provider"):
+        emulate(_ctx("aws:rds/instance:Instance", "Main", engine="postgres"), emulation)
+
+
+def test_kms_alias_names_carry_the_alias_prefix() -> None:
+    _, state = emulate(_ctx("aws:kms/alias:Alias", "uploads", targetKeyId="k"), lookup("aws:kms/alias:Alias"))
+    assert state["name"].startswith("alias/uploads-")
+    _, state = emulate(_ctx("aws:kms/alias:Alias", "x", name="alias/given"), lookup("aws:kms/alias:Alias"))
+    assert "name" not in state
 
 
 def test_rds_instance_and_proxy_outputs() -> None:
