@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import signal
 import sys
@@ -109,13 +110,15 @@ def _up(args: argparse.Namespace) -> int:
     try:
         stack.start(data_only=args.data_only)
     except (KeyboardInterrupt, _StopSignalError):
-        print("devstack: interrupted during start-up; stopped what had started", file=sys.stderr)
+        _say("devstack: interrupted during start-up; stopped what had started")
         return 130
     except StartError as exc:
-        print(f"devstack: start failed: {exc}", file=sys.stderr)
+        _say(f"devstack: start failed: {exc}")
         return 1
     try:
-        print(_banner(stack, args.data_only), flush=True)
+        # If nobody reads our output any more, keep running until told to stop.
+        with contextlib.suppress(OSError):
+            print(_banner(stack, args.data_only), flush=True)
         threading.Event().wait()
     except (KeyboardInterrupt, _StopSignalError):
         pass
@@ -123,10 +126,17 @@ def _up(args: argparse.Namespace) -> int:
         # A second Ctrl-C must not interrupt the orderly stop half-way.
         for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             signal.signal(signum, signal.SIG_IGN)
-        print("\ndevstack: stopping", file=sys.stderr, flush=True)
+        _say("\ndevstack: stopping")
         stack.stop()
-        print("devstack: stopped", file=sys.stderr, flush=True)
+        _say("devstack: stopped")
     return 0
+
+
+def _say(message: str) -> None:
+    """Print to stderr, ignoring a closed pipe: Ctrl-C on `make local | tee log` kills the reader first,
+    and an exception from print must not skip the stop that follows."""
+    with contextlib.suppress(OSError):
+        print(message, file=sys.stderr, flush=True)
 
 
 def _status(workdir: Path) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import json
@@ -59,7 +60,9 @@ _STOP_ORDER = ("nginx", "api", "worker", "pgbouncer", "replica", "primary", "red
 
 
 def _log_stderr(message: str) -> None:
-    print(f"devstack: {message}", file=sys.stderr, flush=True)
+    # A closed stderr (a `| tee` killed by the same Ctrl-C) must not interrupt a stop half-way.
+    with contextlib.suppress(OSError):
+        print(f"devstack: {message}", file=sys.stderr, flush=True)
 
 
 @dataclass(kw_only=True)
