@@ -1093,3 +1093,147 @@ RULES += [
         _ecr_repository_baseline,
     ),
 ]
+
+
+# --- the security table's remaining rows (issue 9): TLS to the replicas and the ALB, prod data retained -----
+
+RDS_PARAMETER_GROUP = "aws:rds/parameterGroup:ParameterGroup"
+ELASTICACHE_GROUP = "aws:elasticache/replicationGroup:ReplicationGroup"
+S3_BUCKET = "aws:s3/bucket:Bucket"
+LB_LISTENER_TYPES: frozenset[str] = frozenset({"aws:lb/listener:Listener", "aws:alb/listener:Listener"})
+# ALB policies that refuse TLS 1.0 and 1.1.
+MODERN_TLS_POLICY_PREFIXES: tuple[str, ...] = ("ELBSecurityPolicy-TLS13-", "ELBSecurityPolicy-TLS-1-2-")
+PROD_MIN_BACKUP_DAYS = 7
+
+
+def _parameters(group: PolicyResource) -> dict[str, str]:
+    return {
+        str(item.get("name")): str(item.get("value"))
+        for item in _items(group.inputs.get("parameters"))
+        if isinstance(item, Mapping)
+    }
+
+
+def _rds_requires_tls(graph: Graph) -> Iterator[Violation]:
+    # Reads reach the replicas directly (RDS Proxy can only front the writer of RDS for PostgreSQL), so
+    # only the instance's own parameter group can refuse a client without TLS.
+    for instance in graph.by_type(RDS_INSTANCE):
+        groups = [
+            g for g in graph.referenced(instance, "parameterGroupName") if g.type == RDS_PARAMETER_GROUP
+        ]
+        if not groups:
+            yield Violation(
+                "rds-requires-tls",
+                instance.urn,
+                "no parameter group of the stack: set one with rds.force_ssl=1, so that clients reaching "
+                "the instance directly (the replicas) must use TLS",
+            )
+            continue
+        for group in groups:
+            if _parameters(group).get("rds.force_ssl") != "1":
+                yield Violation(
+                    "rds-requires-tls",
+                    instance.urn,
+                    f"its parameter group {group.name} does not set rds.force_ssl=1: clients could connect "
+                    "without TLS",
+                )
+
+
+def _alb_tls_in_prod(graph: Graph) -> Iterator[Violation]:
+    listeners: dict[str, list[PolicyResource]] = {}
+    for listener in graph.by_type(*LB_LISTENER_TYPES):
+        for balancer in graph.referenced(listener, "loadBalancerArn"):
+            listeners.setdefault(balancer.urn, []).append(listener)
+    for balancer in graph.by_type(*LOAD_BALANCER_TYPES):
+        if balancer.inputs.get("loadBalancerType", "application") != "application":
+            continue
+        if not is_prod(graph, balancer):
+            continue
+        own = listeners.get(balancer.urn, [])
+        https = [item for item in own if item.inputs.get("protocol") == "HTTPS"]
+        if not https:
+            yield Violation("alb-tls-in-prod", balancer.urn, "a prod ALB has no HTTPS listener")
+        for listener in https:
+            policy = str(listener.inputs.get("sslPolicy") or "")
+            if not policy.startswith(MODERN_TLS_POLICY_PREFIXES):
+                yield Violation(
+                    "alb-tls-in-prod",
+                    listener.urn,
+                    f"TLS policy {policy or '(the default)'} allows TLS below 1.2; use an "
+                    "ELBSecurityPolicy-TLS13-* policy",
+                )
+        for listener in own:
+            if listener.inputs.get("protocol") != "HTTP":
+                continue
+            actions = _items(listener.inputs.get("defaultActions"))
+            redirects = all(
+                isinstance(a, Mapping)
+                and a.get("type") == "redirect"
+                and (a.get("redirect") or {}).get("protocol") == "HTTPS"
+                for a in actions
+            )
+            if not actions or not redirects:
+                yield Violation(
+                    "alb-tls-in-prod",
+                    listener.urn,
+                    "a prod HTTP listener serves traffic instead of redirecting it to HTTPS",
+                )
+
+
+def _prod_data_retained(graph: Graph) -> Iterator[Violation]:
+    for instance in graph.by_type(RDS_INSTANCE):
+        if not is_prod(graph, instance) or instance.inputs.get("replicateSourceDb"):
+            continue  # replicas are rebuilt from their primary; its backups are the ones that matter
+        problems = []
+        backups = _port(instance.inputs.get("backupRetentionPeriod"))
+        if backups < PROD_MIN_BACKUP_DAYS:
+            problems.append(f"backups kept {backups} days (at least {PROD_MIN_BACKUP_DAYS})")
+        if instance.inputs.get("skipFinalSnapshot") is not False or not instance.inputs.get(
+            "finalSnapshotIdentifier"
+        ):
+            problems.append("no final snapshot on deletion (skip_final_snapshot=False with an identifier)")
+        if problems:
+            yield Violation("prod-data-retained", instance.urn, "; ".join(problems))
+    for group in graph.by_type(ELASTICACHE_GROUP):
+        if not is_prod(graph, group):
+            continue
+        problems = []
+        if not group.protect:
+            problems.append("the protect option")
+        if _port(group.inputs.get("snapshotRetentionLimit")) < 1:
+            problems.append("daily snapshots (snapshot_retention_limit >= 1)")
+        if not group.inputs.get("finalSnapshotIdentifier"):
+            problems.append("a final snapshot (final_snapshot_identifier)")
+        if problems:
+            lacks = ", ".join(problems)
+            yield Violation("prod-data-retained", group.urn, f"a prod Redis group lacks {lacks}")
+    for bucket in graph.by_type(S3_BUCKET):
+        if not is_prod(graph, bucket):
+            continue
+        if not bucket.protect or bucket.inputs.get("forceDestroy") is True:
+            yield Violation(
+                "prod-data-retained",
+                bucket.urn,
+                "a prod bucket needs the protect option and no force_destroy: a destroy would empty it",
+            )
+
+
+RULES += [
+    PolicyRule(
+        "rds-requires-tls",
+        "Every RDS instance uses a parameter group of the stack with rds.force_ssl=1 (the replicas are "
+        "reached directly, not through the proxy).",
+        _rds_requires_tls,
+    ),
+    PolicyRule(
+        "alb-tls-in-prod",
+        "Every prod ALB serves HTTPS with a TLS 1.2+ policy, and its HTTP listeners only redirect to HTTPS.",
+        _alb_tls_in_prod,
+    ),
+    PolicyRule(
+        "prod-data-retained",
+        "In prod, RDS primaries keep 7+ days of backups and a final snapshot; Redis groups are protected "
+        "with daily and final snapshots; buckets are protected and never force-destroyed.",
+        _prod_data_retained,
+    ),
+]
