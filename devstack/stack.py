@@ -588,6 +588,11 @@ class LocalStack:
         env: dict[str, str] | None = None,
         marker: str,
     ) -> Service:
+        with self._lock:
+            running = self._services.get(name)
+        if running is not None and running.pid() is not None:
+            # Replacing the entry would orphan the running process: nothing would ever stop it.
+            raise StartError(f"{name} is already running (pid {running.pid()}); stop it first")
         log_path = self._paths.logs / f"{_slug(name)}.log"
         proc = spawn(
             cmd,

@@ -119,6 +119,14 @@ def test_pgbouncer_restart_cuts_clients_and_comes_back(data_stack: LocalStack) -
     asyncio.run(scenario())
 
 
+def test_starting_a_running_service_is_refused(data_stack: LocalStack) -> None:
+    pid = next(e["pid"] for e in data_stack.services() if e["name"] == "redis")
+    with pytest.raises(StartError, match="already running"):
+        data_stack.start_redis()
+    assert next(e["pid"] for e in data_stack.services() if e["name"] == "redis") == pid
+    assert pid_alive(pid)
+
+
 def test_controls_name_what_does_not_exist(data_stack: LocalStack) -> None:
     with pytest.raises(IndexError, match="no replica 3"):
         data_stack.replica_dsn("shard-a", 3)
