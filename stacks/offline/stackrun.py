@@ -15,6 +15,7 @@ from typing import Any
 from .project import ProjectFile, StackFile, config_from_dict, read_project, read_stack
 from .records import ProgramRun, ResourceRecord
 from .runner import run_program
+from .schema import required_inputs
 from .values import is_unknown, iter_leaves, mask_secrets, normalize_numbers, secret_paths, unwrap_secrets
 
 
@@ -184,6 +185,21 @@ class StackRun:
     def type_counts(self) -> Counter[str]:
         """Resources per type token."""
         return Counter(resource.type for resource in self.resources)
+
+    def missing_required_inputs(self) -> list[tuple[str, str]]:
+        """(URN, input) of every required input absent from a registration: a value that resolved to None.
+
+        The SDK drops an input whose Output resolved to None, so a required input is missing only when the
+        program fed it something the cloud never computed. Types whose SDK class is unknown are skipped.
+        """
+        missing: list[tuple[str, str]] = []
+        for resource in self.resources:
+            record = resource.record
+            if not record.custom or record.is_provider or record.import_id:
+                continue
+            required = required_inputs(record.type)
+            missing += [(record.urn, name) for name in sorted(required or ()) if name not in record.inputs]
+        return missing
 
     def unknown_inputs(self) -> list[tuple[str, str]]:
         """(URN, input path) of every input the engine would not know at update time."""

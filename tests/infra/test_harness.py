@@ -89,6 +89,10 @@ if mode == "apply-fails":
         raise ValueError(f"boom on {arn}")
 
     pulumi.export("exploded", top.arn.apply(explode))
+if mode == "none-input":
+    # bucketPrefix was not given and the cloud computes none: it resolves to None and the SDK drops the input.
+    aws.rds.ProxyTarget("target", db_proxy_name=top.bucket_prefix, target_group_name="default",
+                        db_instance_identifier=db.identifier, opts=pulumi.ResourceOptions(provider=provider))
 if mode == "upper-case-db":
     aws.rds.Instance("Upper-DB", engine="postgres", instance_class="db.t4g.micro", allocated_storage=20,
                      opts=pulumi.ResourceOptions(provider=provider))
@@ -217,6 +221,15 @@ def test_an_identifier_the_provider_refuses_fails_the_run(tiny: Path) -> None:
     # pulumi-aws auto-names RDS identifiers without lower-casing them; the provider then refuses upper case.
     with pytest.raises(EmulationError, match=r"identifier 'Upper-DB-[0-9a-f]{7}' is refused by the provider"):
         _run(tiny, "upper-case-db")
+
+
+def test_a_required_input_fed_none_is_detected(tiny: Path) -> None:
+    run = _run(tiny, "none-input")
+    target = run.one("aws:rds/proxyTarget:ProxyTarget")
+    assert "dbProxyName" not in target.inputs  # what the SDK does with a None: the input vanishes
+    assert run.missing_required_inputs() == [(target.urn, "dbProxyName")]
+    assert target.id is not None
+    assert target.id.startswith("None/")  # and the whole-stack scan for "None" in ids would see it too
 
 
 def test_duplicate_urns_are_rejected(tiny: Path) -> None:

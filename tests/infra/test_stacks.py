@@ -47,12 +47,29 @@ def test_no_unknown_reaches_a_provider(stack_run: StackRun) -> None:
     assert stack_run.unknown_inputs() == []
 
 
-def test_no_none_formatted_into_an_input(stack_run: StackRun) -> None:
+def test_no_required_input_went_missing(stack_run: StackRun) -> None:
+    # The SDK drops an input whose Output resolved to None; a required one missing means the program read an
+    # output the cloud (here: the emulation) never computed.
+    assert stack_run.missing_required_inputs() == []
+
+
+def _leaks(values: dict[str, object]) -> list[tuple[str, str]]:
+    return [
+        (path, leaf)
+        for path, leaf in iter_leaves(values)
+        if isinstance(leaf, str)
+        and _LEAKED.search(leaf)
+        and not path.endswith("clusterIP")  # headless: "None"
+    ]
+
+
+def test_no_none_formatted_into_an_input_an_output_or_an_id(stack_run: StackRun) -> None:
     leaked = [
         (resource.urn, path, leaf)
         for resource in stack_run
-        for path, leaf in iter_leaves(dict(resource.inputs))
-        if isinstance(leaf, str) and _LEAKED.search(leaf)
+        for path, leaf in _leaks(
+            {"inputs": dict(resource.inputs), "outputs": dict(resource.outputs), "id": resource.id}
+        )
     ]
     assert leaked == []
 
