@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import hashlib
 import importlib.util
@@ -196,6 +197,8 @@ class LocalStack:
     def start(self, *, data_only: bool = False) -> Self:
         """Start the data services, then (unless ``data_only``) migrations, the API, the worker and nginx."""
         began = time.monotonic()
+        # A stack its owner forgot to stop (or a crashed test session) is still stopped at exit.
+        atexit.register(self.stop)
         try:
             with self._timed("prepare"):
                 self._prepare()
@@ -226,6 +229,7 @@ class LocalStack:
 
     def stop(self) -> None:
         """Stop every service this object started, in dependency order. Safe to call twice."""
+        atexit.unregister(self.stop)
         with self._lock:
             ordered = sorted(self._services.values(), key=lambda s: _STOP_ORDER.index(s.role))
             for service in ordered:
