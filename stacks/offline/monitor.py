@@ -11,14 +11,14 @@ additional secret outputs secret, and keeps the stack's and components' register
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from google.protobuf import empty_pb2, struct_pb2  # type: ignore[import-untyped]
 from google.protobuf.json_format import MessageToDict  # type: ignore[import-untyped]
 from pulumi.output import Unknown
 from pulumi.runtime import rpc
-from pulumi.runtime.mocks import MockMonitor, Mocks
+from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs, Mocks
 from pulumi.runtime.proto import engine_pb2, resource_pb2
 
 from . import aws_types as _aws_types  # noqa: F401  (registers the AWS emulations)
@@ -42,14 +42,30 @@ class DuplicateUrnError(EmulationError):
     """Two resources registered the same URN; the engine refuses the second one."""
 
 
-class _Unused(Mocks):
-    """The base class wants mocks; every call is answered by the monitor itself."""
+class EmulatedCloud(Mocks):
+    """The SDK's Mocks interface over the emulation tables: invokes (``call``) and resource creation.
 
-    def call(self, args: Any) -> tuple[dict[str, Any], None]:  # pragma: no cover - never called
-        raise NotImplementedError
+    The monitor asks ``call`` for every invoke; resource registrations go through ``create`` with the full
+    context (URN, region), which ``MockResourceArgs`` does not carry.
+    """
 
-    def new_resource(self, args: Any) -> tuple[str, dict[str, Any]]:  # pragma: no cover - never called
-        raise NotImplementedError
+    def __init__(self, region_of: Callable[[str, Mapping[str, Any]], str]) -> None:
+        self._region_of = region_of
+
+    def call(self, args: MockCallArgs) -> tuple[dict[str, Any], None]:
+        """Answer an invoke from the invoke table; an unknown token raises EmulationError."""
+        plain = unwrap_secrets(dict(args.args))
+        return dict(answer(args.token, plain, self._region_of(args.provider, plain))), None
+
+    def new_resource(self, args: MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        """What the cloud returns for a resource (the monitor calls ``create`` with the URN instead)."""
+        raise NotImplementedError("the recording monitor creates resources through EmulatedCloud.create")
+
+    def create(self, ctx: Ctx) -> tuple[str, dict[str, Any], bool]:
+        """(id, computed outputs, whether the type is emulated) for a custom resource."""
+        emulation = lookup(ctx.type)
+        physical_id, computed = emulate(ctx, emulation)
+        return physical_id, computed, emulation is not None
 
 
 def from_wire(struct: struct_pb2.Struct) -> dict[str, Any]:
@@ -117,7 +133,8 @@ class RecordingMonitor(MockMonitor):
     """A resource monitor that records registrations faithfully and emulates the cloud."""
 
     def __init__(self, *, project: str, stack: str, default_region: str) -> None:
-        super().__init__(_Unused())
+        self.cloud = EmulatedCloud(self._region_for)
+        super().__init__(self.cloud)
         self.project = project
         self.stack = stack
         self.default_region = default_region
@@ -167,10 +184,6 @@ class RecordingMonitor(MockMonitor):
         state: dict[str, Any] = {}
         emulated = request.custom or request.remote
         if emulated:
-            emulation = lookup(request.type)
-            if emulation is None:
-                with self._lock:
-                    self.unemulated.add(request.type)
             ctx = Ctx(
                 type=request.type,
                 name=request.name,
@@ -178,7 +191,10 @@ class RecordingMonitor(MockMonitor):
                 inputs=unwrap_secrets(inputs),
                 region=self._region_for(request.provider, inputs),
             )
-            physical_id, computed = emulate(ctx, emulation)
+            physical_id, computed, known = self.cloud.create(ctx)
+            if not known:
+                with self._lock:
+                    self.unemulated.add(request.type)
             state = {**inputs, **computed}
             for key in request.additionalSecretOutputs:
                 if key in state and not is_secret(state[key]):
@@ -236,7 +252,7 @@ class RecordingMonitor(MockMonitor):
             inputs=unwrap_secrets(inputs),
             region=self._region_for(request.provider, inputs),
         )
-        _, computed = emulate(ctx, lookup(request.type))
+        _, computed, _ = self.cloud.create(ctx)
         state = {**inputs, **computed}
         with self._lock:
             self.resources[urn] = MockMonitor.ResourceRegistration(urn, request.id, state)
@@ -263,8 +279,8 @@ class RecordingMonitor(MockMonitor):
         """Answer a provider function from the invoke table; an unknown token fails loudly."""
         if request.tok == "pulumi:pulumi:getResource":
             return super().Invoke(request)  # type: ignore[no-untyped-call]
-        args = unwrap_secrets(from_wire(request.args))
-        result = answer(request.tok, args, self._region_for(request.provider, args))
+        call = MockCallArgs(token=request.tok, args=from_wire(request.args), provider=request.provider)
+        result, _ = self.cloud.call(call)
         return resource_pb2.ResourceInvokeResponse(**{"return": to_wire(result)})
 
     def recorded(self) -> list[ResourceRecord]:
