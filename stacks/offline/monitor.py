@@ -283,6 +283,13 @@ class RecordingMonitor(MockMonitor):
         result, _ = self.cloud.call(call)
         return resource_pb2.ResourceInvokeResponse(**{"return": to_wire(result)})
 
+    def Call(self, request: Any) -> Any:  # noqa: N802  (gRPC method name)
+        """Resource methods (``Call``) are provider code the offline engine does not have: fail loudly."""
+        raise EmulationError(
+            f"the offline engine does not emulate the resource method {request.tok!r}; compute the value in "
+            "the program from the resource's outputs instead"
+        )
+
     def recorded(self) -> list[ResourceRecord]:
         """Every record, sorted by URN, components carrying the outputs they registered."""
         from dataclasses import replace
