@@ -14,6 +14,7 @@ from redis.asyncio import Redis
 from redis.exceptions import OutOfMemoryError, RedisError
 
 from app.core.metrics import Metrics
+from app.core.redis_pipeline import PipelinedGets
 from app.core.settings import CacheSettings, RedisSettings
 
 log = logging.getLogger("app.cache")
@@ -26,6 +27,8 @@ class Cache:
         self, redis: Redis, settings: CacheSettings, redis_settings: RedisSettings, metrics: Metrics
     ):
         self._redis = redis
+        # Lookups, the hot path, are pipelined on one connection of the client's pool; writes stay on redis.
+        self._gets = PipelinedGets(redis.connection_pool)
         self._enabled = settings.enabled
         self._ttl = settings.ttl_seconds
         self._backoff = redis_settings.down_backoff_seconds
@@ -52,7 +55,7 @@ class Cache:
             self._miss.inc()
             return None
         try:
-            value: bytes | None = await self._redis.get(key)
+            value = await self._gets.get(key)
         except (RedisError, OSError) as exc:
             self._failed("get", exc)
             return None
