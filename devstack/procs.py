@@ -128,10 +128,12 @@ def run(
         )
     except subprocess.TimeoutExpired as exc:
         raise StartError(f"{what or cmd[0]}: timed out after {timeout:.0f}s") from exc
+    # **kwargs makes the overload resolve to CompletedProcess[Any]; text=True means str.
+    stdout, stderr = str(done.stdout), str(done.stderr)
     if done.returncode != 0:
-        output = (done.stdout + done.stderr).strip()
+        output = (stdout + stderr).strip()
         raise StartError(f"{what or cmd[0]} exited with {done.returncode}:\n{_last_lines(output, 30)}")
-    return done.stdout
+    return stdout
 
 
 def spawn(
