@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STACK ?= dev
 STAMP := $(VENV)/.requirements.sha
 
-.PHONY: help setup local test test-unit test-infra test-integration preview lint format bench clean policy actionlint
+.PHONY: help setup local local-down test test-unit test-infra test-integration preview lint format bench clean policy actionlint
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-18s %s\n", $$1, $$2}'
@@ -14,8 +14,12 @@ help: ## List the targets
 setup: ## Install system packages and create venv/ with every dependency (idempotent)
 	@bash scripts/setup.sh
 
-local: setup ## Run the whole stack locally on 127.0.0.1 (http://127.0.0.1:8080) until Ctrl-C
-	$(PY) -m devstack up
+LOCAL_ARGS ?=
+local: setup ## Run the whole stack locally on 127.0.0.1 (http://127.0.0.1:8080) until Ctrl-C; LOCAL_ARGS="--http-port 8081 --port-base 27400"
+	$(PY) -m devstack up $(LOCAL_ARGS)
+
+local-down: ## Stop what a killed `make local` left running
+	$(PY) -m devstack down
 
 test: setup ## Run the whole test suite (unit, infra under mocks, integration on real local services)
 	$(PY) -m pytest
@@ -47,5 +51,5 @@ format: setup ## Apply ruff's fixes and formatting
 bench: setup ## Benchmark the API's hot paths on a temporary local stack (~6 min; not part of make test)
 	$(PY) -m bench
 
-clean: ## Remove the local stack's state (.local/)
-	rm -rf .local
+clean: ## Stop a stale local stack and delete its state (.local/ and any server data under /var/tmp)
+	@if [ -x $(PY) ]; then $(PY) -m devstack clean; else rm -rf .local; fi
