@@ -39,7 +39,7 @@ policy: setup ## The policy pack's tests: every rule of policy/rules.py as Pulum
 actionlint: setup ## actionlint (with shellcheck) over .github/workflows; make test runs it too
 	$(VENV)/bin/actionlint
 
-lint: setup ## ruff, ruff format --check, and mypy strict on infra/ and stacks/
+lint: setup ## ruff, ruff format --check, and mypy strict on infra/, stacks/, app/ and devstack/
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
