@@ -104,6 +104,10 @@ def render_text(run: Any, stack_file: Path) -> str:
         body = section.body(config, run)
         if body:
             lines += ["", section.title, *(f"  {line}" for line in body)]
+    diagnostics = [entry for entry in run.raw.logs if entry.severity in ("warning", "error")]
+    if diagnostics:
+        lines += ["", "Diagnostics (what pulumi up would print as warnings or errors)"]
+        lines += [f"  {entry.severity}: {entry.urn or 'stack'}: {entry.message}" for entry in diagnostics]
     lines += ["", "Stack outputs (secrets masked)"]
     for name, value in sorted(run.masked_outputs.items()):
         rendered = json.dumps(value, indent=2, sort_keys=True).replace("\n", "\n    ")

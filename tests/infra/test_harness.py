@@ -89,6 +89,8 @@ if mode == "apply-fails":
         raise ValueError(f"boom on {arn}")
 
     pulumi.export("exploded", top.arn.apply(explode))
+if mode == "warns":
+    pulumi.log.warn("the tiny program warns", resource=top)
 if mode == "none-input":
     # bucketPrefix was not given and the cloud computes none: it resolves to None and the SDK drops the input.
     aws.rds.ProxyTarget("target", db_proxy_name=top.bucket_prefix, target_group_name="default",
@@ -230,6 +232,14 @@ def test_a_required_input_fed_none_is_detected(tiny: Path) -> None:
     assert run.missing_required_inputs() == [(target.urn, "dbProxyName")]
     assert target.id is not None
     assert target.id.startswith("None/")  # and the whole-stack scan for "None" in ids would see it too
+
+
+def test_program_warnings_are_recorded(tiny: Path) -> None:
+    run = _run(tiny, "warns")
+    top = run.one("aws:s3/bucket:Bucket", "top")
+    assert [(e.severity, e.urn, e.message) for e in run.raw.logs if e.severity == "warning"] == [
+        ("warning", top.urn, "the tiny program warns")
+    ]
 
 
 def test_duplicate_urns_are_rejected(tiny: Path) -> None:

@@ -82,6 +82,13 @@ def test_every_custom_type_is_emulated(stack_run: StackRun) -> None:
     )
 
 
+def test_the_program_logs_no_warning_or_error(stack_run: StackRun) -> None:
+    # pulumi up prints these (deprecated properties, provider hints): fix them rather than scroll past them.
+    assert [
+        (e.severity, e.urn, e.message) for e in stack_run.raw.logs if e.severity in ("warning", "error")
+    ] == []
+
+
 def test_runs_are_deterministic(stack_run: StackRun) -> None:
     again = run_stack(f"Pulumi.{stack_run.stack}.yaml", cache=False)
     assert [(r.urn, r.inputs, r.outputs, r.id) for r in again] == [
