@@ -1180,10 +1180,18 @@ def _alb_tls_in_prod(graph: Graph) -> Iterator[Violation]:
                 )
 
 
+def _is_replica(instance: PolicyResource) -> bool:
+    return bool(instance.inputs.get("replicateSourceDb")) or bool(
+        instance.property_dependencies.get("replicateSourceDb")
+    )
+
+
 def _prod_data_retained(graph: Graph) -> Iterator[Violation]:
     for instance in graph.by_type(RDS_INSTANCE):
-        if not is_prod(graph, instance) or instance.inputs.get("replicateSourceDb"):
-            continue  # replicas are rebuilt from their primary; its backups are the ones that matter
+        # Replicas are rebuilt from their primary; its backups are the ones that matter. At a first preview the
+        # source's identifier is still unknown, so the dependency on it is what marks a replica.
+        if not is_prod(graph, instance) or _is_replica(instance):
+            continue
         problems = []
         backups = _port(instance.inputs.get("backupRetentionPeriod"))
         if backups < PROD_MIN_BACKUP_DAYS:
