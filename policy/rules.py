@@ -1188,8 +1188,8 @@ def _is_replica(instance: PolicyResource) -> bool:
 
 def _prod_data_retained(graph: Graph) -> Iterator[Violation]:
     for instance in graph.by_type(RDS_INSTANCE):
-        # Replicas are rebuilt from their primary; its backups are the ones that matter. At a first preview the
-        # source's identifier is still unknown, so the dependency on it is what marks a replica.
+        # Replicas are rebuilt from their primary; its backups are the ones that matter. At a first preview
+        # the source's identifier is still unknown, so the dependency on it is what marks a replica.
         if not is_prod(graph, instance) or _is_replica(instance):
             continue
         problems = []
