@@ -183,6 +183,8 @@ def _run(fleet: Fleet, args: argparse.Namespace) -> None:
     )
     print("\n## Pooling")
     print(f"  {pooling.connections} clients, uncached reads, cache-off targets: {fmt_load(pooling.result)}")
+    for target, part in pooling.parts:
+        print(f"    {target:<34} {fmt_load(part)}")
     for shard, peak in pooling.max_server_conns.items():
         print(f"  {shard} primary: max {peak} server connections of nexus_app over {pooling.samples} samples")
     print(
@@ -257,6 +259,10 @@ def _pooling(fleet: Fleet, clients: int, secs: int) -> Pooling:
         max_server_conns=dict(sampler.maxima),
         cap=stack.pool.default_pool_size,
         samples=sampler.samples,
+        parts=(
+            ("nginx over 2 cache-off instances", results[0]),
+            ("cache-off instance, 2 workers", results[1]),
+        ),
     )
 
 

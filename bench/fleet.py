@@ -40,7 +40,8 @@ class Fleet:
     workdir: Path
     urls: dict[str, str] = field(default_factory=dict)
     roots: dict[str, list[int]] = field(default_factory=dict)
-    """The API (or hello) server pids behind each target, for CPU per request (nginx itself excluded)."""
+    """The server pids behind each target, for CPU per request: the API (or hello) processes, and nginx's
+    for the nginx targets."""
     procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
     token: str = ""
     doc_ids: list[str] = field(default_factory=list)
@@ -68,7 +69,7 @@ class Fleet:
             fleet.urls["nginx"] = stack.url
             pids = {s["name"]: s["pid"] for s in stack.services()}
             fleet.roots["one-1w"] = [pids["api-0"]]
-            fleet.roots["nginx"] = [pids["api-0"], pids["api-1"]]
+            fleet.roots["nginx"] = [pids["api-0"], pids["api-1"], pids["nginx"]]
             fleet._start_extra(topology)
         except BaseException:
             fleet.stop()
@@ -93,8 +94,8 @@ class Fleet:
                 timeout=READY_TIMEOUT,
                 log_path=self.workdir / "bench-logs" / f"{name}.log",
             )
-        self.roots["off-nginx"] = self.roots["off-1w"] + self.roots["off-pair"]
         self._nginx_off(plan)
+        self.roots["off-nginx"] = self.roots["off-1w"] + self.roots["off-pair"] + [self.procs[-1].pid]
 
     def _log(self, name: str) -> Path:
         return self.workdir / "bench-logs" / f"{name}.log"

@@ -37,6 +37,8 @@ class Pooling:
     cap: int
     """PgBouncer's server-connection cap for the app role per shard (default_pool_size)."""
     samples: int
+    parts: tuple[tuple[str, LoadResult], ...] = ()
+    """The load on each target, when it was split."""
 
 
 @dataclass(frozen=True)

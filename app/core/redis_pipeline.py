@@ -21,6 +21,12 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 
 
+def _pack_get(key: str) -> bytes:
+    """GET as the RESP array redis-py's pack_command builds (about a tenth of its cost, measured)."""
+    raw = key.encode()
+    return b"*2\r\n$3\r\nGET\r\n$%d\r\n%b\r\n" % (len(raw), raw)
+
+
 class PipelinedGets:
     """GET on one connection checked out of ``pool`` for good (``pool.disconnect()`` closes it)."""
 
@@ -42,7 +48,7 @@ class PipelinedGets:
         if writer is None:
             self._waiters.pop()
             raise RedisConnectionError("the cache connection is closed")
-        writer.writelines(conn.pack_command("GET", key))
+        writer.write(_pack_get(key))
         if not self._reading:
             self._reading = True
             asyncio.create_task(self._read(conn))  # noqa: RUF006 - ends on its own when nobody waits

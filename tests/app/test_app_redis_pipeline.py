@@ -177,3 +177,12 @@ def test_silent_redis_fails_every_waiter_within_the_socket_timeout(server: Redis
         await pool.disconnect()
 
     asyncio.run(scenario())
+
+
+@pytest.mark.parametrize("key", ["nexus:doc:acme:7046dc70-def9-402f-b787-2a3a7e0f8fa1", "é-ключ", ""])
+def test_get_is_packed_as_redis_py_packs_it(key: str) -> None:
+    from redis.asyncio.connection import Connection
+
+    from app.core.redis_pipeline import _pack_get
+
+    assert _pack_get(key) == b"".join(Connection().pack_command("GET", key))
