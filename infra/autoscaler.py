@@ -19,9 +19,10 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 import pulumi
-import pulumi_kubernetes as k8s
 
+from infra._helpers import chart_release
 from infra.cluster import pod_identity_role
+from stacks.manifests import Resources
 
 NAMESPACE: Final = "kube-system"
 SERVICE_ACCOUNT: Final = "cluster-autoscaler"
@@ -86,10 +87,7 @@ def autoscaler_values(
         "image": {"repository": IMAGE, "tag": image_tag},
         "replicaCount": 1,
         "priorityClassName": "system-cluster-critical",
-        "resources": {
-            "requests": {"cpu": f"{cpu_m}m", "memory": f"{memory_mib}Mi"},
-            "limits": {"memory": f"{memory_mib}Mi"},
-        },
+        "resources": Resources(cpu_m, memory_mib).to_json(),
         "extraArgs": {
             # Spread scale-ups over same-shaped groups (e.g. one per AZ) and pick the group that wastes least.
             "balance-similar-node-groups": True,
@@ -150,21 +148,18 @@ class ClusterAutoscaler(pulumi.ComponentResource):
             policy_json=policy,
             description=f"Cluster Autoscaler of {args.cluster_name}",
         )
-        release = k8s.helm.v3.Release(
-            f"{name}-release",
-            name="cluster-autoscaler",
+        release = chart_release(
+            name,
+            self,
             chart="cluster-autoscaler",
             version=args.chart_version,
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=CHART_REPO),
+            repo=CHART_REPO,
             namespace=NAMESPACE,
             values=autoscaler_values(
                 args.cluster_name, args.region, args.image_tag, args.cpu_m, args.memory_mib
             ),
-            atomic=True,
-            cleanup_on_fail=True,
-            opts=pulumi.ResourceOptions(
-                parent=self, provider=args.k8s_provider, depends_on=[association, *args.depends_on]
-            ),
+            provider=args.k8s_provider,
+            depends_on=[association, *args.depends_on],
         )
         self.role_arn = role.arn
         self.release_status = release.status

@@ -22,7 +22,9 @@ from typing import Any, Final
 import pulumi
 import pulumi_kubernetes as k8s
 
+from infra._helpers import chart_release
 from infra.cluster import pod_identity_role
+from stacks.manifests import Resources
 
 NAMESPACE: Final = "kube-system"
 SERVICE_ACCOUNT: Final = "aws-load-balancer-controller"
@@ -51,10 +53,7 @@ def controller_values(
         # TargetGroupBinding only: no Service takeover, no IngressClass.
         "enableServiceMutatorWebhook": False,
         "createIngressClassResource": False,
-        "resources": {
-            "requests": {"cpu": f"{cpu_m}m", "memory": f"{memory_mib}Mi"},
-            "limits": {"memory": f"{memory_mib}Mi"},
-        },
+        "resources": Resources(cpu_m, memory_mib).to_json(),
         "podDisruptionBudget": {"maxUnavailable": 1},
         "priorityClassName": "system-cluster-critical",
     }
@@ -109,19 +108,16 @@ class LoadBalancerController(pulumi.ComponentResource):
             )
         )
         # The TargetGroupBinding CRD and the pod webhook come with this release: workloads depend on it.
-        self.release = k8s.helm.v3.Release(
-            f"{name}-release",
-            name="aws-load-balancer-controller",
+        self.release = chart_release(
+            name,
+            self,
             chart="aws-load-balancer-controller",
             version=args.chart_version,
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=CHART_REPO),
+            repo=CHART_REPO,
             namespace=NAMESPACE,
             values=values,
-            atomic=True,
-            cleanup_on_fail=True,
-            opts=pulumi.ResourceOptions(
-                parent=self, provider=args.k8s_provider, depends_on=[association, *args.depends_on]
-            ),
+            provider=args.k8s_provider,
+            depends_on=[association, *args.depends_on],
         )
         self.role_arn = role.arn
         self.register_outputs({"roleArn": self.role_arn})

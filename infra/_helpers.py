@@ -1,0 +1,39 @@
+"""Small pieces shared by several components of ``infra``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+
+def chart_release(
+    name: str,
+    parent: pulumi.Resource,
+    *,
+    chart: str,
+    version: str,
+    repo: str,
+    namespace: str,
+    values: pulumi.Input[Mapping[str, Any]],
+    provider: pulumi.ProviderResource,
+    depends_on: Sequence[pulumi.Resource],
+) -> k8s.helm.v3.Release:
+    """A pinned helm chart, installed under the chart's own name as a child of ``parent``.
+
+    Atomic with cleanup on failure: a failed install or upgrade is rolled back rather than left half-applied.
+    """
+    return k8s.helm.v3.Release(
+        f"{name}-release",
+        name=chart,
+        chart=chart,
+        version=version,
+        repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=repo),
+        namespace=namespace,
+        values=values,
+        atomic=True,
+        cleanup_on_fail=True,
+        opts=pulumi.ResourceOptions(parent=parent, provider=provider, depends_on=list(depends_on)),
+    )
