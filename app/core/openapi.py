@@ -106,6 +106,10 @@ def _operation(spec: RouteSpec, ref_of: dict[Any, dict[str, Any]]) -> dict[str, 
             "description": _ERROR_TEXT.get(status, "Error"),
             "content": {"application/json": {"schema": ref_of[ErrorResponse]}},
         }
+    if spec.query:
+        # A long query string (a hostile cursor, percent-encoded) can exceed the balancer's request-line
+        # limit (nginx 8 KiB locally, 16 KiB on an ALB); the balancer answers 414 itself, in its own format.
+        op["responses"]["414"] = {"description": "Request line longer than the load balancer accepts"}
     if spec.auth:
         op["security"] = [{"bearerAuth": []}]
     return op
