@@ -79,7 +79,8 @@ def test_schemathesis_finds_no_server_error_and_no_schema_break(
         "--report-junit-path",
         str(junit),
     ]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=150, check=False)
+    # In tmp_path: schemathesis keeps its run data in the working directory.
+    done = subprocess.run(command, capture_output=True, text=True, timeout=150, check=False, cwd=tmp_path)
     output = done.stdout + done.stderr
     print(output[-3000:])
     assert done.returncode == 0, output[-6000:]
