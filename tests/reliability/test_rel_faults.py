@@ -36,6 +36,9 @@ from devstack import LocalStack
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 OK = {200, 201}
+# PgBouncer retries a failed server login after 1 s (devstack's server_login_retry); the rest is slack for a
+# loaded machine. Refusals after this are a failure; the figures report the real window.
+SETTLE_SECONDS = 2.5
 
 
 @pytest.fixture(autouse=True)
@@ -265,10 +268,10 @@ def test_pgbouncer_restart_is_a_retry_or_a_503_never_a_partial_write(
         **figures,
     )
     assert {o.status for o in failures} <= {503}, failures[:5]
-    settled = run.marks["restart_pgbouncer:done"] + 1.0
+    settled = run.marks["restart_pgbouncer:done"] + SETTLE_SECONDS
     after = [o for o in run.outcomes if o.started > settled]
     assert after, "the load went on after the restart"
-    assert all(o.status in OK for o in after), "requests succeed again a second after the restart"
+    assert all(o.status in OK for o in after), "requests succeed again soon after the restart"
 
 
 # ------------------------------------------------------------------------------------------- primary
@@ -300,10 +303,10 @@ def test_primary_restart_loses_no_acknowledged_write(
     )
     assert figures["lost"] == 0
     assert {o.status for o in failures} <= {503}, failures[:5]
-    settled = run.marks["restart_primary:done"] + 1.0
+    settled = run.marks["restart_primary:done"] + SETTLE_SECONDS
     after = [o for o in run.outcomes if o.started > settled]
     assert after, "the load went on after the restart"
-    assert all(o.status in OK for o in after), "requests succeed again a second after the restart"
+    assert all(o.status in OK for o in after), "requests succeed again soon after the restart"
 
 
 # ------------------------------------------------------------------------------------------ API SIGTERM
