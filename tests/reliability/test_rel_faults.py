@@ -254,7 +254,7 @@ def test_pgbouncer_restart_is_a_retry_or_a_503_never_a_partial_write(
             local_stack.url,
             _writes_and_reads(user, doc_ids, tag, write_every=2),
             faults=[("restart_pgbouncer", local_stack.restart_pgbouncer)],
-            tail=3.0,
+            tail=SETTLE_SECONDS + 2.0,
         )
     )
     failures = run.failed(lambda o: o.status in OK)
@@ -288,7 +288,7 @@ def test_primary_restart_loses_no_acknowledged_write(
             local_stack.url,
             _writes_and_reads(user, doc_ids, tag, write_every=2),
             faults=[("restart_primary", lambda: local_stack.restart_primary("shard-a"))],
-            tail=3.0,
+            tail=SETTLE_SECONDS + 2.0,
         )
     )
     failures = run.failed(lambda o: o.status in OK)
