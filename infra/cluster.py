@@ -98,25 +98,29 @@ def assume_role_policy(service: str, *, tag_session: bool = False) -> str:
     )
 
 
-def pod_identity_trust_policy(cluster_name: str, namespace: str, service_account: str) -> dict[str, Any]:
-    """Trust for EKS Pod Identity, narrowed by the session tags it sets to one cluster, namespace, account."""
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"Service": POD_IDENTITY_PRINCIPAL},
-                "Action": ["sts:AssumeRole", "sts:TagSession"],
-                "Condition": {
-                    "StringEquals": {
-                        "aws:RequestTag/eks-cluster-name": cluster_name,
-                        "aws:RequestTag/kubernetes-namespace": namespace,
-                        "aws:RequestTag/kubernetes-service-account": service_account,
-                    }
-                },
+def pod_identity_trust_policy(
+    cluster_name: str, namespace: str, service_account: str, *, sid: str | None = None
+) -> dict[str, Any]:
+    """Trust for EKS Pod Identity, narrowed to one cluster, namespace and service account.
+
+    Pod Identity passes these as session tags (hence sts:TagSession); without the conditions any
+    association in the account could hand the role to any pod. ``sid`` names the statement when given.
+    """
+    statement: dict[str, Any] = {
+        "Effect": "Allow",
+        "Principal": {"Service": POD_IDENTITY_PRINCIPAL},
+        "Action": ["sts:AssumeRole", "sts:TagSession"],
+        "Condition": {
+            "StringEquals": {
+                "aws:RequestTag/eks-cluster-name": cluster_name,
+                "aws:RequestTag/kubernetes-namespace": namespace,
+                "aws:RequestTag/kubernetes-service-account": service_account,
             }
-        ],
+        },
     }
+    if sid is not None:
+        statement["Sid"] = sid
+    return {"Version": "2012-10-17", "Statement": [statement]}
 
 
 def kms_policy_for_cluster(key_arn: str) -> str:

@@ -23,12 +23,12 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
+from infra.cluster import pod_identity_trust_policy
 from stacks import manifests as m
 from stacks.config.sections import ApiConfig
 from stacks.config.worker import WorkerConfig
 from stacks.tenantmap import password_env
 
-POD_IDENTITY_PRINCIPAL = "pods.eks.amazonaws.com"
 JOB_TIMEOUT = f"{m.MIGRATION_DEADLINE_SECONDS // 60 + 2}m"
 """How long `pulumi up` waits for the migration Job: past its activeDeadlineSeconds."""
 JWT_KEY_LENGTH = 64
@@ -74,32 +74,6 @@ class WorkloadsArgs:
     depends_on: Sequence[pulumi.Resource] = field(default_factory=tuple)
     """What must exist before any pod is scheduled: node groups, the load balancer controller (its CRD and
     webhook), the Pod Identity agent."""
-
-
-def pod_identity_trust_policy(cluster_name: str, namespace: str, service_account: str) -> dict[str, Any]:
-    """Trust for EKS Pod Identity, narrowed to one cluster, namespace and service account.
-
-    Pod Identity passes these as session tags (hence sts:TagSession); without the conditions any
-    association in the account could hand the role to any pod.
-    """
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "EksPodIdentity",
-                "Effect": "Allow",
-                "Principal": {"Service": POD_IDENTITY_PRINCIPAL},
-                "Action": ["sts:AssumeRole", "sts:TagSession"],
-                "Condition": {
-                    "StringEquals": {
-                        "aws:RequestTag/eks-cluster-name": cluster_name,
-                        "aws:RequestTag/kubernetes-namespace": namespace,
-                        "aws:RequestTag/kubernetes-service-account": service_account,
-                    }
-                },
-            }
-        ],
-    }
 
 
 def tenant_map_json(tenant_map: Mapping[str, Any]) -> str:
@@ -223,7 +197,8 @@ class Workloads(pulumi.ComponentResource):
         args = self._args
         trust = pulumi.Output.from_input(args.cluster_name).apply(
             lambda cluster: json.dumps(
-                pod_identity_trust_policy(cluster, m.NAMESPACE, workload), sort_keys=True
+                pod_identity_trust_policy(cluster, m.NAMESPACE, workload, sid="EksPodIdentity"),
+                sort_keys=True,
             )
         )
         role = aws.iam.Role(
