@@ -488,6 +488,7 @@ def _prefixed(prefix: str, length: int = 17) -> Any:
 
 _NAME = AutoName("name")
 _NAME_LOWER = AutoName("name", lower=True)
+_NAME_OR_PREFIX = AutoName("name", prefix_prop="namePrefix")
 
 register(
     # EC2 / VPC
@@ -503,7 +504,7 @@ register(
     Emulation(
         type="aws:ec2/securityGroup:SecurityGroup",
         id=_prefixed("sg-"),
-        autonames=(AutoName("name", prefix_prop="namePrefix"),),
+        autonames=(_NAME_OR_PREFIX,),
         defaults={"description": "Managed by Pulumi", "revokeRulesOnDelete": False},
         compute=_security_group,
     ),
@@ -536,14 +537,14 @@ register(
     Emulation(
         type="aws:ec2/launchTemplate:LaunchTemplate",
         id=_prefixed("lt-"),
-        autonames=(AutoName("name", prefix_prop="namePrefix"),),
+        autonames=(_NAME_OR_PREFIX,),
         compute=_launch_template,
     ),
     # CloudWatch
     Emulation(
         type="aws:cloudwatch/logGroup:LogGroup",
         id=_get("name"),
-        autonames=(AutoName("name", prefix_prop="namePrefix"),),
+        autonames=(_NAME_OR_PREFIX,),
         compute=_log_group,
     ),
     Emulation(
@@ -562,7 +563,7 @@ register(
     Emulation(
         type="aws:iam/policy:Policy",
         id=_arn_id,
-        autonames=(AutoName("name", prefix_prop="namePrefix"),),
+        autonames=(_NAME_OR_PREFIX,),
         compute=_iam_policy,
     ),
     Emulation(
@@ -572,12 +573,12 @@ register(
     Emulation(
         type="aws:iam/rolePolicy:RolePolicy",
         id=_by("role", "name"),
-        autonames=(AutoName("name", prefix_prop="namePrefix"),),
+        autonames=(_NAME_OR_PREFIX,),
     ),
     Emulation(
         type="aws:iam/instanceProfile:InstanceProfile",
         id=_get("name"),
-        autonames=(AutoName("name", prefix_prop="namePrefix"),),
+        autonames=(_NAME_OR_PREFIX,),
         compute=_instance_profile,
     ),
     Emulation(type="aws:iam/openIdConnectProvider:OpenIdConnectProvider", id=_arn_id, compute=_oidc_provider),
@@ -592,7 +593,7 @@ register(
     Emulation(
         type="aws:rds/subnetGroup:SubnetGroup",
         id=_get("name"),
-        autonames=(AutoName("name", prefix_prop="namePrefix"),),
+        autonames=(_NAME_OR_PREFIX,),
         defaults={"description": "Managed by Pulumi"},
         compute=_named_arn("rds", "subgrp"),
         checks=(_rds_subnet_group_name,),
@@ -600,7 +601,7 @@ register(
     Emulation(
         type="aws:rds/parameterGroup:ParameterGroup",
         id=_get("name"),
-        autonames=(AutoName("name", prefix_prop="namePrefix"),),
+        autonames=(_NAME_OR_PREFIX,),
         defaults={"description": "Managed by Pulumi"},
         compute=_named_arn("rds", "pg"),
         checks=(_rds_identifier("name"),),
@@ -627,7 +628,7 @@ register(
     Emulation(
         type="aws:secretsmanager/secret:Secret",
         id=_arn_id,
-        autonames=(AutoName("name", prefix_prop="namePrefix"),),
+        autonames=(_NAME_OR_PREFIX,),
         compute=_secret,
     ),
     Emulation(
