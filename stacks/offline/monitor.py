@@ -160,6 +160,16 @@ class RecordingMonitor(MockMonitor):
             return own  # pulumi-aws 7 lets a resource pick its own region
         return self._provider_regions.get(_ref_urn(provider_ref) or "", self.default_region)
 
+    def _ctx(self, request: Any, urn: str, inputs: Mapping[str, Any]) -> Ctx:
+        """What the emulated cloud is told of a registered or read resource (secrets unwrapped)."""
+        return Ctx(
+            type=request.type,
+            name=request.name,
+            urn=urn,
+            inputs=unwrap_secrets(inputs),
+            region=self._region_for(request.provider, inputs),
+        )
+
     # --- registration -----------------------------------------------------------------------------------
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802  (gRPC method name)
         """Record one registration and answer with the emulated state."""
@@ -184,14 +194,7 @@ class RecordingMonitor(MockMonitor):
         state: dict[str, Any] = {}
         emulated = request.custom or request.remote
         if emulated:
-            ctx = Ctx(
-                type=request.type,
-                name=request.name,
-                urn=urn,
-                inputs=unwrap_secrets(inputs),
-                region=self._region_for(request.provider, inputs),
-            )
-            physical_id, computed, known = self.cloud.create(ctx)
+            physical_id, computed, known = self.cloud.create(self._ctx(request, urn, inputs))
             if not known:
                 with self._lock:
                     self.unemulated.add(request.type)
@@ -245,14 +248,7 @@ class RecordingMonitor(MockMonitor):
         """A ``Resource.get``: answer with the given state plus what the cloud computes."""
         urn = self.make_urn(request.parent, request.type, request.name)
         inputs = from_wire(request.properties)
-        ctx = Ctx(
-            type=request.type,
-            name=request.name,
-            urn=urn,
-            inputs=unwrap_secrets(inputs),
-            region=self._region_for(request.provider, inputs),
-        )
-        _, computed, _ = self.cloud.create(ctx)
+        _, computed, _ = self.cloud.create(self._ctx(request, urn, inputs))
         state = {**inputs, **computed}
         with self._lock:
             self.resources[urn] = MockMonitor.ResourceRegistration(urn, request.id, state)
