@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import os
 import re
@@ -211,6 +212,10 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
             svc = await _open_services(settings, stack, metrics)
             app.state.services = svc
             refresher = asyncio.create_task(_refresh_pool_metrics(svc))
+            # Everything alive now (modules, settings, clients) lives as long as the process: keep it out of
+            # the collector's reach, so that a full collection no longer walks it in the middle of requests
+            # (p99 of a cached GET at 64 connections: 79 ms -> 26 ms, docs/benchmarks.md).
+            gc.freeze()
             log.info("started", extra={"shards": list(svc.shards), "pid": os.getpid()})
             try:
                 yield
