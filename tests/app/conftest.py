@@ -1,43 +1,17 @@
-"""Shared builders for the app's unit tests: a valid environment and tenant map, no services."""
+"""Fixtures of the app's tests: a valid environment for the unit tests, clients of the real local stack."""
 
 from __future__ import annotations
 
 import json
 import secrets
-import socket
-import subprocess
-import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import boto3
 import httpx
 import pytest
 import redis
-
-
-def tenant_map_doc(**overrides: Any) -> dict[str, Any]:
-    doc: dict[str, Any] = {
-        "version": 1,
-        "defaultShard": "shard-a",
-        "tenants": {"acme": "shard-a", "globex": "shard-b"},
-        "shards": {
-            sid: {
-                "writer": {"host": "127.0.0.1", "port": 6432},
-                "readers": [{"host": "127.0.0.1", "port": port}],
-                "database": f"nexus_{sid.replace('-', '_')}",
-                "readerDatabase": "nexus",
-                "username": "nexus_app",
-                "passwordEnv": f"NEXUS_DB_PASSWORD_{sid.upper().replace('-', '_')}",
-                "secretArn": None,
-            }
-            for sid, port in (("shard-a", 25433), ("shard-b", 25434))
-        },
-    }
-    doc.update(overrides)
-    return doc
+from app_support import User, tenant_map_doc
 
 
 @pytest.fixture
@@ -54,18 +28,6 @@ def app_environ() -> dict[str, str]:
 
 
 # ---------------------------------------------------------------- integration helpers (real local stack)
-
-
-@dataclass
-class User:
-    tenant: str
-    email: str
-    password: str
-    token: str
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"authorization": f"Bearer {self.token}"}
 
 
 @pytest.fixture(scope="session")
@@ -108,56 +70,3 @@ def s3(local_stack: Any) -> Any:
         aws_access_key_id="devstack",
         aws_secret_access_key="devstack",
     )
-
-
-def create_document(api: httpx.Client, user: User, title: str = "t", body: str = "b") -> dict[str, Any]:
-    response = api.post("/v1/documents", json={"title": title, "body": body}, headers=user.headers)
-    assert response.status_code == 201, response.text
-    return response.json()  # type: ignore[no-any-return]
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float = 20.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Procs:
-    def __init__(self, workdir: Path, cwd: Path) -> None:
-        self.workdir = workdir
-        self.cwd = cwd
-        self.procs: list[subprocess.Popen[bytes]] = []
-
-    def start(self, name: str, cmd: list[str], env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
-        log = (self.workdir / f"{name}.log").open("wb")
-        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=self.cwd)
-        log.close()
-        self.procs.append(proc)
-        return proc
-
-    def stop_all(self) -> None:
-        for proc in reversed(self.procs):
-            proc.terminate()
-        for proc in self.procs:
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-
-
-def http_status(url: str) -> int:
-    """The status of a GET, or 0 while nothing answers."""
-    try:
-        return httpx.get(url, timeout=2).status_code
-    except httpx.HTTPError:
-        return 0

@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import User, create_document
+from app_support import User, create_document
 
 pytestmark = pytest.mark.integration
 

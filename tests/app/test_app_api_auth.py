@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import jwt
 import pytest
-from conftest import User
+from app_support import User
 
 pytestmark = pytest.mark.integration
 

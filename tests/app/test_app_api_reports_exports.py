@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import User, create_document, wait_for
+from app_support import User, create_document, wait_for
 
 pytestmark = pytest.mark.integration
 

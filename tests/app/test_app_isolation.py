@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import User, create_document
+from app_support import User, create_document
 
 from devstack.procs import StartError
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import User, create_document, wait_for
+from app_support import User, create_document, wait_for
 from openapi_spec_validator import validate
 
 pytestmark = pytest.mark.integration

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 import redis
-from conftest import Procs, free_port, http_status, wait_for
+from app_support import Procs, free_port, http_status, wait_for
 
 from devstack.configs import redis_command
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import Procs, User, create_document, free_port, http_status, wait_for
+from app_support import Procs, User, create_document, free_port, http_status, wait_for
 
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[2]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import tenant_map_doc
+from app_support import tenant_map_doc
 
 from app.core.settings import build_settings
 from app.core.tenantmap import TenantMapError, parse_tenant_map
