@@ -11,8 +11,9 @@ Runs are deterministic, so identical inputs are cached for the session (a StackR
 
 from __future__ import annotations
 
+import dataclasses
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -72,3 +73,23 @@ def _config_run(key: str, stack: str) -> StackRun:
 
 _cached_file = lru_cache(maxsize=64)(_file_run)
 _cached_config = lru_cache(maxsize=128)(_config_run)
+
+
+def graph_with_inputs(run: StackRun, match: Callable[[Any], bool], **inputs: Any) -> list[Any]:
+    """The run's policy graph with some inputs of the matching resources replaced (None drops the key).
+
+    For showing that a policy rule fails on a broken graph; it asserts that the edit matched something.
+    """
+    from policy import from_records  # the policy package imports nothing from the tests
+
+    resources = from_records(run)
+    edited = []
+    for resource in resources:
+        if match(resource):
+            changed = {**resource.inputs, **inputs}
+            resource = dataclasses.replace(
+                resource, inputs={k: v for k, v in changed.items() if v is not None}
+            )
+        edited.append(resource)
+    assert edited != resources, "the edit matched nothing"
+    return edited

@@ -13,11 +13,18 @@ from pydantic import ValidationError
 
 from devstack.configs import redis_command
 from infra.cache import AUTH_TOKEN_LENGTH, MAXMEMORY_POLICY, REDIS_PORT, member_cluster_id, redis_url
-from policy import RULES, PolicyResource, PolicyRule, check_rule, from_records
+from policy import RULES, PolicyRule, check_rule
 from stacks.config import load_stack_file
 from stacks.config.cache import CacheConfig, daily_window_minutes, weekly_window_minutes
 from stacks.datastores import datastore_lines
-from tests.infra.harness import PROJECT_DIR, RecordedResource, StackRun, config_problems, run_stack
+from tests.infra.harness import (
+    PROJECT_DIR,
+    RecordedResource,
+    StackRun,
+    config_problems,
+    graph_with_inputs,
+    run_stack,
+)
 
 RG = "aws:elasticache/replicationGroup:ReplicationGroup"
 PARAMS = "aws:elasticache/parameterGroup:ParameterGroup"
@@ -299,21 +306,6 @@ def test_token_rotation_and_more_nodes_keep_every_urn() -> None:
 # --- policy rules: each one fails on a broken graph ---------------------------------------------------------
 
 
-def _broken(run: StackRun, match: Any, **inputs: Any) -> list[PolicyResource]:
-    """The run's graph with some inputs of the matching resources replaced (a value of None drops the key)."""
-    resources = from_records(run)
-    edited = []
-    for resource in resources:
-        if match(resource):
-            changed = {**resource.inputs, **inputs}
-            resource = dataclasses.replace(
-                resource, inputs={k: v for k, v in changed.items() if v is not None}
-            )
-        edited.append(resource)
-    assert edited != resources, "the edit matched nothing"
-    return edited
-
-
 def _rule(name: str) -> PolicyRule:
     return next(rule for rule in RULES if rule.name == name)
 
@@ -331,7 +323,7 @@ def _rule(name: str) -> PolicyRule:
 )
 def test_redis_rule_fails_on_a_weakened_group(inputs: dict[str, Any], message: str) -> None:
     run = run_stack("prod")
-    broken = _broken(run, lambda r: r.type == RG, **inputs)
+    broken = graph_with_inputs(run, lambda r: r.type == RG, **inputs)
     (violation,) = check_rule(_rule("redis-encrypted-with-auth"), broken)
     assert violation.urn == group(run).urn
     assert message in violation.message
@@ -340,7 +332,7 @@ def test_redis_rule_fails_on_a_weakened_group(inputs: dict[str, Any], message: s
 @pytest.mark.infra
 def test_redis_rule_accepts_rbac_instead_of_a_token() -> None:
     run = run_stack("dev")
-    graph = _broken(
+    graph = graph_with_inputs(
         run, lambda r: r.type == RG, authTokenWo=None, authTokenWoVersion=None, userGroupIds=["nexus-users"]
     )
     assert check_rule(_rule("redis-encrypted-with-auth"), graph) == []
@@ -349,7 +341,7 @@ def test_redis_rule_accepts_rbac_instead_of_a_token() -> None:
 @pytest.mark.infra
 def test_world_data_store_rule_fails_when_the_cache_group_opens_to_the_internet() -> None:
     run = run_stack("prod")
-    broken = _broken(
+    broken = graph_with_inputs(
         run,
         lambda r: r.type == INGRESS and r.name.endswith("-cache-from-workloads"),
         referencedSecurityGroupId=None,
@@ -363,11 +355,11 @@ def test_world_data_store_rule_fails_when_the_cache_group_opens_to_the_internet(
 @pytest.mark.infra
 def test_world_data_store_rule_fails_without_a_security_group_or_when_public() -> None:
     run = run_stack("prod")
-    no_group = _broken(run, lambda r: r.type == RG, securityGroupIds=[])
+    no_group = graph_with_inputs(run, lambda r: r.type == RG, securityGroupIds=[])
     no_group = [dataclasses.replace(r, property_dependencies={}) if r.type == RG else r for r in no_group]
     (violation,) = check_rule(_rule("no-world-data-store"), no_group)
     assert "default group would apply" in violation.message
-    public = _broken(run, lambda r: r.type == "aws:rds/instance:Instance", publiclyAccessible=True)
+    public = graph_with_inputs(run, lambda r: r.type == "aws:rds/instance:Instance", publiclyAccessible=True)
     violations = check_rule(_rule("no-world-data-store"), public)
     assert violations
     assert all("publiclyAccessible is true" in v.message for v in violations)

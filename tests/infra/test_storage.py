@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,14 @@ from infra.iam_policies import api_policy_document, worker_policy_document
 from policy import RULES, PolicyResource, Violation, check_rule, from_records
 from stacks.config.storage import StorageConfig
 from stacks.offline import ACCOUNT_ID
-from tests.infra.harness import PROJECT_DIR, RecordedResource, StackRun, config_problems, run_stack
+from tests.infra.harness import (
+    PROJECT_DIR,
+    RecordedResource,
+    StackRun,
+    config_problems,
+    graph_with_inputs,
+    run_stack,
+)
 
 BUCKET = "aws:s3/bucket:Bucket"
 OWNERSHIP = "aws:s3/bucketOwnershipControls:BucketOwnershipControls"
@@ -249,21 +255,6 @@ def test_exported_policies_cover_the_bucket_and_every_shard_secret(stack: str) -
 # --- policy rules: the S3 baseline fails on a broken graph --------------------------------------------------
 
 
-def _edit(run: StackRun, match: Any, **inputs: Any) -> list[PolicyResource]:
-    """The run's graph with some inputs of the matching resources replaced (None drops the key)."""
-    resources = from_records(run)
-    edited = []
-    for resource in resources:
-        if match(resource):
-            changed = {**resource.inputs, **inputs}
-            resource = dataclasses.replace(
-                resource, inputs={k: v for k, v in changed.items() if v is not None}
-            )
-        edited.append(resource)
-    assert edited != resources, "the edit matched nothing"
-    return edited
-
-
 def _baseline(resources: list[PolicyResource]) -> list[Violation]:
     return check_rule(next(r for r in RULES if r.name == "s3-bucket-baseline"), resources)
 
@@ -310,7 +301,7 @@ def test_s3_baseline_fails_on_each_missing_safeguard(
     suffix: str, inputs: dict[str, Any], message: str
 ) -> None:
     run = run_stack("prod")
-    broken = _edit(run, _of("nexus-prod-uploads", suffix), **inputs)
+    broken = graph_with_inputs(run, _of("nexus-prod-uploads", suffix), **inputs)
     (violation,) = _baseline(broken)
     assert violation.urn == run.one(BUCKET, "nexus-prod-uploads").urn
     assert message in violation.message
@@ -349,6 +340,6 @@ def test_star_on_star_rule_catches_a_widened_policy(match: Any) -> None:
         "Version": "2012-10-17",
         "Statement": [{"Sid": "All", "Effect": "Allow", "Action": "*", "Resource": "*"}],
     }
-    broken = _edit(run, match, policy=json.dumps(widened))
+    broken = graph_with_inputs(run, match, policy=json.dumps(widened))
     (violation,) = check_rule(rule, broken)
     assert violation.urn == next(r.urn for r in from_records(run) if match(r))
