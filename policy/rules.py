@@ -907,7 +907,7 @@ def check_all(
 
 
 def from_records(records: Iterable[Any]) -> list[PolicyResource]:
-    """PolicyResources from the offline engine's recorded resources (``stacks.offline.RecordedResource``)."""
+    """PolicyResources from the offline engine's recorded resources (``offline.RecordedResource``)."""
     return [
         PolicyResource(
             urn=resource.urn,

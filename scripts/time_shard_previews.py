@@ -68,7 +68,7 @@ def preview_once(path: Path) -> tuple[float, float, int]:
 def warm_series(shard_counts: list[int]) -> None:
     """CPU and wall seconds of in-process runs (after one warm-up run), per shard count."""
     sys.path.insert(0, str(PROJECT_DIR))
-    from stacks.offline import run_stack_file
+    from offline import run_stack_file
 
     with tempfile.TemporaryDirectory() as tmp:
         run_stack_file(stack_file(Path(tmp), 1), project_dir=PROJECT_DIR, stack="dev")

@@ -19,7 +19,7 @@ from infra.storage import AccessLogBucket, AccessLogBucketArgs, CorsRule, Upload
 from stacks.config.model import StackConfig
 
 if TYPE_CHECKING:
-    from stacks.offline import StackRun
+    from offline import StackRun
 
 
 @dataclass(frozen=True, slots=True)

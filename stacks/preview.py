@@ -4,7 +4,7 @@
     python -m stacks.preview --stack prod --json          # one JSON document (docs/preview.md)
     python -m stacks.preview --stack ci --config-file path/to/Pulumi.ci.yaml
 
-The program runs in-process under the offline engine (stacks/offline), exactly as the language host runs it.
+The program runs in-process under the offline engine (offline), exactly as the language host runs it.
 Exit status: 0 on success, 1 when the program refuses the stack config (the problems are printed, one per
 line, without a traceback), 2 when the offline engine refuses the plan (e.g. duplicate URN, unmocked
 invoke), 3 when the program crashes (a bug: the traceback is printed).
@@ -40,7 +40,7 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None, *, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
     """Run the preview; returns the exit status."""
     args = _parse(argv)
-    from stacks.offline import EmulationError, ProgramCrashError, run_stack_file
+    from offline import EmulationError, ProgramCrashError, run_stack_file
 
     stack_file = args.config_file or PROJECT_DIR / f"Pulumi.{args.stack}.yaml"
     if not Path(stack_file).is_file():
@@ -68,7 +68,7 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO = sys.stdout, err: Te
 
 def render_json(run: Any) -> str:
     """The JSON document: resources sorted by URN with masked inputs, and masked exports."""
-    from stacks.offline.values import mask_secrets, normalize_numbers
+    from offline.values import mask_secrets, normalize_numbers
 
     document = {
         "project": run.project,

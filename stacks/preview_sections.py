@@ -14,11 +14,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from offline import StackRun
 from stacks.capacity import connection_budget_lines
 from stacks.config import StackConfig
 from stacks.config.cluster import node_capacity_lines
 from stacks.datastores import datastore_lines
-from stacks.offline import StackRun
 from stacks.workload_rules import preview_lines as workload_preview_lines
 
 SectionBody = Callable[[StackConfig, StackRun], list[str]]

@@ -356,7 +356,7 @@ def all_problems(manifests: Sequence[Manifest], deregistration_delay_seconds: in
 
 
 def recorded_manifests(run: Any) -> list[dict[str, Any]]:
-    """The Kubernetes manifests of a recorded run (``stacks.offline.StackRun``): each typed object's inputs,
+    """The Kubernetes manifests of a recorded run (``offline.StackRun``): each typed object's inputs,
     with the name the provider generated for auto-named ones. Helm releases and providers are left out."""
     manifests = []
     for resource in run.resources:

@@ -31,8 +31,8 @@ from pulumi_policy import (
 )
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, unknown_checking_proxy
 
-from stacks.offline import ResourceRecord
-from stacks.offline.values import unwrap_secrets
+from offline import ResourceRecord
+from offline.values import unwrap_secrets
 from tests.infra.harness import StackRun, run_stack
 
 Moment = Literal["state", "preview"]

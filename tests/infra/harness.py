@@ -18,7 +18,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from stacks.offline import RecordedResource, StackRun, run_config, run_stack_file
+from offline import RecordedResource, StackRun, run_config, run_stack_file
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 STACK_FILES = tuple(sorted(PROJECT_DIR.glob("Pulumi.*.yaml")))

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from stacks.offline import DuplicateUrnError, EmulationError, ProgramCrashError, StackRun, run_config
+from offline import DuplicateUrnError, EmulationError, ProgramCrashError, StackRun, run_config
 from stacks.preview import main as preview_main
 from tests.infra.harness import PROJECT_DIR, config_problems, run_stack
 
@@ -267,7 +267,7 @@ def test_an_exception_in_an_apply_fails_the_run(tiny: Path) -> None:
 
 
 def test_the_linear_wait_records_what_the_sdk_loop_records(monkeypatch: pytest.MonkeyPatch) -> None:
-    # The runner swaps the SDK's quadratic quiescence loop for a linear one (stacks/offline/runner.py).
+    # The runner swaps the SDK's quadratic quiescence loop for a linear one (offline/runner.py).
     linear = run_stack("dev")
     monkeypatch.setenv("NEXUS_OFFLINE_STOCK_WAIT", "1")
     stock = run_stack("dev", cache=False)
@@ -304,8 +304,8 @@ def test_program_runs_as_the_language_host_runs_it(tmp_path: Path) -> None:
         import importlib.util, sys
         assert importlib.util.find_spec("infra") is None and importlib.util.find_spec("stacks") is None
         spec = importlib.util.spec_from_file_location(
-            "offline_engine", {str(PROJECT_DIR / "stacks/offline/__init__.py")!r},
-            submodule_search_locations=[{str(PROJECT_DIR / "stacks/offline")!r}])
+            "offline_engine", {str(PROJECT_DIR / "offline/__init__.py")!r},
+            submodule_search_locations=[{str(PROJECT_DIR / "offline")!r}])
         engine = importlib.util.module_from_spec(spec)
         sys.modules["offline_engine"] = engine
         spec.loader.exec_module(engine)

@@ -9,11 +9,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stacks.offline import cloud, invokes
-from stacks.offline.cloud import AutoName, Ctx, EmulationError, auto_name, emulate, lookup
-from stacks.offline.monitor import RecordingMonitor, from_wire, to_wire
-from stacks.offline.project import SECURE_PLACEHOLDER, read_project, read_stack
-from stacks.offline.values import (
+from offline import cloud, invokes
+from offline.cloud import AutoName, Ctx, EmulationError, auto_name, emulate, lookup
+from offline.monitor import RecordingMonitor, from_wire, to_wire
+from offline.project import SECURE_PLACEHOLDER, read_project, read_stack
+from offline.values import (
     mask_secrets,
     normalize_numbers,
     secret_paths,

@@ -1,7 +1,7 @@
 """Tenant shards under the offline engine: what each shard registers, how the tenant map is built from it, and
 that adding a shard, a replica or a tenant touches nothing that exists.
 
-Runs the real program (``__main__.py``) through ``stacks.offline`` with the committed stack files and with
+Runs the real program (``__main__.py``) through ``offline`` with the committed stack files and with
 config dicts built from them; every assertion reads recorded inputs, options and emulated outputs.
 """
 

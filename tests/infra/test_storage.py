@@ -11,9 +11,9 @@ import yaml
 from pydantic import ValidationError
 
 from infra.iam_policies import api_policy_document, worker_policy_document
+from offline import ACCOUNT_ID
 from policy import RULES, PolicyResource, Violation, check_rule, from_records
 from stacks.config.storage import StorageConfig
-from stacks.offline import ACCOUNT_ID
 from tests.infra.harness import (
     PROJECT_DIR,
     RecordedResource,

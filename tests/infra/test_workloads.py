@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 
+from offline import RecordedResource, StackRun
 from policy import RULES, PolicyResource, check_rule, from_records
 from stacks import manifests as m
 from stacks.config import ConfigError, load
 from stacks.config.loader import load_stack_file
-from stacks.offline import RecordedResource, StackRun
 from stacks.tenantmap import password_env
 from tests.infra.harness import PROJECT_DIR
 from tests.infra.workloads_support import (

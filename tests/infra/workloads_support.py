@@ -16,8 +16,8 @@ from typing import Any
 
 import yaml
 
+from offline import RecordedResource, StackRun, run_program
 from stacks.config.loader import read_stack_file
-from stacks.offline import RecordedResource, StackRun, run_program
 from tests.infra.harness import PROJECT_DIR
 
 PROGRAM_DIR = Path(__file__).resolve().parent / "programs" / "workloads"

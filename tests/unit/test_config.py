@@ -384,8 +384,8 @@ def test_stack_files_are_read_with_yaml_1_2_scalars_like_the_pulumi_cli(tmp_path
 
 
 def test_the_offline_engine_reads_stack_files_like_the_config_loader(tmp_path: Path) -> None:
-    # The preview and the harness run the program on what stacks/offline reads: it must read YAML alike.
-    from stacks.offline import read_project, read_stack
+    # The preview and the harness run the program on what offline reads: it must read YAML alike.
+    from offline import read_project, read_stack
 
     stack_file = tmp_path / "Pulumi.yamlcheck.yaml"
     stack_file.write_text(

@@ -44,7 +44,7 @@ def answer(token: str, args: Mapping[str, Any], region: str) -> Mapping[str, Any
     fn = _INVOKES.get(token)
     if fn is None:
         raise EmulationError(
-            f"the offline engine does not emulate the invoke {token!r}; add it in stacks/offline/invokes.py "
+            f"the offline engine does not emulate the invoke {token!r}; add it in offline/invokes.py "
             f"(emulated: {', '.join(sorted(_INVOKES))})"
         )
     return fn(args, region)
