@@ -39,10 +39,11 @@ policy: setup ## The policy pack's tests: every rule of policy/rules.py as Pulum
 actionlint: setup ## actionlint (with shellcheck) over .github/workflows; make test runs it too
 	$(VENV)/bin/actionlint
 
-lint: setup ## ruff, ruff format --check, and mypy strict on infra/, stacks/, app/ and devstack/
+lint: setup ## ruff, ruff format --check, mypy strict, and the import contract (lint-imports)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports --no-cache
 
 format: setup ## Apply ruff's fixes and formatting
 	$(VENV)/bin/ruff check --fix .

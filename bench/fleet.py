@@ -11,6 +11,7 @@ plus the API instances and the second nginx the scenarios need, and the Starlett
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -89,7 +90,7 @@ class Fleet:
         for name, url in self.urls.items():
             path = "/" if name.startswith("hello") else "/readyz"
             wait_until(
-                lambda url=url, path=path: http_status(url + path) == 200,
+                functools.partial(_answers_200, url + path),
                 what=f"{name} at {url}",
                 timeout=READY_TIMEOUT,
                 log_path=self.workdir / "bench-logs" / f"{name}.log",
@@ -176,3 +177,7 @@ def _post(url: str, payload: dict[str, Any], *, token: str | None = None) -> dic
     with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - loopback URLs we build
         result: dict[str, Any] = json.loads(response.read())
         return result
+
+
+def _answers_200(url: str) -> bool:
+    return http_status(url) == 200

@@ -48,7 +48,7 @@ class LocalSecrets:
 
 def local_tenant_map(topology: Topology, ports: PortPlan) -> dict[str, Any]:
     """The tenant map with loopback endpoints: writes through PgBouncer, reads on the replicas directly."""
-    from stacks.tenantmap import Endpoint, ShardEndpoints, build_tenant_map
+    from infra.k8s.tenantmap import Endpoint, ShardEndpoints, build_tenant_map
 
     endpoints: dict[str, ShardEndpoints] = {}
     for shard in topology.shards:
@@ -61,7 +61,11 @@ def local_tenant_map(topology: Topology, ports: PortPlan) -> dict[str, Any]:
             reader_database=shard.database,
             username=APP_ROLE,
         )
-    return build_tenant_map(topology.config, endpoints)
+    return build_tenant_map(
+        tenants=topology.config.tenant_shards(),
+        default_shard=topology.config.default_shard,
+        endpoints=endpoints,
+    )
 
 
 def app_environment(
@@ -74,7 +78,7 @@ def app_environment(
     overrides: dict[str, str] | None = None,
 ) -> dict[str, str]:
     """The NEXUS_* environment of the API, the worker and the migrations (the contract in docs/app.md)."""
-    from stacks.tenantmap import password_env
+    from infra.k8s.tenantmap import password_env
 
     env = {
         "NEXUS_ENV": "development",

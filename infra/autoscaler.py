@@ -22,7 +22,7 @@ import pulumi
 
 from infra._helpers import chart_release
 from infra.cluster import pod_identity_role
-from stacks.manifests import Resources
+from infra.k8s.manifests import Resources
 
 NAMESPACE: Final = "kube-system"
 SERVICE_ACCOUNT: Final = "cluster-autoscaler"

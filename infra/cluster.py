@@ -31,8 +31,8 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from stacks.config.cluster import ADDONS, AddonName, NodeGroupConfig
-from stacks.nodes import ami_type_for
+from infra.eks.addons import ADDONS, AddonName
+from infra.eks.nodes import ami_type_for
 
 CLUSTER_ADMIN_POLICY: Final = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
 POD_IDENTITY_PRINCIPAL: Final = "pods.eks.amazonaws.com"
@@ -50,6 +50,40 @@ NODE_POLICIES: Final = {
 TAINT_EFFECTS: Final = {"NO_SCHEDULE", "NO_EXECUTE", "PREFER_NO_SCHEDULE"}
 
 assert set(ADDONS) == set(ADDONS_BEFORE_NODES) | set(ADDONS_AFTER_NODES)
+
+
+@dataclass(frozen=True, kw_only=True)
+class NodeTaintSpec:
+    """A Kubernetes taint on every node of a group."""
+
+    key: str
+    """Taint key."""
+    value: str
+    """Taint value (may be empty)."""
+    effect: str
+    """EKS spelling of the effect: NO_SCHEDULE, NO_EXECUTE or PREFER_NO_SCHEDULE."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class NodeGroupSpec:
+    """One managed node group."""
+
+    instance_types: Sequence[str]
+    """EC2 instance types, one architecture (the AMI type derives from them)."""
+    capacity_type: str = "ON_DEMAND"
+    """ON_DEMAND or SPOT."""
+    min_size: int = 1
+    """Cluster Autoscaler floor."""
+    desired_size: int = 2
+    """Initial size only (Pulumi ignores later changes; the autoscaler owns it)."""
+    max_size: int = 3
+    """Cluster Autoscaler ceiling."""
+    disk_gib: int = 50
+    """Root volume (gp3, encrypted), GiB."""
+    labels: Mapping[str, str] = field(default_factory=dict)
+    """Kubernetes labels on every node."""
+    taints: Sequence[NodeTaintSpec] = ()
+    """Kubernetes taints on every node."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -78,7 +112,7 @@ class EksClusterArgs:
     """Retention of the control-plane log group."""
     secrets_encryption: bool = False
     """Envelope-encrypt Kubernetes Secrets with a KMS key of this cluster (rotation on)."""
-    node_groups: Mapping[str, NodeGroupConfig] = field(default_factory=dict)
+    node_groups: Mapping[str, NodeGroupSpec] = field(default_factory=dict)
     """Managed node groups by stable name."""
     addon_versions: Mapping[str, str] = field(default_factory=dict)
     """Pinned add-on versions; others get EKS's default for the cluster version when created."""
@@ -417,7 +451,7 @@ class EksCluster(pulumi.ComponentResource):
         cluster: aws.eks.Cluster,
         role: aws.iam.Role,
         group_name: str,
-        group: NodeGroupConfig,
+        group: NodeGroupSpec,
         depends_on: list[pulumi.Resource],
     ) -> aws.eks.NodeGroup:
         args = self._args

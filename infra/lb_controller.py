@@ -24,7 +24,7 @@ import pulumi_kubernetes as k8s
 
 from infra._helpers import chart_release
 from infra.cluster import pod_identity_role
-from stacks.manifests import Resources
+from infra.k8s.manifests import Resources
 
 NAMESPACE: Final = "kube-system"
 SERVICE_ACCOUNT: Final = "aws-load-balancer-controller"

@@ -1,7 +1,8 @@
 """The API and the queue worker on the cluster: identity, settings, secrets, migrations, Deployments, scaling.
 
 Every Kubernetes object is a typed pulumi-kubernetes resource whose inputs are the plain manifests of
-``stacks.manifests`` (so what the tests validate is exactly what the provider applies). Order on the cluster:
+``infra.k8s.manifests`` (so what the tests validate is exactly what the provider applies).
+Order on the cluster:
 
     Namespace -> ServiceAccounts, ConfigMap, Secret -> migration Job (awaited until complete)
               -> Deployments (awaited until rolled out) -> Service, TargetGroupBinding, HPAs, PDBs
@@ -24,15 +25,55 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 
 from infra.cluster import pod_identity_trust_policy
-from stacks import manifests as m
-from stacks.config.sections import ApiConfig
-from stacks.config.worker import WorkerConfig
-from stacks.tenantmap import password_env
+from infra.k8s import manifests as m
+from infra.k8s.tenantmap import password_env
 
 JOB_TIMEOUT = f"{m.MIGRATION_DEADLINE_SECONDS // 60 + 2}m"
 """How long `pulumi up` waits for the migration Job: past its activeDeadlineSeconds."""
 JWT_KEY_LENGTH = 64
 """Characters of each generated JWT signing key (alphanumeric: ~380 bits, far above HS256's 256)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ScaledPodsSpec:
+    """Requests and HPA bounds of one Deployment."""
+
+    min_replicas: int
+    """HPA minimum."""
+    max_replicas: int
+    """HPA maximum."""
+    cpu: int
+    """CPU request per pod, millicores."""
+    cpu_limit: int | None
+    """CPU limit per pod, millicores (None: no limit)."""
+    memory_mib: int
+    """Memory request and limit per pod, MiB."""
+    target_cpu_utilization: int
+    """HPA CPU target, percent of the request."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ApiSpec(ScaledPodsSpec):
+    """The API Deployment."""
+
+    image: str
+    """Container image of the API and the worker."""
+    worker_processes: int
+    """Worker processes per pod (one per whole CPU requested)."""
+    db_pool_size: int
+    """Connections per worker process, per shard, per role."""
+    jwt_key_ids: Sequence[str]
+    """JWT signing key ids; each gets a generated key."""
+    active_key_id: str
+    """The key id that signs new tokens."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class WorkerSpec(ScaledPodsSpec):
+    """The queue worker Deployment."""
+
+    concurrency: int
+    """Jobs one worker pod runs at once."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -45,9 +86,9 @@ class WorkloadsArgs:
     """dev | staging | prod."""
     region: str
     """AWS region of the bucket."""
-    api: ApiConfig
+    api: ApiSpec
     """nexus:api: image, requests, HPA bounds, pool size, JWT key ids."""
-    worker: WorkerConfig
+    worker: WorkerSpec
     """nexus:worker: requests, HPA bounds, concurrency."""
     container_port: int
     """Port the API container listens on; the ALB target group and its security group rule use it."""
@@ -58,7 +99,7 @@ class WorkloadsArgs:
     cluster_name: pulumi.Input[str]
     """EKS cluster name, for the Pod Identity associations and the roles' trust conditions."""
     tenant_map: pulumi.Input[Mapping[str, Any]]
-    """The tenant map (stacks.tenantmap format) the app reads."""
+    """The tenant map (infra.k8s.tenantmap format) the app reads."""
     db_passwords: Mapping[str, pulumi.Input[str]]
     """Shard id -> the app user's database password (secret Outputs)."""
     redis_url: pulumi.Input[str]

@@ -10,7 +10,7 @@ A shard without replicas reads through its writer endpoint (the proxy), so its p
 
 What a server can accept:
 - RDS's default ``max_connections`` comes from instance memory
-  (``stacks.catalog.rds_default_max_connections``). That estimate uses the nominal memory, a little above the
+  (``infra.catalog.rds_default_max_connections``). That estimate uses the nominal memory, a little above the
   ``DBInstanceClassMemory`` RDS really uses, so we count only ``100 - ESTIMATE_MARGIN_PERCENT`` percent of it.
 - RDS keeps ``RESERVED_CONNECTIONS`` slots the app can never use: ``superuser_reserved_connections`` (3, used
   by the rdsadmin agent) and ``rds.rds_superuser_reserved_connections`` (2, for operators who must log in when
@@ -26,7 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, Literal
 
-from stacks.catalog import rds_default_max_connections
+from infra.catalog import rds_default_max_connections
 
 if TYPE_CHECKING:
     from stacks.config.model import Shard, StackConfig

@@ -13,9 +13,10 @@ import pulumi
 
 from infra.alb import ApiLoadBalancer, ApiLoadBalancerArgs
 from infra.autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
-from infra.cluster import EksCluster, EksClusterArgs
+from infra.cluster import EksCluster, EksClusterArgs, NodeGroupSpec, NodeTaintSpec
 from infra.lb_controller import LoadBalancerController, LoadBalancerControllerArgs
 from infra.network import Network
+from stacks.config.cluster import NodeGroupConfig
 from stacks.config.model import StackConfig
 
 
@@ -40,6 +41,20 @@ class Compute:
         return [*self.cluster.ready, self.lb_controller.release]
 
 
+def node_group_spec(group: NodeGroupConfig) -> NodeGroupSpec:
+    """A validated node group as the cluster component's plain spec."""
+    return NodeGroupSpec(
+        instance_types=tuple(group.instance_types),
+        capacity_type=group.capacity_type,
+        min_size=group.min_size,
+        desired_size=group.desired_size,
+        max_size=group.max_size,
+        disk_gib=group.disk_gib,
+        labels=dict(group.labels),
+        taints=tuple(NodeTaintSpec(key=t.key, value=t.value, effect=t.effect) for t in group.taints),
+    )
+
+
 def eks_cluster_args(config: StackConfig, network: Network) -> EksClusterArgs:
     """The EksCluster's inputs: nexus:cluster plus the network's outputs."""
     cluster = config.cluster
@@ -55,7 +70,7 @@ def eks_cluster_args(config: StackConfig, network: Network) -> EksClusterArgs:
         log_types=tuple(cluster.log_types),
         log_retention_days=cluster.log_retention_days,
         secrets_encryption=cluster.secrets_encryption,
-        node_groups=dict(cluster.node_groups),
+        node_groups={name: node_group_spec(group) for name, group in cluster.node_groups.items()},
         addon_versions={str(addon): version for addon, version in cluster.addon_versions.items()},
         is_prod=config.is_prod,
     )

@@ -13,10 +13,10 @@ from typing import Any
 
 import pulumi
 
+from infra.catalog import PERFORMANCE_INSIGHTS_UNSUPPORTED
 from infra.database import TenantShard, TenantShardArgs
-from stacks.catalog import PERFORMANCE_INSIGHTS_UNSUPPORTED
+from infra.k8s.tenantmap import Endpoint, ShardEndpoints, build_tenant_map
 from stacks.config.model import Shard, StackConfig
-from stacks.tenantmap import Endpoint, ShardEndpoints, build_tenant_map
 
 
 def shard_args(
@@ -103,10 +103,16 @@ def _endpoints(shard: TenantShard) -> pulumi.Output[ShardEndpoints]:
 def tenant_map_output(
     config: StackConfig, shards: Mapping[str, TenantShard]
 ) -> pulumi.Output[dict[str, Any]]:
-    """The tenant map (stacks.tenantmap) over the shards' resolved endpoints."""
+    """The tenant map (infra.k8s.tenantmap) over the shards' resolved endpoints."""
     ids = sorted(shards)
     endpoints = pulumi.Output.all(*[_endpoints(shards[shard_id]) for shard_id in ids])
-    return endpoints.apply(lambda resolved: build_tenant_map(config, dict(zip(ids, resolved, strict=True))))
+    return endpoints.apply(
+        lambda resolved: build_tenant_map(
+            tenants=config.tenant_shards(),
+            default_shard=config.default_shard,
+            endpoints=dict(zip(ids, resolved, strict=True)),
+        )
+    )
 
 
 def shards_output(shards: Mapping[str, TenantShard]) -> dict[str, Any]:

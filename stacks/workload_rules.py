@@ -1,6 +1,7 @@
 """Rules every workload manifest of the stack must satisfy. Pure: manifests in, problem lines out.
 
-Each rule takes the stack's Kubernetes manifests (plain dicts, as ``stacks.manifests`` builds them or as the
+Each rule takes the stack's Kubernetes manifests (plain dicts, as ``infra.k8s.manifests`` builds them
+or as the
 tests rebuild them from recorded inputs) and returns one line per violation, naming the object. The tests run
 each rule on the real manifests (no problem) and on a broken copy (the problem is found); the policy module
 runs them over every stack.
@@ -11,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Final
 
-from stacks.manifests import APP_DRAIN_SECONDS, ENDPOINT_PROPAGATION_SECONDS, SHARED_SECRET_KEYS, TMP_MOUNT
+from infra.k8s.manifests import APP_DRAIN_SECONDS, ENDPOINT_PROPAGATION_SECONDS, SHARED_SECRET_KEYS, TMP_MOUNT
 
 Manifest = Mapping[str, Any]
 Rule = Callable[[Sequence[Manifest]], list[str]]

@@ -13,10 +13,42 @@ from typing import Any
 import pulumi
 
 from infra.database import TenantShard
-from infra.workloads import Workloads, WorkloadsArgs
+from infra.workloads import ApiSpec, WorkerSpec, Workloads, WorkloadsArgs
 from stacks.compute import Compute
 from stacks.config.model import StackConfig
+from stacks.config.sections import ApiConfig
+from stacks.config.worker import WorkerConfig
 from stacks.datastores import DataStores
+
+
+def api_spec(api: ApiConfig) -> ApiSpec:
+    """``nexus:api`` as the Workloads component's plain spec."""
+    return ApiSpec(
+        image=api.image,
+        min_replicas=api.min_replicas,
+        max_replicas=api.max_replicas,
+        cpu=api.cpu,
+        cpu_limit=api.cpu_limit,
+        memory_mib=api.memory_mib,
+        target_cpu_utilization=api.target_cpu_utilization,
+        worker_processes=api.worker_processes,
+        db_pool_size=api.db_pool_size,
+        jwt_key_ids=tuple(api.jwt_key_ids),
+        active_key_id=api.active_key_id,
+    )
+
+
+def worker_spec(worker: WorkerConfig) -> WorkerSpec:
+    """``nexus:worker`` as the Workloads component's plain spec."""
+    return WorkerSpec(
+        min_replicas=worker.min_replicas,
+        max_replicas=worker.max_replicas,
+        cpu=worker.cpu,
+        cpu_limit=worker.cpu_limit,
+        memory_mib=worker.memory_mib,
+        target_cpu_utilization=worker.target_cpu_utilization,
+        concurrency=worker.concurrency,
+    )
 
 
 def build_workloads(
@@ -35,8 +67,8 @@ def build_workloads(
             stack=config.stack,
             environment=config.environment,
             region=config.region,
-            api=config.api,
-            worker=config.worker,
+            api=api_spec(config.api),
+            worker=worker_spec(config.worker),
             container_port=config.alb.target_port,
             deregistration_delay_seconds=config.alb.deregistration_delay_seconds,
             kubernetes_provider=compute.cluster.k8s_provider,

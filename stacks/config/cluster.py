@@ -10,9 +10,8 @@ from typing import TYPE_CHECKING, Annotated, Final, Literal
 from pydantic import Field, StringConstraints, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from stacks.config.base import ConfigModel
-from stacks.config.sections import check_min_max, field_error
-from stacks.nodes import (
+from infra.eks.addons import AddonName
+from infra.eks.nodes import (
     INSTANCE_TYPES,
     ZERO,
     NodePool,
@@ -22,19 +21,13 @@ from stacks.nodes import (
     fit_problems,
     pods_per_node,
 )
+from stacks.config.base import ConfigModel
+from stacks.config.sections import check_min_max, field_error
 
 if TYPE_CHECKING:
     from stacks.config.model import StackConfig
 
 LogType = Literal["api", "audit", "authenticator", "controllerManager", "scheduler"]
-AddonName = Literal["vpc-cni", "kube-proxy", "coredns", "eks-pod-identity-agent", "metrics-server"]
-ADDONS: Final[tuple[AddonName, ...]] = (
-    "vpc-cni",
-    "kube-proxy",
-    "eks-pod-identity-agent",
-    "coredns",
-    "metrics-server",
-)
 DEFAULT_NODE_GROUP: Final = {"instanceTypes": ["m6i.xlarge"], "minSize": 2, "desiredSize": 2, "maxSize": 10}
 """Sized for the default nexus:api and nexus:worker at their HPA maxima, with rollout surge."""
 DEFAULT_LOG_TYPES: Final[tuple[LogType, ...]] = ("api", "audit", "authenticator")
@@ -89,7 +82,7 @@ class NodeGroupConfig(ConfigModel):
             raise PydanticCustomError(
                 "unknown_instance_type",
                 "unknown instance type(s) {unknown}; use one of the families {families} with a size such as "
-                "large or xlarge (see stacks/nodes.py)",
+                "large or xlarge (see infra/eks/nodes.py)",
                 {"unknown": ", ".join(unknown), "families": families},
             )
         if len(set(value)) != len(value):
@@ -222,7 +215,7 @@ class ClusterConfig(ConfigModel):
         return self
 
 
-# Cluster-wide system pods that are Deployments (daemonsets are counted per node in stacks.nodes).
+# Cluster-wide system pods that are Deployments (daemonsets are counted per node in infra.eks.nodes).
 _COREDNS = Resources(cpu_m=100, memory_mib=70)
 _COREDNS_REPLICAS = 2
 _METRICS_SERVER = Resources(cpu_m=100, memory_mib=200)

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from pydantic import Field, StringConstraints, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from stacks.catalog import RDS_INSTANCE_CLASSES, SUPPORTED_POSTGRES_MAJORS
+from infra.catalog import RDS_INSTANCE_CLASSES, SUPPORTED_POSTGRES_MAJORS
 from stacks.config.base import ConfigModel
 
 SHARD_ID_PATTERN = r"^[a-z][a-z0-9-]{0,29}[a-z0-9]$"
@@ -103,7 +103,7 @@ class ShardSettings(ConfigModel):
             raise PydanticCustomError(
                 "unknown_class",
                 "unknown RDS instance class '{value}'; use one of the families {families} with a size "
-                "such as large or xlarge (see stacks/catalog.py)",
+                "such as large or xlarge (see infra/catalog.py)",
                 {"value": value, "families": ", ".join(families)},
             )
         return value

@@ -118,11 +118,11 @@ def test_tenant_map_errors_name_the_key(mutate: object, message: str) -> None:
 
 
 def test_tenant_map_matches_the_stack_builder_format() -> None:
-    """The shared contract: what stacks.tenantmap builds, the app parses."""
+    """The shared contract: what infra.k8s.tenantmap builds, the app parses."""
     from pathlib import Path
 
+    from infra.k8s.tenantmap import Endpoint, ShardEndpoints, build_tenant_map
     from stacks.config import load_stack_file
-    from stacks.tenantmap import Endpoint, ShardEndpoints, build_tenant_map
 
     config = load_stack_file(Path("Pulumi.dev.yaml"))
     endpoints = {
@@ -135,7 +135,9 @@ def test_tenant_map_matches_the_stack_builder_format() -> None:
         )
         for sid in config.shards
     }
-    built = build_tenant_map(config, endpoints)
+    built = build_tenant_map(
+        tenants=config.tenant_shards(), default_shard=config.default_shard, endpoints=endpoints
+    )
     parsed = parse_tenant_map(json.dumps(built))
     assert set(parsed.shards) == set(config.shards)
     assert parsed.tenants == built["tenants"]

@@ -20,10 +20,10 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from stacks import manifests as m
+from infra.k8s import manifests as m
+from infra.k8s.manifests import TARGET_GROUP_BINDING_API
 from stacks import workload_rules as rules
 from stacks.config.loader import load_stack_file
-from stacks.manifests import TARGET_GROUP_BINDING_API
 from tests.infra.harness import PROJECT_DIR
 from tests.infra.workloads_support import by_kind, manifests_of, run_workloads, write_manifests
 

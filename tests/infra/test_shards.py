@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
+from infra.catalog import PERFORMANCE_INSIGHTS_UNSUPPORTED
 from infra.database import (
     LOG_EXPORTS,
     PASSWORD_VERSION,
@@ -25,7 +26,6 @@ from infra.database import (
     proxy_secret_policy,
 )
 from policy import RULES, PolicyResource, Violation, check_rule, from_records
-from stacks.catalog import PERFORMANCE_INSIGHTS_UNSUPPORTED
 from stacks.config import StackConfig, load
 from stacks.config.loader import read_stack_file
 from tests.infra.harness import PROJECT_DIR, RecordedResource, StackRun, config_problems, run_stack

@@ -12,12 +12,12 @@ from typing import Any
 
 import pytest
 
+from infra.k8s import manifests as m
+from infra.k8s.tenantmap import password_env
 from offline import RecordedResource, StackRun
 from policy import RULES, PolicyResource, check_rule, from_records
-from stacks import manifests as m
 from stacks.config import ConfigError, load
 from stacks.config.loader import load_stack_file
-from stacks.tenantmap import password_env
 from tests.infra.harness import PROJECT_DIR
 from tests.infra.workloads_support import (
     K8S_PREFIX,
@@ -58,6 +58,11 @@ def run(stack: str) -> StackRun:
 
 def workload(run: StackRun, type_: str, suffix: str) -> RecordedResource:
     return run.one(type_, f"-workloads-{suffix}")
+
+
+def workload_identities(run: StackRun) -> list[RecordedResource]:
+    """The Pod Identity associations of the Workloads component (the controllers have their own)."""
+    return [r for r in run.by_type(IDENTITY) if "nexus:workloads:Workloads$" in r.urn]
 
 
 def container(resource: RecordedResource) -> dict[str, Any]:
@@ -111,7 +116,9 @@ def test_the_secret_holds_every_password_redis_and_the_jwt_keys_as_a_secret(
     shards = sorted(config_of(stack).shards)
     assert set(data) == {*(password_env(s) for s in shards), *m.SHARED_SECRET_KEYS}
     for shard_id in shards:
-        assert data[password_env(shard_id)] == run.one(PASSWORD, f"db-{shard_id}").outputs["result"]
+        assert (
+            data[password_env(shard_id)] == run.one(PASSWORD, f"{shard_id}-master-password").outputs["result"]
+        )
     keys = json.loads(data["NEXUS_JWT_KEYS"])
     assert set(keys) == {"k1"}
     assert keys["k1"] == workload(run, PASSWORD, "jwt-k1").outputs["result"]
@@ -153,7 +160,8 @@ def test_config_map_and_secret_are_auto_named_so_a_change_rolls_the_pods(run: St
 
 def test_deployments_wait_for_the_migration_job_the_pod_identities_and_their_accounts(run: StackRun) -> None:
     job = workload(run, JOB, "migrate")
-    identities = {r.urn for r in run.by_type(IDENTITY)}
+    identities = {r.urn for r in workload_identities(run)}
+    assert len(identities) == 2
     account = "kubernetes:core/v1:ServiceAccount"
     assert workload(run, account, "migrate-sa").urn in job.dependencies
     for name in ("api", "worker"):
@@ -290,7 +298,7 @@ def test_pod_identity_role_is_trusted_by_eks_for_one_service_account(
 def test_the_migration_job_runs_without_aws_credentials(run: StackRun) -> None:
     job = workload(run, JOB, "migrate")
     assert job.inputs["spec"]["template"]["spec"]["serviceAccountName"] == "migrate"
-    assert {r.inputs["serviceAccount"] for r in run.by_type(IDENTITY)} == {"api", "worker"}
+    assert {r.inputs["serviceAccount"] for r in workload_identities(run)} == {"api", "worker"}
 
 
 # --- changes that must not disturb what exists -------------------------------------------------------------

@@ -1,8 +1,8 @@
 """Runs of the workloads component under the offline engine, and the manifests rebuilt from them.
 
-``run_workloads`` runs ``tests/infra/programs/workloads`` (the component with stand-ins for the cluster, the
-ALB, the shards and the cache) with a stack file's config, or with that config changed; ``manifests_of``
-turns the recorded inputs of every Kubernetes resource back into the manifest the provider would apply.
+``run_workloads`` runs the real program (the whole composition, as ``pulumi up`` runs it) with a stack file's
+config, or with that config changed; ``manifests_of`` turns the recorded inputs of every Kubernetes resource
+back into the manifest the provider would apply.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from offline import RecordedResource, StackRun, run_program
 from stacks.config.loader import read_stack_file
 from tests.infra.harness import PROJECT_DIR
 
-PROGRAM_DIR = Path(__file__).resolve().parent / "programs" / "workloads"
 K8S_PREFIX = "kubernetes:"
 PROVIDER_TYPE = "pulumi:providers:kubernetes"
 
@@ -41,7 +40,7 @@ def with_changes(stack: str, **sections: Mapping[str, Any]) -> dict[str, str]:
 
 
 def run_workloads(stack: str, raw: Mapping[str, str] | None = None) -> StackRun:
-    """The workloads program with the stack's config (or ``raw`` config given as the engine passes it)."""
+    """The whole program with the stack's config (or ``raw`` config given as the engine passes it)."""
     key = json.dumps(dict(raw if raw is not None else stack_config(stack)), sort_keys=True)
     return _run(stack, key)
 
@@ -49,7 +48,7 @@ def run_workloads(stack: str, raw: Mapping[str, str] | None = None) -> StackRun:
 @lru_cache(maxsize=32)
 def _run(stack: str, config_json: str) -> StackRun:
     run = StackRun.of(
-        run_program(PROGRAM_DIR, project="nexus-api", stack=stack, config=json.loads(config_json), main=".")
+        run_program(PROJECT_DIR, project="nexus-api", stack=stack, config=json.loads(config_json), main=".")
     )
     assert run.raw.error is None, run.raw.error
     return run

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from infra.catalog import RDS_INSTANCE_CLASSES, rds_default_max_connections
 from stacks.capacity import (
     ESTIMATE_MARGIN_PERCENT,
     RESERVED_CONNECTIONS,
@@ -20,7 +21,6 @@ from stacks.capacity import (
     shard_budget,
     usable_connections,
 )
-from stacks.catalog import RDS_INSTANCE_CLASSES, rds_default_max_connections
 from stacks.config import ApiConfig, ConfigError, Shard, ShardSettings, load
 
 pytestmark = pytest.mark.unit

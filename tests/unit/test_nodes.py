@@ -1,4 +1,4 @@
-"""Node sizing and pod-fit maths (stacks/nodes.py) and the cluster config's capacity cross-checks."""
+"""Node sizing and pod-fit maths (infra/eks/nodes.py) and the cluster config's capacity cross-checks."""
 
 from __future__ import annotations
 
@@ -12,9 +12,7 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from stacks.config import ConfigError, load, read_stack_file
-from stacks.config.cluster import with_surge
-from stacks.nodes import (
+from infra.eks.nodes import (
     DAEMONSET_OVERHEAD,
     INSTANCE_TYPES,
     NodePool,
@@ -28,6 +26,8 @@ from stacks.nodes import (
     kube_reserved_memory_mib,
     pods_per_node,
 )
+from stacks.config import ConfigError, load, read_stack_file
+from stacks.config.cluster import with_surge
 
 pytestmark = pytest.mark.unit
 ROOT = Path(__file__).resolve().parents[2]

@@ -2,7 +2,7 @@
 
 One plain, versioned JSON structure serves both worlds. The Pulumi program builds it from stack config and
 the shards' endpoints and exports it (and hands it to the cluster's ConfigMap); the local run builds it from
-the same stack file with loopback endpoints. Pure: no Pulumi import.
+the same stack file with loopback endpoints. Pure: no Pulumi import, and plain inputs (no config model).
 """
 
 from __future__ import annotations
@@ -10,8 +10,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
-
-from stacks.config.model import StackConfig
 
 TENANT_MAP_VERSION: Final = 1
 
@@ -49,14 +47,23 @@ def password_env(shard_id: str) -> str:
     return "NEXUS_DB_PASSWORD_" + shard_id.upper().replace("-", "_")
 
 
-def build_tenant_map(config: StackConfig, endpoints: Mapping[str, ShardEndpoints]) -> dict[str, Any]:
-    """The tenant map for ``config``'s shards; ``endpoints`` must cover exactly those shards."""
-    if set(endpoints) != set(config.shards):
-        missing = sorted(set(config.shards) - set(endpoints))
-        extra = sorted(set(endpoints) - set(config.shards))
-        raise ValueError(f"endpoints do not match the shards: missing {missing}, unexpected {extra}")
+def build_tenant_map(
+    *,
+    tenants: Mapping[str, str],
+    default_shard: str | None,
+    endpoints: Mapping[str, ShardEndpoints],
+) -> dict[str, Any]:
+    """The tenant map: ``tenants`` maps tenant id to shard id, ``endpoints`` covers every shard.
+
+    Every shard a tenant (or the default) names must have endpoints; a shard with no tenant is allowed (it
+    is being filled or emptied).
+    """
+    named = set(tenants.values()) | ({default_shard} if default_shard else set())
+    missing = sorted(named - set(endpoints))
+    if missing:
+        raise ValueError(f"endpoints do not match the shards: missing {missing}")
     shards: dict[str, Any] = {}
-    for shard_id in sorted(config.shards):
+    for shard_id in sorted(endpoints):
         shard = endpoints[shard_id]
         if not shard.readers:
             raise ValueError(
@@ -73,7 +80,7 @@ def build_tenant_map(config: StackConfig, endpoints: Mapping[str, ShardEndpoints
         }
     return {
         "version": TENANT_MAP_VERSION,
-        "defaultShard": config.default_shard,
-        "tenants": dict(sorted(config.tenant_shards().items())),
+        "defaultShard": default_shard,
+        "tenants": dict(sorted(tenants.items())),
         "shards": shards,
     }

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from stacks.tenantmap import password_env
+from infra.k8s.tenantmap import password_env
 
 Manifest = dict[str, Any]
 Ref = Any

@@ -169,7 +169,7 @@ def instance_type(name: str) -> InstanceType:
     except KeyError:
         families = ", ".join(sorted({known.split(".")[0] for known in INSTANCE_TYPES}))
         raise KeyError(
-            f"unknown instance type {name!r}; known families: {families} (see stacks/nodes.py)"
+            f"unknown instance type {name!r}; known families: {families} (see infra/eks/nodes.py)"
         ) from None
 
 

@@ -1,0 +1,1 @@
+"""Pure EKS code: node sizing, AMI types and the managed add-ons."""

@@ -1,0 +1,1 @@
+"""Pure Kubernetes code the components render: manifests and the tenant-map format."""
