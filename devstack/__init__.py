@@ -5,8 +5,9 @@
 """
 
 from devstack.configs import PoolSettings
+from devstack.lock import clean, down
 from devstack.procs import StartError
-from devstack.stack import LocalStack, clean, down
+from devstack.stack import LocalStack
 from devstack.topology import PortPlan, Topology, free_port_plan, load_topology
 
 __all__ = [

@@ -11,16 +11,10 @@ import threading
 from pathlib import Path
 from types import FrameType
 
+from devstack.layout import DEFAULT_HTTP_PORT, DEFAULT_PORT_BASE, DEFAULT_STACK_FILE, DEFAULT_WORKDIR
+from devstack.lock import clean, down
 from devstack.procs import StartError, pid_alive
-from devstack.stack import (
-    DEFAULT_HTTP_PORT,
-    DEFAULT_PORT_BASE,
-    DEFAULT_STACK_FILE,
-    DEFAULT_WORKDIR,
-    LocalStack,
-    clean,
-    down,
-)
+from devstack.stack import LocalStack
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -21,7 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from devstack.stack import DEFAULT_STACK_FILE, LocalStack
+from devstack.layout import DEFAULT_STACK_FILE
+from devstack.stack import LocalStack
 from devstack.topology import free_port_plan, load_topology
 
 API_INSTANCES = 2

@@ -1,0 +1,67 @@
+"""PgBouncer: the shards' writer endpoint (transaction pooling), and its admin console."""
+
+from __future__ import annotations
+
+from devstack import configs, postgres
+from devstack.postgres import APP_ROLE
+from devstack.procs import port_open, wait_until
+from devstack.runtime import HEALTH_TIMEOUT, Runtime
+
+
+def dsn(rt: Runtime, shard: str) -> str:
+    """The shard's writer endpoint: PgBouncer's alias for it, as the app role."""
+    alias = rt.topology.shard(shard).alias
+    user, password = rt.pg_login(superuser=False)
+    return f"postgresql://{user}:{password}@127.0.0.1:{rt.ports.pgbouncer}/{alias}"
+
+
+def admin_dsn(rt: Runtime) -> str:
+    """PgBouncer's admin console (SHOW POOLS, SHOW STATS, ...)."""
+    password = rt.secrets.pgbouncer_admin_password
+    return f"postgresql://{configs.PGBOUNCER_ADMIN}:{password}@127.0.0.1:{rt.ports.pgbouncer}/pgbouncer"
+
+
+def admin(rt: Runtime, command: str) -> str:
+    """Run an admin console command (e.g. ``SHOW POOLS``) and return psql's unaligned output."""
+    return postgres.psql(
+        rt.ports.pgbouncer,
+        command,
+        password=rt.secrets.pgbouncer_admin_password,
+        user=configs.PGBOUNCER_ADMIN,
+        database="pgbouncer",
+    )
+
+
+def start(rt: Runtime) -> None:
+    """Write the userlist and the ini, start PgBouncer, and connect through it to every shard."""
+    directory = rt.paths.pgbouncer
+    userlist = directory / "userlist.txt"
+    ini = directory / "pgbouncer.ini"
+    userlist.write_text(
+        configs.pgbouncer_userlist(rt.secrets.app_password, rt.secrets.pgbouncer_admin_password)
+    )
+    userlist.chmod(0o600)
+    ini.write_text(
+        configs.pgbouncer_ini(
+            ports=rt.ports,
+            topology=rt.topology,
+            pool=rt.pool,
+            userlist=userlist,
+            pidfile=directory / "pgbouncer.pid",
+        )
+    )
+    rt.chown_to_service_user(userlist, ini)
+    port = rt.ports.pgbouncer
+    service = rt.spawn(
+        "pgbouncer", "pgbouncer", port, ["pgbouncer", str(ini)], as_service_user=True, marker="pgbouncer"
+    )
+    wait_until(
+        lambda: port_open(port),
+        what="pgbouncer",
+        timeout=HEALTH_TIMEOUT,
+        proc=service.proc,
+        log_path=service.log_path,
+    )
+    # Through the pooler to every shard: proves the aliases, the userlist and SCRAM on both sides.
+    for shard in rt.topology.shards:
+        postgres.psql(port, "SELECT 1", password=rt.secrets.app_password, user=APP_ROLE, database=shard.alias)
