@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
 
 import psycopg2
 
@@ -63,17 +62,6 @@ class ConnectionSampler:
         finally:
             for conn in conns.values():
                 conn.close()
-
-
-@dataclass(frozen=True)
-class Offload:
-    replica_scans: int
-    primary_scans: int
-
-    @property
-    def share(self) -> float:
-        total = self.replica_scans + self.primary_scans
-        return self.replica_scans / total if total else 0.0
 
 
 def scan_counters(primaries: dict[str, str], replicas: dict[str, str]) -> tuple[int, int]:

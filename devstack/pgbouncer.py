@@ -15,12 +15,6 @@ def dsn(rt: Runtime, shard: str) -> str:
     return f"postgresql://{user}:{password}@127.0.0.1:{rt.ports.pgbouncer}/{alias}"
 
 
-def admin_dsn(rt: Runtime) -> str:
-    """PgBouncer's admin console (SHOW POOLS, SHOW STATS, ...)."""
-    password = rt.secrets.pgbouncer_admin_password
-    return f"postgresql://{configs.PGBOUNCER_ADMIN}:{password}@127.0.0.1:{rt.ports.pgbouncer}/pgbouncer"
-
-
 def admin(rt: Runtime, command: str) -> str:
     """Run an admin console command (e.g. ``SHOW POOLS``) and return psql's unaligned output."""
     return postgres.psql(

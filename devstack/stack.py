@@ -185,16 +185,8 @@ class LocalStack(FaultControls):
         return self._rt.ports
 
     @property
-    def api_workers(self) -> int:
-        return self._rt.api_workers
-
-    @property
     def pool(self) -> PoolSettings:
         return self._rt.pool
-
-    @property
-    def redis_maxmemory(self) -> str:
-        return self._rt.redis_maxmemory
 
     @property
     def log(self) -> Callable[[str], None]:
@@ -256,10 +248,6 @@ class LocalStack(FaultControls):
     def pgbouncer_dsn(self, shard: str) -> str:
         """The shard's writer endpoint: PgBouncer's alias for it (transaction pooling)."""
         return pgbouncer.dsn(self._rt, shard)
-
-    def pgbouncer_admin_dsn(self) -> str:
-        """PgBouncer's admin console (SHOW POOLS, SHOW STATS, ...)."""
-        return pgbouncer.admin_dsn(self._rt)
 
     def psql(self, shard: str, sql: str, *, replica: int | None = None, superuser: bool = True) -> str:
         """Run SQL on a shard's primary (or replica) with psql; tuples-only, '|'-separated output."""
