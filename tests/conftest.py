@@ -1,8 +1,11 @@
-"""Suite-wide settings. Fixtures live next to the tests that use them (tests/infra/conftest.py, ...)."""
+"""Suite-wide settings. Fixtures live next to the tests that use them (tests/infra/conftest.py, ...); those
+that several folders use are in tests/support/fixtures.py, registered here."""
 
 from __future__ import annotations
 
 from hypothesis import HealthCheck, settings
+
+pytest_plugins = ["tests.support.fixtures"]
 
 # CI machines are shared and often loaded: a per-example deadline or a "too slow" health check would fail a
 # correct property on a busy machine. Timings belong in benchmarks, not in tests.

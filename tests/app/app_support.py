@@ -1,4 +1,4 @@
-"""Helpers shared by the app's tests (plain functions and types; the fixtures live in conftest.py).
+"""Helpers of the app's tests (plain functions; the fixtures live in conftest.py and tests/support/).
 
 A module of its own, with a name no other test folder uses, so that test modules can import it whichever
 folders one pytest run collects (every folder has a `conftest` module).
@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import socket
 import subprocess
-import time
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
+
+from tests.support.clients import User
 
 
 def tenant_map_doc(**overrides: Any) -> dict[str, Any]:
@@ -39,31 +38,10 @@ def tenant_map_doc(**overrides: Any) -> dict[str, Any]:
     return doc
 
 
-@dataclass
-class User:
-    tenant: str
-    email: str
-    password: str
-    token: str
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"authorization": f"Bearer {self.token}"}
-
-
 def create_document(api: httpx.Client, user: User, title: str = "t", body: str = "b") -> dict[str, Any]:
     response = api.post("/v1/documents", json={"title": title, "body": body}, headers=user.headers)
     assert response.status_code == 201, response.text
     return response.json()  # type: ignore[no-any-return]
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float = 20.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def free_port() -> int:

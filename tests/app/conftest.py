@@ -1,17 +1,18 @@
-"""Fixtures of the app's tests: a valid environment for the unit tests, clients of the real local stack."""
+"""Fixtures of the app's tests: a valid environment for the unit tests, a Redis client of the local stack.
+
+The API client, the user factory and the S3 client are shared with other folders: tests/support/fixtures.py.
+"""
 
 from __future__ import annotations
 
 import json
-import secrets
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Iterator
 
-import boto3
-import httpx
 import pytest
 import redis
-from app_support import User, tenant_map_doc
+from app_support import tenant_map_doc
+
+from devstack import LocalStack
 
 
 @pytest.fixture
@@ -27,46 +28,8 @@ def app_environ() -> dict[str, str]:
     }
 
 
-# ---------------------------------------------------------------- integration helpers (real local stack)
-
-
 @pytest.fixture(scope="session")
-def api(local_stack: Any) -> Iterator[httpx.Client]:
-    """The API as a client sees it: through nginx."""
-    with httpx.Client(base_url=local_stack.url, timeout=30.0) as client:
-        yield client
-
-
-@pytest.fixture(scope="session")
-def new_user(api: httpx.Client) -> Callable[[str], User]:
-    """Register a fresh user in a tenant and log in."""
-
-    def make(tenant: str) -> User:
-        email = f"user-{secrets.token_hex(6)}@example.com"
-        password = "correct horse " + secrets.token_hex(4)
-        creds = {"tenant": tenant, "email": email, "password": password}
-        registered = api.post("/v1/auth/register", json=creds)
-        assert registered.status_code == 201, registered.text
-        token = api.post("/v1/auth/token", json=creds)
-        assert token.status_code == 200, token.text
-        return User(tenant, email, password, token.json()["access_token"])
-
-    return make
-
-
-@pytest.fixture(scope="session")
-def redis_client(local_stack: Any) -> Iterator[redis.Redis]:
+def redis_client(local_stack: LocalStack) -> Iterator[redis.Redis]:
     client = redis.Redis.from_url(local_stack.redis_url, socket_timeout=5)
     yield client
     client.close()
-
-
-@pytest.fixture(scope="session")
-def s3(local_stack: Any) -> Any:
-    return boto3.client(
-        "s3",
-        endpoint_url=local_stack.s3_endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="devstack",
-        aws_secret_access_key="devstack",
-    )

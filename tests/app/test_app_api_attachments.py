@@ -8,7 +8,9 @@ from typing import Any
 
 import httpx
 import pytest
-from app_support import User, create_document
+from app_support import create_document
+
+from tests.support.clients import User
 
 pytestmark = pytest.mark.integration
 

@@ -10,7 +10,8 @@ from typing import Any
 import httpx
 import jwt
 import pytest
-from app_support import User
+
+from tests.support.clients import User
 
 pytestmark = pytest.mark.integration
 

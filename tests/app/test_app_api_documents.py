@@ -8,7 +8,10 @@ from typing import Any
 import httpx
 import pytest
 import redis
-from app_support import User, create_document, wait_for
+from app_support import create_document
+
+from tests.support.clients import User
+from tests.support.waiting import wait_replayed
 
 pytestmark = pytest.mark.integration
 
@@ -102,12 +105,8 @@ def test_keyset_pagination_walks_every_document_once(
 ) -> None:
     user: User = new_user("umbrella")
     created = [create_document(api, user, f"doc-{i}")["id"] for i in range(5)]
-    # Lists come from the replica: wait until it has replayed the last insert.
-    shard = local_stack.tenant_map["tenants"]["umbrella"]
-    last = created[-1]
-    # The id is a UUID the API generated, not user input.
-    replayed = f"SELECT count(*) FROM documents WHERE id = '{uuid.UUID(last)}'"  # noqa: S608
-    wait_for(lambda: local_stack.psql(shard, replayed, replica=0).strip() == "1", what="replica to replay")
+    # Lists come from the replica: wait until it has replayed the inserts.
+    wait_replayed(local_stack, local_stack.tenant_map["tenants"]["umbrella"])
     seen: list[str] = []
     cursor = None
     pages = 0

@@ -7,16 +7,12 @@ from typing import Any
 
 import httpx
 import pytest
-from app_support import User, create_document, wait_for
+from app_support import create_document
+
+from tests.support.clients import User
+from tests.support.waiting import wait_replayed, wait_until
 
 pytestmark = pytest.mark.integration
-
-
-def wait_replayed(local_stack: Any, tenant: str) -> None:
-    shard = local_stack.tenant_map["tenants"][tenant]
-    lsn = local_stack.psql(shard, "SELECT pg_current_wal_lsn()").strip()
-    query = f"SELECT pg_last_wal_replay_lsn() >= '{lsn}'::pg_lsn"
-    wait_for(lambda: local_stack.psql(shard, query, replica=0).strip() == "t", what="replica to catch up")
 
 
 def test_summary_counts_documents_attachments_and_bytes(
@@ -31,7 +27,7 @@ def test_summary_counts_documents_attachments_and_bytes(
             api.post(f"/v1/documents/{doc['id']}/attachments", files=files, headers=user.headers).status_code
             == 201
         )
-    wait_replayed(local_stack, "umbrella")
+    wait_replayed(local_stack, local_stack.tenant_map["tenants"]["umbrella"])
     after = api.get("/v1/reports/summary", headers=user.headers)
     assert after.status_code == 200
     body = after.json()
@@ -48,7 +44,7 @@ def poll_export(api: httpx.Client, user: User, job_id: str) -> dict[str, Any]:
         state.update(api.get(f"/v1/exports/{job_id}", headers=user.headers).json())
         return state["status"] in ("done", "failed")
 
-    wait_for(finished, timeout=60, what=f"export {job_id}")
+    wait_until(finished, timeout=60, what=f"export {job_id}")
     return state
 
 

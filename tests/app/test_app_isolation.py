@@ -9,9 +9,10 @@ from typing import Any
 
 import httpx
 import pytest
-from app_support import User, create_document
+from app_support import create_document
 
 from devstack.procs import StartError
+from tests.support.clients import User
 
 pytestmark = pytest.mark.integration
 

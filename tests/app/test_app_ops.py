@@ -8,8 +8,11 @@ from typing import Any
 
 import httpx
 import pytest
-from app_support import User, create_document, wait_for
+from app_support import create_document
 from openapi_spec_validator import validate
+
+from tests.support.clients import User
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -59,7 +62,7 @@ def test_json_logs_carry_request_id_and_tenant(api: httpx.Client, new_user: Any,
     assert httpx.get(direct, headers=user.headers | {"x-request-id": request_id}).status_code == 200
     log_path = local_stack.log_path("api-0")
     # The access line is written once the response has gone out: give it a moment to land.
-    wait_for(lambda: request_id in log_path.read_text(), timeout=5, what="the access log line")
+    wait_until(lambda: request_id in log_path.read_text(), timeout=5, what="the access log line")
     records = [json.loads(line) for line in log_path.read_text().splitlines() if request_id in line]
     access = [r for r in records if r.get("logger") == "app.access"]
     assert len(access) == 1

@@ -7,7 +7,10 @@ from typing import Any
 
 import httpx
 import pytest
-from app_support import User, create_document, wait_for
+from app_support import create_document
+
+from tests.support.clients import User
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -60,4 +63,4 @@ def test_lists_catch_up_after_replay_resumes(api: httpx.Client, new_user: Any, l
         items = api.get("/v1/documents", params={"limit": 100}, headers=user.headers).json()["items"]
         return doc["id"] in {item["id"] for item in items}
 
-    wait_for(visible, what="the replica to replay the insert")
+    wait_until(visible, what="the replica to replay the insert")

@@ -16,9 +16,10 @@ from typing import Any
 import httpx
 import pytest
 import redis
-from app_support import Procs, free_port, http_status, wait_for
+from app_support import Procs, free_port, http_status
 
 from devstack.configs import redis_command
+from tests.support.waiting import wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -45,7 +46,7 @@ def small_redis_app(
     try:
         procs.start("redis", redis_command(port=redis_port, workdir=tmp_path, maxmemory=str(MAXMEMORY)))
         client = redis.Redis(port=redis_port, socket_timeout=5)
-        wait_for(lambda: _pings(client), what="the small redis")
+        wait_until(lambda: _pings(client), what="the small redis")
         assert client.config_get("maxmemory-policy")["maxmemory-policy"] == "noeviction"
         env = dict(os.environ) | local_stack.app_env
         env |= {
@@ -58,7 +59,9 @@ def small_redis_app(
         env.pop("PROMETHEUS_MULTIPROC_DIR", None)
         procs.start("api", [sys.executable, "-m", "app.serve"], env)
         base = f"http://127.0.0.1:{api_port}"
-        wait_for(lambda: http_status(f"{base}/readyz") == 200, timeout=30, what="the API on the small redis")
+        wait_until(
+            lambda: http_status(f"{base}/readyz") == 200, timeout=30, what="the API on the small redis"
+        )
         yield base, client, env, procs
         client.close()
     finally:
@@ -120,13 +123,13 @@ def test_full_redis_keeps_the_queued_job_and_the_api_answers(
         assert "out of memory" in refused.json()["error"]["message"]
 
         # Cache keys carry TTLs: once they expire there is room again, and the worker runs the job.
-        wait_for(
+        wait_until(
             lambda: client.info("memory")["used_memory"] < MAXMEMORY * 0.8,
             timeout=CACHE_TTL_SECONDS + 20,
             what="cache keys to expire",
         )
         procs.start("worker", [sys.executable, "-m", "app.worker"], env)
-        wait_for(
+        wait_until(
             lambda: api.get(f"/v1/exports/{job_id}", headers=headers).json()["status"] == "done",
             timeout=60,
             what="the queued export to run",

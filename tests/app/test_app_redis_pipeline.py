@@ -8,7 +8,6 @@ import asyncio
 import os
 import random
 import signal
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -16,11 +15,13 @@ from pathlib import Path
 
 import pytest
 import redis
+from app_support import free_port
 from redis.asyncio import ConnectionPool
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 
 from app.core.redis_pipeline import PipelinedGets
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 SOCKET_TIMEOUT = 0.3
@@ -28,9 +29,7 @@ SOCKET_TIMEOUT = 0.3
 
 class RedisServer:
     def __init__(self, workdir: Path) -> None:
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            self.port = sock.getsockname()[1]
+        self.port = free_port()
         self.workdir = workdir
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -52,14 +51,13 @@ class RedisServer:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                if self.client().ping():
-                    return
-            except redis.ConnectionError:
-                time.sleep(0.05)
-        raise RuntimeError("redis-server did not start")
+        wait_until(self._pings, timeout=10, what="redis-server")
+
+    def _pings(self) -> bool:
+        try:
+            return bool(self.client().ping())
+        except redis.ConnectionError:
+            return False
 
     def stop(self) -> None:
         if self.proc is not None:

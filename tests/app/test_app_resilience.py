@@ -19,7 +19,10 @@ from typing import Any
 
 import httpx
 import pytest
-from app_support import Procs, User, create_document, free_port, http_status, wait_for
+from app_support import Procs, create_document, free_port, http_status
+
+from tests.support.clients import User
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[2]
@@ -58,11 +61,11 @@ def test_redis_down_reads_and_writes_go_on_queue_says_503(
         assert time.monotonic() - started < 15, "every answer came quickly (short timeouts, no hang)"
     finally:
         local_stack.start_redis()
-    wait_for(lambda: _ready(api), what="/readyz after redis returned")
+    wait_until(lambda: _ready(api), what="/readyz after redis returned")
     # The cache did not keep a stale copy, and the worker survived the outage: an export runs.
     assert api.get(url, headers=user.headers).json()["title"] == "during"
     job_id = api.post("/v1/exports", headers=user.headers).json()["job_id"]
-    wait_for(
+    wait_until(
         lambda: api.get(f"/v1/exports/{job_id}", headers=user.headers).json()["status"] == "done",
         timeout=60,
         what="the export after redis came back",
@@ -86,7 +89,7 @@ def test_replica_down_reads_fall_back_to_the_writer(
         assert ready.json()["checks"]["shard-a"]["writer"] == "ok"
     finally:
         local_stack.start_replica("shard-b")
-    wait_for(lambda: _ready(api), what="/readyz after the replica returned")
+    wait_until(lambda: _ready(api), what="/readyz after the replica returned")
 
 
 def test_sigterm_finishes_in_flight_requests(api: httpx.Client, new_user: Any, local_stack: Any) -> None:
@@ -152,7 +155,7 @@ def test_dead_writer_is_a_fast_503_for_its_shard_only(local_stack: Any, tmp_path
     base = f"http://127.0.0.1:{port}"
     try:
         procs.start("api", [sys.executable, "-m", "app.serve"], env)
-        wait_for(lambda: http_status(f"{base}/healthz") == 200, timeout=30, what="the API")
+        wait_until(lambda: http_status(f"{base}/healthz") == 200, timeout=30, what="the API")
         ready = httpx.get(f"{base}/readyz", timeout=10)
         assert ready.status_code == 503
         assert ready.json()["failing"] == ["shard-b.writer"]

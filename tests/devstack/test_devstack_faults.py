@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import secrets
 import time
-from collections.abc import Callable
 
 import asyncpg
 import pytest
@@ -16,17 +15,9 @@ import redis
 
 from devstack import LocalStack, StartError
 from devstack.procs import pid_alive, port_open
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.integration
-
-
-def _eventually(check: Callable[[], bool], timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.02)
-    return False
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +60,7 @@ def test_paused_replay_holds_back_the_replica_until_resumed(data_stack: LocalSta
         assert not _on_replica(data_stack, token), "replay is paused: the replica must lag"
     finally:
         data_stack.resume_replay("shard-a")
-    assert _eventually(lambda: _on_replica(data_stack, token))
+    wait_until(lambda: _on_replica(data_stack, token), timeout=10, what="the row on the replica")
 
 
 def test_stopped_replica_catches_up_from_its_slot(data_stack: LocalStack, fault_table: str) -> None:
@@ -83,7 +74,7 @@ def test_stopped_replica_catches_up_from_its_slot(data_stack: LocalStack, fault_
     finally:
         data_stack.start_replica("shard-a")
     assert data_stack.psql("shard-a", "SELECT state FROM pg_stat_replication") == "streaming"
-    assert _eventually(lambda: _on_replica(data_stack, token))
+    wait_until(lambda: _on_replica(data_stack, token), timeout=10, what="the row on the replica")
 
 
 def test_primary_restart_keeps_committed_rows(data_stack: LocalStack, fault_table: str) -> None:
@@ -95,7 +86,7 @@ def test_primary_restart_keeps_committed_rows(data_stack: LocalStack, fault_tabl
     old_pid = next(entry["pid"] for entry in before if entry["name"] == "postgres:shard-a:primary")
     assert after["postgres:shard-a:primary"] != old_pid
     assert _present(data_stack, token, replica=None)
-    assert _eventually(lambda: _on_replica(data_stack, token))
+    wait_until(lambda: _on_replica(data_stack, token), timeout=10, what="the row on the replica")
 
 
 def test_pgbouncer_restart_cuts_clients_and_comes_back(data_stack: LocalStack) -> None:

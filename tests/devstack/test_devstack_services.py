@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
-import time
 from pathlib import Path
 
 import asyncpg
@@ -15,20 +14,11 @@ import redis
 
 from devstack import LocalStack
 from devstack.procs import pid_alive, port_open
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 
 SHARDS = ("shard-a", "shard-b")
-
-
-def _wait_visible(stack: LocalStack, shard: str, sql: str, expected: str, timeout: float = 10.0) -> float:
-    """Seconds until ``sql`` on the shard's replica returns ``expected``; fails after ``timeout``."""
-    began = time.monotonic()
-    while time.monotonic() - began < timeout:
-        if stack.psql(shard, sql, replica=0) == expected:
-            return time.monotonic() - began
-        time.sleep(0.02)
-    pytest.fail(f"{expected!r} not visible on {shard}'s replica after {timeout}s")
 
 
 @pytest.mark.parametrize("shard", SHARDS)
@@ -36,7 +26,8 @@ def test_replica_streams_from_its_primary(data_stack: LocalStack, shard: str) ->
     token = secrets.token_hex(8)  # hex made here: safe to inline into SQL
     data_stack.psql(shard, "CREATE TABLE IF NOT EXISTS devstack_probe (token text)")
     data_stack.psql(shard, f"INSERT INTO devstack_probe VALUES ('{token}')")  # noqa: S608
-    _wait_visible(data_stack, shard, f"SELECT count(*) FROM devstack_probe WHERE token = '{token}'", "1")  # noqa: S608
+    probe = f"SELECT count(*) FROM devstack_probe WHERE token = '{token}'"  # noqa: S608
+    wait_until(lambda: data_stack.psql(shard, probe, replica=0) == "1", timeout=10, what=f"{shard}'s replica")
     assert data_stack.psql(shard, "SELECT pg_is_in_recovery()", replica=0) == "t"
     state = data_stack.psql(shard, "SELECT state, sync_state FROM pg_stat_replication")
     assert state == "streaming|async"

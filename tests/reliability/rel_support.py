@@ -1,4 +1,4 @@
-"""Helpers of the reliability tests: accounts, a bounded async load loop with fault marks, and reports.
+"""Helpers of the reliability tests: a bounded async load loop with fault marks, reports, and repair.
 
 The load loop runs on 127.0.0.1 only, is bounded in both requests and seconds, and records every outcome
 with its start and end time relative to the start of the run, so that a test can say which requests were in
@@ -19,20 +19,9 @@ from typing import Any
 import httpx
 
 from devstack import LocalStack
+from tests.support.waiting import wait_until
 
 REPORT_ENV = "NEXUS_RELIABILITY_REPORT"
-
-
-@dataclass(frozen=True)
-class Account:
-    tenant: str
-    email: str
-    user_id: str
-    token: str
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"authorization": f"Bearer {self.token}"}
 
 
 @dataclass(frozen=True)
@@ -165,16 +154,6 @@ def report(scenario: str, **figures: Any) -> None:
     if path:
         with open(path, "a", encoding="utf-8") as out:  # noqa: PTH123 - a plain append
             out.write(line + "\n")
-
-
-def wait_until(predicate: Callable[[], bool], *, timeout: float = 30.0, what: str = "condition") -> float:
-    """Poll until ``predicate`` holds; returns the seconds it took."""
-    began = time.monotonic()
-    while time.monotonic() - began < timeout:
-        if predicate():
-            return time.monotonic() - began
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
 
 
 def status_of(client: httpx.Client, path: str) -> int:

@@ -19,7 +19,6 @@ import httpx
 import psycopg2
 import pytest
 from rel_support import (
-    Account,
     LoadRun,
     Outcome,
     Step,
@@ -28,10 +27,11 @@ from rel_support import (
     report,
     run_load,
     status_of,
-    wait_until,
 )
 
 from devstack import LocalStack
+from tests.support.clients import User
+from tests.support.waiting import wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -55,7 +55,7 @@ def client(local_stack: LocalStack) -> Iterator[httpx.Client]:
         yield c
 
 
-def _docs(client: httpx.Client, user: Account, count: int, tag: str) -> list[str]:
+def _docs(client: httpx.Client, user: User, count: int, tag: str) -> list[str]:
     ids = []
     for i in range(count):
         created = client.post(
@@ -96,7 +96,7 @@ def _reconcile(run: LoadRun, stack: LocalStack, shard: str, tag: str, op: str) -
     }
 
 
-def _writes_and_reads(user: Account, doc_ids: list[str], tag: str, *, write_every: int = 3) -> StepFn:
+def _writes_and_reads(user: User, doc_ids: list[str], tag: str, *, write_every: int = 3) -> StepFn:
     """POST a document with a unique title every ``write_every`` steps, else GET a seeded document."""
 
     async def step(client: httpx.AsyncClient, n: int) -> Step:
@@ -136,9 +136,9 @@ def _window(outcomes: list[Outcome]) -> float:
 
 
 def test_redis_stopped_reads_and_writes_go_on(
-    local_stack: LocalStack, client: httpx.Client, account: Callable[[str], Account]
+    local_stack: LocalStack, client: httpx.Client, new_user: Callable[[str], User]
 ) -> None:
-    user = account("acme")
+    user = new_user("acme")
     tag = f"redis{secrets.token_hex(3)}"
     doc_ids = _docs(client, user, 8, tag)
     for doc_id in doc_ids:  # warm the cache, so that reads first come from Redis
@@ -196,9 +196,9 @@ def test_redis_stopped_reads_and_writes_go_on(
 
 
 def test_replica_stopped_reads_fall_back_to_the_writer(
-    local_stack: LocalStack, client: httpx.Client, account: Callable[[str], Account]
+    local_stack: LocalStack, client: httpx.Client, new_user: Callable[[str], User]
 ) -> None:
-    user = account("initech")  # shard-b
+    user = new_user("initech")  # shard-b
     _docs(client, user, 3, f"rep{secrets.token_hex(3)}")
 
     async def step(c: httpx.AsyncClient, n: int) -> Step:
@@ -244,9 +244,9 @@ def test_replica_stopped_reads_fall_back_to_the_writer(
 
 
 def test_pgbouncer_restart_is_a_retry_or_a_503_never_a_partial_write(
-    local_stack: LocalStack, client: httpx.Client, account: Callable[[str], Account]
+    local_stack: LocalStack, client: httpx.Client, new_user: Callable[[str], User]
 ) -> None:
-    user = account("globex")  # shard-a, through PgBouncer like every writer request
+    user = new_user("globex")  # shard-a, through PgBouncer like every writer request
     _restart_under_writes(
         local_stack,
         client,
@@ -262,9 +262,9 @@ def test_pgbouncer_restart_is_a_retry_or_a_503_never_a_partial_write(
 
 
 def test_primary_restart_loses_no_acknowledged_write(
-    local_stack: LocalStack, client: httpx.Client, account: Callable[[str], Account]
+    local_stack: LocalStack, client: httpx.Client, new_user: Callable[[str], User]
 ) -> None:
-    user = account("acme")
+    user = new_user("acme")
     figures = _restart_under_writes(
         local_stack,
         client,
@@ -280,7 +280,7 @@ def test_primary_restart_loses_no_acknowledged_write(
 def _restart_under_writes(
     local_stack: LocalStack,
     client: httpx.Client,
-    user: Account,
+    user: User,
     tag_prefix: str,
     scenario: str,
     fault_name: str,
@@ -322,10 +322,10 @@ def _restart_under_writes(
 
 
 def test_sigterm_to_a_drained_api_instance_fails_no_request(
-    local_stack: LocalStack, client: httpx.Client, account: Callable[[str], Account]
+    local_stack: LocalStack, client: httpx.Client, new_user: Callable[[str], User]
 ) -> None:
     """The Kubernetes order: the target leaves the balancer (preStop), then the pod gets SIGTERM."""
-    user = account("umbrella")
+    user = new_user("umbrella")
     tag = f"term{secrets.token_hex(3)}"
     doc_ids = _docs(client, user, 5, tag)
     codes: dict[str, int | None] = {}
@@ -356,10 +356,10 @@ def test_sigterm_to_a_drained_api_instance_fails_no_request(
 
 
 def test_sigterm_without_draining_counts_what_nginx_absorbs(
-    local_stack: LocalStack, client: httpx.Client, account: Callable[[str], Account]
+    local_stack: LocalStack, client: httpx.Client, new_user: Callable[[str], User]
 ) -> None:
     """No deregistration first: nginx retries what it can; the figures say what a client would see."""
-    user = account("umbrella")
+    user = new_user("umbrella")
     tag = f"kill{secrets.token_hex(3)}"
     doc_ids = _docs(client, user, 5, tag)
     run = asyncio.run(
@@ -400,11 +400,11 @@ def _hold_documents_lock(stack: LocalStack, shard: str) -> Any:
 def test_worker_killed_mid_job_is_retried_and_completes_once(
     local_stack: LocalStack,
     client: httpx.Client,
-    account: Callable[[str], Account],
-    rel_s3: Any,
+    new_user: Callable[[str], User],
+    s3: Any,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    user = account("umbrella")  # shard-b
+    user = new_user("umbrella")  # shard-b
     _docs(client, user, 3, f"job{secrets.token_hex(3)}")
     # A short job timeout, so that the killed job's lease (timeout + 10 s) runs out within the test.
     monkeypatch.setenv("NEXUS_JOB_TIMEOUT_SECONDS", "6")
@@ -439,8 +439,8 @@ def test_worker_killed_mid_job_is_retried_and_completes_once(
     final = dict(state)
     bucket = local_stack.s3_bucket
     key = f"tenants/umbrella/exports/{job_id}.jsonl"
-    listed = rel_s3.list_objects_v2(Bucket=bucket, Prefix=f"tenants/umbrella/exports/{job_id}")
-    lines = rel_s3.get_object(Bucket=bucket, Key=key)["Body"].read().splitlines()
+    listed = s3.list_objects_v2(Bucket=bucket, Prefix=f"tenants/umbrella/exports/{job_id}")
+    lines = s3.get_object(Bucket=bucket, Key=key)["Body"].read().splitlines()
     log = local_stack.log_path("worker").read_text()
     done_lines = [line for line in log.splitlines() if job_id in line and '"msg":"export done"' in line]
     report(

@@ -15,9 +15,10 @@ from urllib.parse import quote
 
 import httpx
 import pytest
-from rel_support import Account, report
+from rel_support import report
 
 from devstack import LocalStack
+from tests.support.clients import User
 
 pytestmark = pytest.mark.integration
 
@@ -25,13 +26,13 @@ JSON_CAP = 1024 * 1024  # app.core.http.MAX_JSON_BODY_BYTES
 
 
 @pytest.fixture(scope="module")
-def owner(account: Callable[[str], Account]) -> Account:
-    return account("globex")
+def owner(new_user: Callable[[str], User]) -> User:
+    return new_user("globex")
 
 
 @pytest.fixture(scope="module")
-def doc(rel_api: httpx.Client, owner: Account) -> dict[str, Any]:
-    created = rel_api.post("/v1/documents", json={"title": "target", "body": "b"}, headers=owner.headers)
+def doc(api: httpx.Client, owner: User) -> dict[str, Any]:
+    created = api.post("/v1/documents", json={"title": "target", "body": "b"}, headers=owner.headers)
     assert created.status_code == 201
     return created.json()  # type: ignore[no-any-return]
 
@@ -44,7 +45,7 @@ def _error_code(response: httpx.Response) -> str:
 
 
 def test_schemathesis_finds_no_server_error_and_no_schema_break(
-    local_stack: LocalStack, owner: Account, tmp_path: Path
+    local_stack: LocalStack, owner: User, tmp_path: Path
 ) -> None:
     """Property-based requests for every operation, from the document the API serves, with a valid token.
     Bounded: a fixed seed, at most 5 examples per operation in the fuzzing phase, 45 s for the whole run
@@ -104,20 +105,20 @@ def _chunks(total: int, size: int = 64 * 1024) -> Iterator[bytes]:
     [("POST", "/v1/documents"), ("PUT", "/v1/documents/{id}"), ("POST", "/v1/auth/register")],
 )
 def test_oversized_json_bodies_are_413(
-    rel_api: httpx.Client, owner: Account, doc: dict[str, Any], method: str, path: str
+    api: httpx.Client, owner: User, doc: dict[str, Any], method: str, path: str
 ) -> None:
     url = path.format(id=doc["id"])
     headers = owner.headers | {"content-type": "application/json"}
-    declared = rel_api.request(method, url, content=b"x" * (JSON_CAP + 1), headers=headers)
+    declared = api.request(method, url, content=b"x" * (JSON_CAP + 1), headers=headers)
     assert declared.status_code == 413, declared.text
     assert _error_code(declared) == "payload_too_large"
     # Chunked: no Content-Length to refuse early; the cap is counted while reading.
-    chunked = rel_api.request(method, url, content=_chunks(3 * JSON_CAP), headers=headers)
+    chunked = api.request(method, url, content=_chunks(3 * JSON_CAP), headers=headers)
     assert chunked.status_code == 413, chunked.text
 
 
 def test_oversized_chunked_upload_is_413(
-    rel_api: httpx.Client, owner: Account, doc: dict[str, Any], local_stack: LocalStack
+    api: httpx.Client, owner: User, doc: dict[str, Any], local_stack: LocalStack
 ) -> None:
     limit = int(local_stack.app_env["NEXUS_MAX_UPLOAD_BYTES"])
     boundary = "nexus-hostile"
@@ -130,13 +131,13 @@ def test_oversized_chunked_upload_is_413(
         yield from _chunks(limit + 256 * 1024)
         yield f"\r\n--{boundary}--\r\n".encode()
 
-    response = rel_api.post(
+    response = api.post(
         f"/v1/documents/{doc['id']}/attachments",
         content=body(),
         headers=owner.headers | {"content-type": f"multipart/form-data; boundary={boundary}"},
     )
     assert response.status_code == 413, response.text
-    listed = rel_api.get(f"/v1/documents/{doc['id']}", headers=owner.headers)
+    listed = api.get(f"/v1/documents/{doc['id']}", headers=owner.headers)
     assert listed.status_code == 200
 
 
@@ -157,17 +158,15 @@ MALFORMED: dict[str, bytes] = {
 
 
 @pytest.mark.parametrize("case", sorted(MALFORMED))
-def test_malformed_json_is_422(rel_api: httpx.Client, owner: Account, doc: dict[str, Any], case: str) -> None:
+def test_malformed_json_is_422(api: httpx.Client, owner: User, doc: dict[str, Any], case: str) -> None:
     headers = owner.headers | {"content-type": "application/json"}
     for method, url in (("POST", "/v1/documents"), ("PUT", f"/v1/documents/{doc['id']}")):
-        response = rel_api.request(method, url, content=MALFORMED[case], headers=headers)
+        response = api.request(method, url, content=MALFORMED[case], headers=headers)
         assert response.status_code == 422, (method, response.text)
         assert _error_code(response) in {"invalid_json", "invalid_request"}
         assert "Traceback" not in response.text
     # The document was not changed by any of it.
-    assert (
-        rel_api.get(f"/v1/documents/{doc['id']}", headers=owner.headers).json()["version"] == doc["version"]
-    )
+    assert api.get(f"/v1/documents/{doc['id']}", headers=owner.headers).json()["version"] == doc["version"]
 
 
 # ---------------------------------------------------------------------------------------------- injection
@@ -188,7 +187,7 @@ HOSTILE_IDS = [
 
 @pytest.mark.parametrize("raw_id", HOSTILE_IDS, ids=range(len(HOSTILE_IDS)))
 def test_injection_in_ids_is_a_plain_404(
-    rel_api: httpx.Client, owner: Account, doc: dict[str, Any], raw_id: str
+    api: httpx.Client, owner: User, doc: dict[str, Any], raw_id: str
 ) -> None:
     encoded = quote(raw_id, safe="")
     for method, path in (
@@ -197,11 +196,11 @@ def test_injection_in_ids_is_a_plain_404(
         ("GET", f"/v1/documents/{doc['id']}/attachments/{encoded}"),
         ("GET", f"/v1/exports/{encoded}"),
     ):
-        response = rel_api.request(method, path, headers=owner.headers)
+        response = api.request(method, path, headers=owner.headers)
         # 404 from the API; nginx itself refuses some encodings (NUL, ../ above the root) with a 400.
         assert response.status_code in (400, 404, 414), (method, path[:80], response.text[:200])
     # Nothing was deleted or leaked by the attempts.
-    assert rel_api.get(f"/v1/documents/{doc['id']}", headers=owner.headers).status_code == 200
+    assert api.get(f"/v1/documents/{doc['id']}", headers=owner.headers).status_code == 200
 
 
 HOSTILE_CURSORS = [
@@ -215,8 +214,8 @@ HOSTILE_CURSORS = [
 
 
 @pytest.mark.parametrize("cursor", HOSTILE_CURSORS, ids=range(len(HOSTILE_CURSORS)))
-def test_injection_in_cursors_is_422(rel_api: httpx.Client, owner: Account, cursor: str) -> None:
-    response = rel_api.get("/v1/documents", params={"cursor": cursor}, headers=owner.headers)
+def test_injection_in_cursors_is_422(api: httpx.Client, owner: User, cursor: str) -> None:
+    response = api.get("/v1/documents", params={"cursor": cursor}, headers=owner.headers)
     assert response.status_code == 422, response.text
     assert _error_code(response) in {"invalid_cursor", "invalid_request"}
 
@@ -234,10 +233,10 @@ HOSTILE_FILENAMES = [
 
 @pytest.mark.parametrize("filename", HOSTILE_FILENAMES, ids=range(len(HOSTILE_FILENAMES)))
 def test_hostile_filenames_stay_inside_the_tenant_prefix(
-    rel_api: httpx.Client,
-    owner: Account,
+    api: httpx.Client,
+    owner: User,
     doc: dict[str, Any],
-    rel_s3: Any,
+    s3: Any,
     local_stack: LocalStack,
     filename: str,
 ) -> None:
@@ -247,7 +246,7 @@ def test_hostile_filenames_stay_inside_the_tenant_prefix(
         f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{filename}"\r\n'
         f"Content-Type: text/plain\r\n\r\npayload\r\n--{boundary}--\r\n"
     ).encode()
-    response = rel_api.post(
+    response = api.post(
         f"/v1/documents/{doc['id']}/attachments",
         content=body,
         headers=owner.headers | {"content-type": f"multipart/form-data; boundary={boundary}"},
@@ -267,8 +266,8 @@ def test_hostile_filenames_stay_inside_the_tenant_prefix(
     key = f"tenants/{owner.tenant}/documents/{doc['id']}/attachments/{meta['id']}"
     # A CR LF in the name ends the part header early, so what follows becomes the file's own content: the
     # uploader's bytes, stored under the uploader's prefix, like any other.
-    assert rel_s3.head_object(Bucket=local_stack.s3_bucket, Key=key)["ContentLength"] == meta["size_bytes"]
-    fetched = rel_api.get(f"/v1/documents/{doc['id']}/attachments/{meta['id']}", headers=owner.headers)
+    assert s3.head_object(Bucket=local_stack.s3_bucket, Key=key)["ContentLength"] == meta["size_bytes"]
+    fetched = api.get(f"/v1/documents/{doc['id']}/attachments/{meta['id']}", headers=owner.headers)
     download = httpx.get(fetched.json()["download_url"], timeout=10)
     assert download.status_code == 200
     assert len(download.content) == meta["size_bytes"]

@@ -19,10 +19,11 @@ from urllib.parse import parse_qs, parse_qsl, quote, unquote, urlsplit, urlunspl
 
 import httpx
 import pytest
-from rel_support import Account, wait_until
 
 from devstack import LocalStack
 from devstack.procs import StartError
+from tests.support.clients import User
+from tests.support.waiting import wait_replayed, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -30,7 +31,7 @@ TABLES = ("users", "documents", "attachments")
 
 
 class Tenant:
-    def __init__(self, api: httpx.Client, user: Account) -> None:
+    def __init__(self, api: httpx.Client, user: User) -> None:
         self.user = user
         self.docs: list[dict[str, Any]] = []
         self.attachments: dict[str, dict[str, Any]] = {}
@@ -56,26 +57,20 @@ class Tenant:
 
 @pytest.fixture(scope="module")
 def pair(
-    rel_api: httpx.Client, account: Callable[[str], Account], local_stack: LocalStack
+    api: httpx.Client, new_user: Callable[[str], User], local_stack: LocalStack
 ) -> tuple[Tenant, Tenant]:
     tenants = local_stack.tenant_map["tenants"]
     assert tenants["acme"] == tenants["globex"]
-    return Tenant(rel_api, account("acme")), Tenant(rel_api, account("globex"))
-
-
-def _wait_replayed(stack: LocalStack, shard: str) -> None:
-    lsn = stack.psql(shard, "SELECT pg_current_wal_lsn()").strip()
-    query = f"SELECT pg_last_wal_replay_lsn() >= '{lsn}'::pg_lsn"
-    wait_until(lambda: stack.psql(shard, query, replica=0).strip() == "t", what="the replica to replay")
+    return Tenant(api, new_user("acme")), Tenant(api, new_user("globex"))
 
 
 def test_reports_count_only_the_callers_rows(
-    rel_api: httpx.Client, pair: tuple[Tenant, Tenant], local_stack: LocalStack
+    api: httpx.Client, pair: tuple[Tenant, Tenant], local_stack: LocalStack
 ) -> None:
     acme, globex = pair
-    _wait_replayed(local_stack, "shard-a")
+    wait_replayed(local_stack, "shard-a")
     for tenant in pair:
-        summary = rel_api.get("/v1/reports/summary", headers=tenant.user.headers).json()
+        summary = api.get("/v1/reports/summary", headers=tenant.user.headers).json()
         truth = local_stack.psql(
             "shard-a",
             f"SELECT (SELECT count(*) FROM documents WHERE tenant_id = '{tenant.user.tenant}'),"
@@ -87,60 +82,60 @@ def test_reports_count_only_the_callers_rows(
 
 
 def test_an_export_holds_only_the_callers_documents(
-    rel_api: httpx.Client, pair: tuple[Tenant, Tenant], rel_s3: Any, local_stack: LocalStack
+    api: httpx.Client, pair: tuple[Tenant, Tenant], s3: Any, local_stack: LocalStack
 ) -> None:
     acme, globex = pair
-    job = rel_api.post("/v1/exports", headers=globex.user.headers | {"idempotency-key": "iso-export"})
+    job = api.post("/v1/exports", headers=globex.user.headers | {"idempotency-key": "iso-export"})
     assert job.status_code == 202
     job_id = job.json()["job_id"]
     state: dict[str, Any] = {}
 
     def done() -> bool:
-        state.update(rel_api.get(f"/v1/exports/{job_id}", headers=globex.user.headers).json())
+        state.update(api.get(f"/v1/exports/{job_id}", headers=globex.user.headers).json())
         return state["status"] in ("done", "failed")
 
     wait_until(done, timeout=60, what="the export")
     assert state["status"] == "done"
     key = f"tenants/globex/exports/{job_id}.jsonl"
-    lines = rel_s3.get_object(Bucket=local_stack.s3_bucket, Key=key)["Body"].read().splitlines()
+    lines = s3.get_object(Bucket=local_stack.s3_bucket, Key=key)["Body"].read().splitlines()
     exported = {json.loads(line)["id"] for line in lines}
     assert globex.doc_ids <= exported
     assert not acme.doc_ids & exported
     # The same idempotency key from another tenant is another job: ids are derived per tenant.
-    other = rel_api.post("/v1/exports", headers=acme.user.headers | {"idempotency-key": "iso-export"})
+    other = api.post("/v1/exports", headers=acme.user.headers | {"idempotency-key": "iso-export"})
     assert other.status_code == 202
     assert other.json()["job_id"] != job_id
-    assert rel_api.get(f"/v1/exports/{job_id}", headers=acme.user.headers).status_code == 404
+    assert api.get(f"/v1/exports/{job_id}", headers=acme.user.headers).status_code == 404
 
 
-def test_crossed_ids_are_404(rel_api: httpx.Client, pair: tuple[Tenant, Tenant]) -> None:
+def test_crossed_ids_are_404(api: httpx.Client, pair: tuple[Tenant, Tenant]) -> None:
     acme, globex = pair
     acme_doc, acme_att = next(iter(acme.attachments.items()))
     globex_doc = globex.docs[0]["id"]
     # globex's own document with acme's attachment id, and the reverse.
     assert (
-        rel_api.get(f"/v1/documents/{globex_doc}/attachments/{acme_att['id']}", headers=globex.user.headers)
+        api.get(f"/v1/documents/{globex_doc}/attachments/{acme_att['id']}", headers=globex.user.headers)
     ).status_code == 404
     assert (
-        rel_api.get(f"/v1/documents/{acme_doc}/attachments/{acme_att['id']}", headers=globex.user.headers)
+        api.get(f"/v1/documents/{acme_doc}/attachments/{acme_att['id']}", headers=globex.user.headers)
     ).status_code == 404
     # Deleting acme's document as globex removes nothing, not even acme's object.
-    assert rel_api.delete(f"/v1/documents/{acme_doc}", headers=globex.user.headers).status_code == 404
-    fetched = rel_api.get(f"/v1/documents/{acme_doc}/attachments/{acme_att['id']}", headers=acme.user.headers)
+    assert api.delete(f"/v1/documents/{acme_doc}", headers=globex.user.headers).status_code == 404
+    fetched = api.get(f"/v1/documents/{acme_doc}/attachments/{acme_att['id']}", headers=acme.user.headers)
     assert fetched.status_code == 200
     assert httpx.get(fetched.json()["download_url"], timeout=10).content == b"acme secret"
 
 
 def test_another_tenants_cursor_pages_only_through_your_own_rows(
-    rel_api: httpx.Client, pair: tuple[Tenant, Tenant]
+    api: httpx.Client, pair: tuple[Tenant, Tenant]
 ) -> None:
     acme, globex = pair
-    page = rel_api.get("/v1/documents", params={"limit": 1}, headers=acme.user.headers).json()
+    page = api.get("/v1/documents", params={"limit": 1}, headers=acme.user.headers).json()
     assert page["next_cursor"]
     seen: set[str] = set()
     cursor = page["next_cursor"]
     while cursor:
-        page = rel_api.get(
+        page = api.get(
             "/v1/documents", params={"limit": 50, "cursor": cursor}, headers=globex.user.headers
         ).json()
         seen |= {item["id"] for item in page["items"]}
@@ -157,7 +152,7 @@ def test_row_level_security_on_every_table_as_the_app_role(
     pair: tuple[Tenant, Tenant], local_stack: LocalStack, replica: int | None
 ) -> None:
     acme, _ = pair
-    _wait_replayed(local_stack, "shard-a")
+    wait_replayed(local_stack, "shard-a")
     for table in TABLES:
         # No tenant set: no row at all, whatever the filter.
         assert _as_app(local_stack, "shard-a", f"SELECT count(*) FROM {table}", replica) == "0", table
@@ -226,12 +221,12 @@ def test_writes_into_another_tenant_are_refused_in_sql(
 
 
 def test_presigned_urls_are_scoped_to_one_key(
-    rel_api: httpx.Client, pair: tuple[Tenant, Tenant], local_stack: LocalStack
+    api: httpx.Client, pair: tuple[Tenant, Tenant], local_stack: LocalStack
 ) -> None:
     acme, globex = pair
     acme_doc, acme_att = next(iter(acme.attachments.items()))
     globex_doc, globex_att = next(iter(globex.attachments.items()))
-    url = rel_api.get(
+    url = api.get(
         f"/v1/documents/{globex_doc}/attachments/{globex_att['id']}", headers=globex.user.headers
     ).json()["download_url"]
     parts = urlsplit(url)

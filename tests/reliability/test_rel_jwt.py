@@ -21,9 +21,9 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
-from rel_support import Account
 
 from devstack import LocalStack
+from tests.support.clients import User
 
 pytestmark = pytest.mark.integration
 
@@ -68,7 +68,7 @@ def _raw(header: dict[str, Any], claims: dict[str, Any], signature: bytes = b"")
 class Forge:
     """Builds tokens from the running stack's own JWT settings."""
 
-    def __init__(self, stack: LocalStack, victim: Account) -> None:
+    def __init__(self, stack: LocalStack, victim: User) -> None:
         env = stack.app_env
         self.keys: dict[str, str] = json.loads(env["NEXUS_JWT_KEYS"])
         self.kid = env["NEXUS_JWT_ACTIVE_KID"]
@@ -179,8 +179,8 @@ HEADER_CASES: dict[str, dict[str, str | bytes]] = {
 
 
 @pytest.fixture(scope="module")
-def forge(local_stack: LocalStack, account: Callable[[str], Account]) -> Forge:
-    return Forge(local_stack, account("acme"))
+def forge(local_stack: LocalStack, new_user: Callable[[str], User]) -> Forge:
+    return Forge(local_stack, new_user("acme"))
 
 
 def _assert_opaque_401(response: httpx.Response, forge: Forge) -> dict[str, Any]:
@@ -200,16 +200,16 @@ def _assert_opaque_401(response: httpx.Response, forge: Forge) -> dict[str, Any]
     return body  # type: ignore[no-any-return]
 
 
-def test_the_genuine_token_is_accepted(rel_api: httpx.Client, forge: Forge) -> None:
+def test_the_genuine_token_is_accepted(api: httpx.Client, forge: Forge) -> None:
     # The control: without it, every 401 below could come from a broken forge.
-    assert rel_api.get(PROTECTED, headers={"authorization": f"Bearer {forge.hs256()}"}).status_code == 200
+    assert api.get(PROTECTED, headers={"authorization": f"Bearer {forge.hs256()}"}).status_code == 200
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_forged_tokens_are_opaque_401s(rel_api: httpx.Client, forge: Forge, case: str) -> None:
+def test_forged_tokens_are_opaque_401s(api: httpx.Client, forge: Forge, case: str) -> None:
     token = CASES[case](forge)
     for method, path in (("GET", PROTECTED), ("POST", PROTECTED), ("GET", "/v1/reports/summary")):
-        response = rel_api.request(
+        response = api.request(
             method,
             path,
             headers={"authorization": f"Bearer {token}"},
@@ -219,17 +219,17 @@ def test_forged_tokens_are_opaque_401s(rel_api: httpx.Client, forge: Forge, case
 
 
 @pytest.mark.parametrize("case", sorted(HEADER_CASES))
-def test_missing_or_malformed_authorization_is_401(rel_api: httpx.Client, forge: Forge, case: str) -> None:
-    _assert_opaque_401(rel_api.get(PROTECTED, headers=HEADER_CASES[case]), forge)
+def test_missing_or_malformed_authorization_is_401(api: httpx.Client, forge: Forge, case: str) -> None:
+    _assert_opaque_401(api.get(PROTECTED, headers=HEADER_CASES[case]), forge)
 
 
-def test_every_rejection_looks_the_same(rel_api: httpx.Client, forge: Forge) -> None:
+def test_every_rejection_looks_the_same(api: httpx.Client, forge: Forge) -> None:
     """A client cannot tell a wrong key from an expired token or a bad algorithm: one body for all."""
     bodies = set()
     for case in sorted(CASES):
         if case == "tenant-unknown":
             continue  # signed with the real key: only a holder of the key can reach that message
-        response = rel_api.get(PROTECTED, headers={"authorization": f"Bearer {CASES[case](forge)}"})
+        response = api.get(PROTECTED, headers={"authorization": f"Bearer {CASES[case](forge)}"})
         bodies.add(response.content)
     assert len(bodies) == 1, bodies
 
