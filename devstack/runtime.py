@@ -97,7 +97,7 @@ class Runtime:
         self.api_workers = api_workers
         self.overrides = overrides
         self.log = log
-        self.secrets_: LocalSecrets | None = None
+        self._secrets: LocalSecrets | None = None
         self.services: dict[str, Service] = {}
         self.drained: set[int] = set()
         """API instances taken out of nginx's upstream."""
@@ -107,9 +107,13 @@ class Runtime:
 
     @property
     def secrets(self) -> LocalSecrets:
-        if self.secrets_ is None:
+        if self._secrets is None:
             raise RuntimeError("the stack has not been started")
-        return self.secrets_
+        return self._secrets
+
+    def load_secrets(self) -> None:
+        """Read the work dir's secrets.json (made on the first start, kept so that the data stays usable)."""
+        self._secrets = LocalSecrets.load_or_create(self.paths.root / "secrets.json")
 
     @property
     def app_env(self) -> dict[str, str]:

@@ -287,7 +287,7 @@ class LocalStack(FaultControls):
         if paths.servers != paths.root:
             paths.link_server_dirs(self._rt.user, self.log)
         give_to(self._rt.user, *paths.server_dirs, paths.nginx / "temp")
-        self._rt.secrets_ = LocalSecrets.load_or_create(paths.root / "secrets.json")
+        self._rt.load_secrets()
 
     def _start_data(self) -> None:
         rt = self._rt
