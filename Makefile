@@ -33,7 +33,7 @@ test-integration: setup ## Run only the tests against real local services
 preview: setup ## Offline preview of a stack under the mock runtime: make preview STACK=prod
 	$(PY) -m stacks.preview --stack $(STACK)
 
-policy: setup ## The policy pack's tests: every rule of policy/rules.py as Pulumi runs it, on every stack
+policy: setup ## The policy pack's tests: every rule of policy.RULES as Pulumi runs it, on every stack
 	$(PY) -m pytest -q tests/delivery/test_policy_pack.py
 
 actionlint: setup ## actionlint (with shellcheck) over .github/workflows; make test runs it too

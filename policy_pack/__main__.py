@@ -1,4 +1,4 @@
-"""Entry point the Pulumi CLI runs for ``--policy-pack policy_pack``: serve every rule of policy/rules.py.
+"""Entry point the Pulumi CLI runs for ``--policy-pack policy_pack``: serve every rule of policy.RULES.
 
 ``PolicyPack(...)`` starts the analyzer's gRPC server and blocks, so it is built here only; the policies
 themselves live in ``policy_pack.policies``, which the tests import.
@@ -18,5 +18,5 @@ PolicyPack(
     name=PACK_NAME,
     policies=build_policies(),
     enforcement_level=EnforcementLevel.MANDATORY,
-    description="NexusAPI platform rules (policy/rules.py): the same functions the test suite runs.",
+    description="NexusAPI platform rules (policy.RULES): the same functions the test suite runs.",
 )

@@ -1,6 +1,6 @@
-"""The policy pack's policies: every rule of ``policy/rules.py`` as a Pulumi ``StackValidationPolicy``.
+"""The policy pack's policies: every rule of ``policy.RULES`` as a Pulumi ``StackValidationPolicy``.
 
-There is one source of rules. The tests run ``policy.rules.RULES`` over the offline engine's recorded inputs;
+There is one source of rules. The tests run ``policy.RULES`` over the offline engine's recorded inputs;
 this module hands the same functions the graph that the Pulumi engine gives a policy pack (``AnalyzeStack``)
 and reports what they find. Nothing here decides what is allowed: it only translates.
 
@@ -45,7 +45,7 @@ from pulumi_policy.proxy import (
     UnknownValueError,
 )
 
-from policy.rules import RULES, Graph, PolicyResource, PolicyRule, Violation
+from policy import RULES, Graph, PolicyResource, PolicyRule, Violation
 
 PACK_NAME = "nexus-api"
 UNKNOWN_SENTINELS: frozenset[str] = frozenset(

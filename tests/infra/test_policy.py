@@ -9,7 +9,8 @@ from collections.abc import Callable
 import pytest
 
 from policy import RULES, PolicyResource, PolicyRule, Violation, check_all, check_rule, from_records
-from policy.rules import Graph, effective_tags, is_taggable, load_balancer_groups
+from policy.core import Graph, effective_tags, is_taggable
+from policy.network import load_balancer_groups
 from tests.infra.harness import StackRun
 
 pytestmark = pytest.mark.infra
