@@ -167,6 +167,21 @@ def as_int(value: Any) -> int:
         return 0
 
 
+def whole_number(value: Any) -> int | None:
+    """An integer setting as the rules compare it, or None when it is not a whole number.
+
+    A policy pack receives numbers as floats (the engine passes properties as protobuf ``Struct`` values,
+    whose only number type is a double), so ``10001.0`` is the integer 10001 here; ``True`` is not a number.
+    """
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return None
+
+
 def items_of(value: Any) -> list[Any]:
     """A JSON value as a list: None is empty, a scalar is one item."""
     if value is None:

@@ -19,7 +19,7 @@ from stacks.capacity import connection_budget_lines
 from stacks.config import StackConfig
 from stacks.config.cluster import node_capacity_lines
 from stacks.datastores import datastore_lines
-from stacks.workload_rules import preview_lines as workload_preview_lines
+from stacks.workload_preview import preview_lines as workload_preview_lines
 
 SectionBody = Callable[[StackConfig, StackRun], list[str]]
 

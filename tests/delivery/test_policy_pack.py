@@ -7,6 +7,7 @@ pack must be green on both, report exactly what the rules report, and catch brok
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,9 @@ STACKS = [path.stem.removeprefix("Pulumi.") for path in STACK_FILES]
 MOMENTS: list[Moment] = ["state", "preview"]
 RDS_INSTANCE = "aws:rds/instance:Instance"
 SSE_CONFIG = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+K8S_SECRET = "kubernetes:core/v1:Secret"
+K8S_CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
 
 Report = tuple[str, str, str | None]  # policy name, message, URN
 
@@ -210,6 +214,38 @@ def test_a_resource_on_the_default_aws_provider_is_caught() -> None:
         ("explicit-aws-provider", vpc.urn),
         ("required-tags", vpc.urn),
     }
+
+
+@pytest.mark.parametrize("moment", MOMENTS)
+def test_a_root_container_is_caught_by_the_workload_rules_in_the_pack(moment: Moment) -> None:
+    args = stack_args("prod", moment)
+    worker = next(
+        r
+        for r in args.resources
+        if r.resource_type == DEPLOYMENT and plain(r.props)["metadata"]["name"] == "worker"
+    )
+    spec = plain(worker.props)["spec"]
+    spec["template"]["spec"]["containers"][0]["securityContext"]["runAsUser"] = 0
+    reports = run_pack(_replace(args, lambda r: r.urn == worker.urn, spec=spec))
+    assert [(name, urn) for name, _, urn in reports] == [("k8s-containers-hardened", worker.urn)]
+    assert "runAsUser 0" in reports[0][1]
+
+
+def test_a_secret_leaked_into_a_config_map_is_caught_in_live_state() -> None:
+    """A live Secret carries its values in base64 ``data`` (stringData is never read back); the pack decodes
+    them, so a value copied into a ConfigMap is still found."""
+    args = stack_args("prod", "state")
+    secret = _first(args, K8S_SECRET)
+    string_data = plain(secret.props)["stringData"]
+    data = {key: base64.b64encode(value.encode()).decode() for key, value in string_data.items()}
+    live = _replace(args, lambda r: r.urn == secret.urn, stringData=None, data=data)
+    assert run_pack(live) == []
+    config_map = _first(args, K8S_CONFIG_MAP)
+    leaked = {**plain(config_map.props)["data"], "CACHE": string_data["NEXUS_REDIS_URL"]}
+    reports = run_pack(_replace(live, lambda r: r.urn == config_map.urn, data=leaked))
+    assert reports == [
+        ("k8s-no-secret-in-config-map", "key CACHE contains a value of a Secret of the stack", config_map.urn)
+    ]
 
 
 @pytest.mark.parametrize("moment", MOMENTS)

@@ -4,7 +4,6 @@ valid against the cluster version's schemas, true to the workload rules, and cle
 from __future__ import annotations
 
 import copy
-import dataclasses
 import fnmatch
 import json
 import os
@@ -22,10 +21,12 @@ import yaml
 
 from infra.k8s import manifests as m
 from infra.k8s.manifests import TARGET_GROUP_BINDING_API
-from stacks import workload_rules as rules
+from policy import check_all
+from policy.workloads import WORKLOAD_RULES
+from stacks import workload_preview
 from stacks.config.loader import load_stack_file
-from tests.infra.harness import PROJECT_DIR
-from tests.infra.workloads_support import by_kind, manifests_of, run_workloads, write_manifests
+from tests.infra.harness import PROJECT_DIR, graph_with_inputs
+from tests.infra.workloads_support import manifests_of, run_workloads, write_manifests
 
 pytestmark = pytest.mark.infra
 
@@ -106,125 +107,6 @@ def test_schema_validation_rejects_a_broken_manifest(
     breaks(manifest)
     with pytest.raises(jsonschema.ValidationError):
         validate(manifest, "1.34")
-
-
-def test_the_workload_rules_hold(stack: str, manifests: Manifests) -> None:
-    assert rules.all_problems(manifests, delay_of(stack)) == []
-
-
-def _container(manifests: Manifests, kind: str, name: str) -> dict[str, Any]:
-    return by_kind(manifests, kind, name)["spec"]["template"]["spec"]["containers"][0]  # type: ignore[no-any-return]
-
-
-def _pod(manifests: Manifests, kind: str, name: str) -> dict[str, Any]:
-    return by_kind(manifests, kind, name)["spec"]["template"]["spec"]  # type: ignore[no-any-return]
-
-
-def _job(manifests: Manifests) -> dict[str, Any]:
-    return next(m for m in manifests if m["kind"] == "Job")
-
-
-def _leak_redis_url(manifests: Manifests) -> None:
-    secret = by_kind(manifests, "Secret")
-    by_kind(manifests, "ConfigMap")["data"]["CACHE"] = secret["stringData"]["NEXUS_REDIS_URL"]
-
-
-# One broken copy per rule: each rule must report exactly the flaw it exists for.
-BREAKERS: dict[str, tuple[Callable[[Manifests], None], str]] = {
-    "requests_set": (
-        lambda ms: _container(ms, "Deployment", "api")["resources"]["requests"].pop("cpu"),
-        "no cpu",
-    ),
-    "non_root": (
-        lambda ms: _container(ms, "Deployment", "worker")["securityContext"].update(runAsUser=0),
-        "runAsUser 0",
-    ),
-    "read_only_root": (
-        lambda ms: _container(ms, "Deployment", "api")["securityContext"].update(
-            readOnlyRootFilesystem=False
-        ),
-        "root filesystem is writable",
-    ),
-    "no_token_mount": (
-        lambda ms: _job(ms)["spec"]["template"]["spec"].update(automountServiceAccountToken=True),
-        "automountServiceAccountToken",
-    ),
-    "served_probes": (
-        lambda ms: _container(ms, "Deployment", "api")["readinessProbe"]["httpGet"].update(path="/healthz"),
-        "readiness probe",
-    ),
-    "zero_downtime_rollout": (
-        lambda ms: by_kind(ms, "Deployment", "api")["spec"]["strategy"]["rollingUpdate"].update(
-            maxUnavailable=1
-        ),
-        "maxUnavailable 0",
-    ),
-    "zone_spread": (
-        lambda ms: _pod(ms, "Deployment", "worker")["topologySpreadConstraints"].pop(0),
-        "no topology spread across zones",
-    ),
-    "autoscaled": (lambda ms: by_kind(ms, "Deployment", "api")["spec"].update(replicas=3), "sets replicas"),
-    "disruption_budgets": (
-        lambda ms: ms.remove(by_kind(ms, "PodDisruptionBudget", "worker")),
-        "Deployment/worker: no PodDisruptionBudget",
-    ),
-    "workers_match_cpu": (
-        lambda ms: _container(ms, "Deployment", "api")["env"][0].update(value="16"),
-        "NEXUS_WORKERS=16",
-    ),
-    "restricted_namespace": (
-        lambda ms: by_kind(ms, "Namespace")["metadata"]["labels"].update(
-            {"pod-security.kubernetes.io/enforce": "baseline"}
-        ),
-        "restricted",
-    ),
-    "no_secret_in_config_map": (_leak_redis_url, "contains a Secret's value"),
-}
-
-
-def test_every_rule_has_a_breaker() -> None:
-    assert set(BREAKERS) == set(rules.RULES)
-
-
-@pytest.mark.parametrize("rule_name", sorted(BREAKERS))
-def test_each_rule_catches_its_flaw(manifests: Manifests, rule_name: str) -> None:
-    rule = rules.RULES[rule_name]
-    assert rule(manifests) == []
-    broken = copy.deepcopy(manifests)
-    breaker, expected = BREAKERS[rule_name]
-    breaker(broken)
-    problems = rule(broken)
-    assert problems, f"{rule_name} did not notice the broken manifest"
-    assert any(expected in line for line in problems), problems
-
-
-def test_a_secret_key_name_in_a_config_map_is_caught(manifests: Manifests) -> None:
-    broken = copy.deepcopy(manifests)
-    by_kind(broken, "ConfigMap")["data"]["NEXUS_JWT_KEYS"] = "{}"
-    assert any("belongs in a Secret" in line for line in rules.no_secret_in_config_map(broken))
-
-
-@pytest.mark.parametrize(
-    ("change", "expected"),
-    [
-        (lambda c, p: c["lifecycle"]["preStop"]["sleep"].update(seconds=5), "preStop sleep 5"),
-        (lambda c, p: p.update(terminationGracePeriodSeconds=30), "terminationGracePeriodSeconds 30"),
-    ],
-)
-def test_pre_stop_rule_catches_a_short_sleep_or_grace(
-    stack: str, manifests: Manifests, change: Callable[[dict[str, Any], dict[str, Any]], None], expected: str
-) -> None:
-    rule = rules.pre_stop_covers(delay_of(stack))
-    assert rule(manifests) == []
-    broken = copy.deepcopy(manifests)
-    change(_container(broken, "Deployment", "api"), _pod(broken, "Deployment", "api"))
-    assert any(expected in line for line in rule(broken)), rule(broken)
-
-
-def test_pre_stop_rule_follows_the_albs_delay(manifests: Manifests) -> None:
-    sleep = _container(manifests, "Deployment", "api")["lifecycle"]["preStop"]["sleep"]["seconds"]
-    assert rules.pre_stop_covers(sleep)(manifests) == []
-    assert rules.pre_stop_covers(sleep + 1)(manifests), "a longer ALB delay than the sleep must be reported"
 
 
 def _skips() -> dict[str, dict[str, Any]]:
@@ -318,24 +200,29 @@ def test_prod_manifests_match_the_golden_file() -> None:
     )
 
 
-def test_the_policy_side_rebuilds_the_same_manifests(stack: str, manifests: Manifests) -> None:
-    assert rules.recorded_manifests(run_workloads(stack)) == manifests
+def test_the_preview_rebuilds_the_same_manifests(stack: str, manifests: Manifests) -> None:
+    assert workload_preview.recorded_manifests(run_workloads(stack)) == manifests
 
 
 def test_the_preview_shows_sizes_scaling_and_the_rules_verdict(stack: str) -> None:
     config = load_stack_file(PROJECT_DIR / f"Pulumi.{stack}.yaml")
-    lines = rules.preview_lines(config, run_workloads(stack))
+    lines = workload_preview.preview_lines(config, run_workloads(stack))
     text = "\n".join(lines)
     api = config.api
     assert f"HPA {api.min_replicas}-{api.max_replicas} pods at {api.target_cpu_utilization}% CPU" in text
     assert f"workers {api.worker_processes}" in text
-    assert lines[-1] == f"workload rules: {len(rules.RULES) + 1} checked, all hold"
+    assert lines[-1] == f"workload rules: {len(WORKLOAD_RULES)} checked, all hold"
 
 
 def test_the_preview_names_a_broken_rule() -> None:
+    """A slower ALB than the pods' preStop: the rule's verdict, read from the graph, is printed."""
     run = run_workloads("dev")
-    config = load_stack_file(PROJECT_DIR / "Pulumi.dev.yaml")
-    slower_alb = config.alb.model_copy(update={"deregistration_delay_seconds": 120})
-    lines = rules.preview_lines(dataclasses.replace(config, alb=slower_alb), run)
-    assert "1 broken" in lines[-2]
-    assert "preStop sleep 15 is under the 120 s" in lines[-1]
+    graph = graph_with_inputs(
+        run, lambda r: r.type == "aws:lb/targetGroup:TargetGroup", deregistrationDelay=120
+    )
+    lines = workload_preview.summary_lines(
+        workload_preview.recorded_manifests(run), check_all(graph, WORKLOAD_RULES)
+    )
+    assert lines[-2] == f"workload rules: {len(WORKLOAD_RULES)} checked, 1 broken"
+    assert lines[-1].startswith("  ! [k8s-pre-stop-covers-deregistration] nexus-dev-workloads-api: ")
+    assert lines[-1].endswith("preStop sleep 15 is under the 120 s the ALB needs to stop sending")

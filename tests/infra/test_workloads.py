@@ -3,8 +3,6 @@ whole stack's workloads: wiring, ordering, identities, secrets."""
 
 from __future__ import annotations
 
-import copy
-import dataclasses
 import hashlib
 import json
 from collections import Counter
@@ -15,7 +13,6 @@ import pytest
 from infra.k8s import manifests as m
 from infra.k8s.tenantmap import password_env
 from offline import RecordedResource, StackRun
-from policy import RULES, PolicyResource, check_rule, from_records
 from stacks.config import ConfigError, load
 from stacks.config.loader import load_stack_file
 from tests.infra.harness import PROJECT_DIR
@@ -394,64 +391,6 @@ def test_no_secret_reaches_a_plain_output_or_a_config_map(stack_run: StackRun) -
     assert [s for s in secrets if s in config_map] == []
     secret_data = json.dumps(by_kind(manifests, "Secret")["stringData"])
     assert sum(s in secret_data for s in secrets) >= 3, "the Secret carries the generated values"
-
-
-# --- policy rules of the workloads: they hold on every stack (test_policy.py) and each can fail -------------
-
-
-def _policy(name: str, resources: list[PolicyResource]) -> list[str]:
-    rule = next(rule for rule in RULES if rule.name == name)
-    return [violation.message for violation in check_rule(rule, resources)]
-
-
-def _with_container(graph: list[PolicyResource], name: str, **changes: Any) -> list[PolicyResource]:
-    """The graph with the first container of the ``name`` Deployment changed."""
-    target = next(r for r in graph if r.type == DEPLOYMENT and r.name.endswith(f"-workloads-{name}"))
-    inputs = copy.deepcopy(dict(target.inputs))
-    inputs["spec"]["template"]["spec"]["containers"][0].update(changes)
-    edited = dataclasses.replace(target, inputs=inputs)
-    return [edited if r is target else r for r in graph]
-
-
-def test_policy_containers_hardened_fails_on_each_flaw(prod_run: StackRun) -> None:
-    graph = from_records(prod_run)
-    assert _policy("k8s-containers-hardened", graph) == []
-    box = prod_run.one(DEPLOYMENT, "-workloads-api").inputs["spec"]["template"]["spec"]["containers"][0]
-    no_requests = _with_container(graph, "api", resources={"limits": box["resources"]["limits"]})
-    writable = _with_container(
-        graph, "api", securityContext={**box["securityContext"], "readOnlyRootFilesystem": False}
-    )
-    root = _with_container(graph, "worker", securityContext={**box["securityContext"], "runAsUser": 0})
-    assert any("no cpu or memory request" in line for line in _policy("k8s-containers-hardened", no_requests))
-    assert any("writable root filesystem" in line for line in _policy("k8s-containers-hardened", writable))
-    assert any("may run as root" in line for line in _policy("k8s-containers-hardened", root))
-
-
-def test_policy_no_secret_in_config_map_fails_on_a_leak(prod_run: StackRun) -> None:
-    graph = from_records(prod_run)
-    assert _policy("k8s-no-secret-in-config-map", graph) == []
-    config_map = next(r for r in graph if r.type == CONFIG_MAP)
-    secret = next(r for r in graph if r.type == SECRET)
-    leaked_value = {**config_map.inputs["data"], "CACHE": secret.inputs["stringData"]["NEXUS_REDIS_URL"]}
-    leaked_key = {**config_map.inputs["data"], "NEXUS_DB_PASSWORD_SHARD_A": "x"}
-    for data, expected in (
-        (leaked_value, "contains a value of a Secret"),
-        (leaked_key, "names a secret setting"),
-    ):
-        edited = dataclasses.replace(config_map, inputs={**config_map.inputs, "data": data})
-        broken = [edited if r is config_map else r for r in graph]
-        assert any(expected in line for line in _policy("k8s-no-secret-in-config-map", broken))
-
-
-def test_policy_explicit_k8s_provider_fails_on_the_default_provider(prod_run: StackRun) -> None:
-    graph = from_records(prod_run)
-    assert _policy("explicit-k8s-provider", graph) == []
-    job = next(r for r in graph if r.type == JOB)
-    broken = [dataclasses.replace(r, provider=None) if r is job else r for r in graph]
-    assert _policy("explicit-k8s-provider", broken) == [
-        "uses the default Kubernetes provider (whatever cluster the ambient kubeconfig points at); pass the "
-        "stack's cluster provider"
-    ]
 
 
 # --- config of the workloads ------------------------------------------------------------------------------
