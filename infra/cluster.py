@@ -47,7 +47,6 @@ NODE_POLICIES: Final = {
     "ecr": "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryPullOnly",
     "ssm": "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore",
 }
-TAINT_EFFECTS: Final = {"NO_SCHEDULE", "NO_EXECUTE", "PREFER_NO_SCHEDULE"}
 
 assert set(ADDONS) == set(ADDONS_BEFORE_NODES) | set(ADDONS_AFTER_NODES)
 
@@ -263,7 +262,6 @@ class EksCluster(pulumi.ComponentResource):
             opts=self._child(),
         )
         cluster = self._cluster(cluster_role, key, [log_group, *role_ready])
-        self._cluster_resource = cluster
         self.cluster_name = cluster.name
         self.endpoint = cluster.endpoint
         self.certificate_authority = cluster.certificate_authority.apply(lambda ca: ca.data or "")

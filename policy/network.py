@@ -34,7 +34,6 @@ MODERN_TLS_POLICY_PREFIXES: tuple[str, ...] = ("ELBSecurityPolicy-TLS13-", "ELBS
 
 VPC_TYPE = "aws:ec2/vpc:Vpc"
 SUBNET_TYPE = "aws:ec2/subnet:Subnet"
-ROUTE_TABLE_TYPE = "aws:ec2/routeTable:RouteTable"
 ROUTE_TYPE = "aws:ec2/route:Route"
 ROUTE_TABLE_ASSOCIATION_TYPE = "aws:ec2/routeTableAssociation:RouteTableAssociation"
 DEFAULT_SECURITY_GROUP_TYPE = "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup"

@@ -27,7 +27,7 @@ tolerations, so a tainted group is reserved for something else.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final, Literal
 
@@ -301,8 +301,3 @@ def fit_problems(pools: Sequence[NodePool], workloads: Sequence[Workload]) -> li
             + ", ".join(sorted({workload.count_knob for workload in workloads}))
         )
     return problems
-
-
-def capacity_summary(pools: Sequence[NodePool]) -> Mapping[str, Resources]:
-    """Per-node allocatable of each group (for the preview and docs)."""
-    return {pool.name: pool.per_node for pool in pools}

@@ -242,7 +242,6 @@ def load(raw: Mapping[str, str], *, stack: str, project: str = PROJECT) -> Stack
         stack=stack,
         region=region,
         environment=environment,
-        shard_defaults=defaults,
         shards=shards,
         default_shard=default_shard,
         tags=dict(tags),

@@ -36,7 +36,6 @@ class StackConfig:
     region: str
     environment: Environment
     network: NetworkConfig
-    shard_defaults: ShardSettings
     shards: Mapping[str, Shard]
     default_shard: str | None
     api: ApiConfig
