@@ -3,7 +3,7 @@ several domains use (tags as AWS merges them, prod detection, loose number and l
 
 A rule is a plain function from the whole graph (``Graph``: every resource with its type, name, URN, plain
 inputs, parent, provider and dependencies) to violations. The tests run every rule over every stack file
-(tests/infra/test_policy.py); a Pulumi policy pack wraps the same functions in ``StackValidationPolicy``
+(tests/policy/test_policy.py); a Pulumi policy pack wraps the same functions in ``StackValidationPolicy``
 objects, building ``PolicyResource`` values from ``StackValidationArgs.resources`` (URNs, props, parent,
 provider and property dependencies are all there), so there is one source of rules.
 

@@ -33,7 +33,7 @@ from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, unknown_checking_proxy
 
 from offline import ResourceRecord
 from offline.values import unwrap_secrets
-from tests.infra.harness import StackRun, run_stack
+from tests.support.harness import StackRun, run_stack
 
 Moment = Literal["state", "preview"]
 UNKNOWN = UNKNOWN_STRING_VALUE

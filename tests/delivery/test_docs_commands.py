@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.infra.harness import PROJECT_DIR, run_stack
+from tests.support.harness import PROJECT_DIR, run_stack
 
 pytestmark = pytest.mark.unit
 

@@ -31,7 +31,7 @@ from pulumi_policy.proxy import (
 from policy import RULES, check_all
 from policy_pack.policies import build_policies, plain, rule_resources
 from tests.delivery.engine_view import Moment, default_provider_urn, stack_args
-from tests.infra.harness import PROJECT_DIR, STACK_FILES, run_stack
+from tests.support.harness import PROJECT_DIR, STACK_FILES, run_stack
 
 pytestmark = pytest.mark.infra
 

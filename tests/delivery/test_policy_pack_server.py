@@ -24,7 +24,7 @@ from pulumi.runtime.proto.plugin_pb2 import PluginInfo
 
 from policy import RULES
 from tests.delivery.engine_view import Moment, analyze_stack_request
-from tests.infra.harness import PROJECT_DIR, run_stack
+from tests.support.harness import PROJECT_DIR, run_stack
 
 pytestmark = pytest.mark.infra
 

@@ -11,7 +11,7 @@ import yaml
 from infra.registry import UNTAGGED_EXPIRY_DAYS, lifecycle_policy
 from policy import RULES, PolicyResource, check_rule, from_records
 from stacks.program import IMAGES_KEPT
-from tests.infra.harness import PROJECT_DIR, StackRun, run_stack
+from tests.support.harness import PROJECT_DIR, StackRun, run_stack
 
 REPOSITORY = "aws:ecr/repository:Repository"
 LIFECYCLE = "aws:ecr/lifecyclePolicy:LifecyclePolicy"

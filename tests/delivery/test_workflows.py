@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.infra.harness import PROJECT_DIR, STACK_FILES, run_stack
+from tests.support.harness import PROJECT_DIR, STACK_FILES, run_stack
 
 pytestmark = pytest.mark.unit
 

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from infra.alb import HEALTH_CHECK_PATH, TLS_POLICY, cidr_key
-from tests.infra.harness import PROJECT_DIR, RecordedResource, StackRun, run_stack
+from tests.support.harness import PROJECT_DIR, RecordedResource, StackRun, run_stack
 
 pytestmark = pytest.mark.infra
 

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from pydantic import ValidationError
 
 from devstack.configs import redis_command
@@ -17,13 +16,15 @@ from policy import RULES, PolicyRule, check_rule
 from stacks.config import load_stack_file
 from stacks.config.cache import CacheConfig, daily_window_minutes, weekly_window_minutes
 from stacks.datastores import datastore_lines
-from tests.infra.harness import (
+from tests.support.harness import (
     PROJECT_DIR,
+    PROJECT_NAME,
     RecordedResource,
     StackRun,
     config_problems,
     graph_with_inputs,
     run_stack,
+    stack_config,
 )
 
 RG = "aws:elasticache/replicationGroup:ReplicationGroup"
@@ -35,12 +36,6 @@ EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
 TOKEN = "random:index/randomPassword:RandomPassword"
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 SUBNET = "aws:ec2/subnet:Subnet"
-
-
-def stack_config(stack: str) -> dict[str, Any]:
-    """A stack file's config map, to vary in a test."""
-    document = yaml.safe_load(Path(PROJECT_DIR / f"Pulumi.{stack}.yaml").read_text())
-    return dict(document["config"])
 
 
 def cache_children(run: StackRun) -> list[RecordedResource]:
@@ -151,7 +146,7 @@ def test_every_child_hangs_under_the_component_with_the_stack_provider(stack: st
     assert component.name == f"nexus-{stack}-cache"
     children = cache_children(run)
     assert {child.type for child in children} == {RG, PARAMS, SUBNETS, SG, INGRESS, TOKEN, ALARM}
-    provider = f"urn:pulumi:{stack}::nexus-api::pulumi:providers:aws::aws"
+    provider = f"urn:pulumi:{stack}::{PROJECT_NAME}::pulumi:providers:aws::aws"
     for child in children:
         assert child.name.startswith(f"nexus-{stack}-cache")
         if child.type.startswith("aws:"):

@@ -6,18 +6,16 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from infra.autoscaler import autoscaler_policy
 from infra.cluster import kubeconfig, principal_key
 from infra.lb_controller import POLICY_FILE, controller_policy
 from policy import RULES, PolicyResource, check_rule, from_records
 from stacks.config.cluster import ROLLOUT_SURGE
-from tests.infra.harness import PROJECT_DIR, RecordedResource, StackRun, run_stack
+from tests.support.harness import RecordedResource, StackRun, run_stack, stack_config
 
 pytestmark = pytest.mark.infra
 
@@ -38,12 +36,6 @@ SG = "aws:ec2/securityGroup:SecurityGroup"
 
 ADMIN_A = "arn:aws:iam::123456789012:role/platform-admins"
 ADMIN_B = "arn:aws:iam::123456789012:role/ci/deployer"
-
-
-def stack_config(stack: str) -> dict[str, Any]:
-    """A stack file's config map, to vary in a test."""
-    document = yaml.safe_load(Path(PROJECT_DIR / f"Pulumi.{stack}.yaml").read_text())
-    return copy.deepcopy(dict(document["config"]))
 
 
 def variant(stack: str, **cluster_changes: Any) -> StackRun:

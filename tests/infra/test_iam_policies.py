@@ -1,7 +1,7 @@
 """The workloads' IAM policies and the buckets' policies: golden files, key coverage, and the wildcard finder.
 
 Golden files live in tests/golden/; after an intended change, regenerate them with
-``NEXUS_UPDATE_GOLDEN=1 venv/bin/pytest tests/unit/test_iam_policies.py`` and review the diff.
+``NEXUS_UPDATE_GOLDEN=1 venv/bin/pytest tests/infra/test_iam_policies.py`` and review the diff.
 """
 
 from __future__ import annotations

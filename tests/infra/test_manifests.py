@@ -21,12 +21,9 @@ import yaml
 
 from infra.k8s import manifests as m
 from infra.k8s.manifests import TARGET_GROUP_BINDING_API
-from policy import check_all
-from policy.workloads import WORKLOAD_RULES
-from stacks import workload_preview
 from stacks.config.loader import load_stack_file
-from tests.infra.harness import PROJECT_DIR, graph_with_inputs
-from tests.infra.workloads_support import manifests_of, run_workloads, write_manifests
+from tests.support.harness import PROJECT_DIR
+from tests.support.workloads import manifests_of, run_workloads, write_manifests
 
 pytestmark = pytest.mark.infra
 
@@ -44,16 +41,6 @@ def cluster_version(stack: str) -> str:
 
 def delay_of(stack: str) -> int:
     return load_stack_file(PROJECT_DIR / f"Pulumi.{stack}.yaml").alb.deregistration_delay_seconds
-
-
-@pytest.fixture(scope="module", params=STACKS)
-def stack(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-@pytest.fixture(scope="module")
-def manifests(stack: str) -> Manifests:
-    return manifests_of(run_workloads(stack))
 
 
 def validate(manifest: dict[str, Any], version: str) -> None:
@@ -198,31 +185,3 @@ def test_prod_manifests_match_the_golden_file() -> None:
     assert rendered == path.read_text(), (
         "the prod manifests differ from the golden file; review and regenerate"
     )
-
-
-def test_the_preview_rebuilds_the_same_manifests(stack: str, manifests: Manifests) -> None:
-    assert workload_preview.recorded_manifests(run_workloads(stack)) == manifests
-
-
-def test_the_preview_shows_sizes_scaling_and_the_rules_verdict(stack: str) -> None:
-    config = load_stack_file(PROJECT_DIR / f"Pulumi.{stack}.yaml")
-    lines = workload_preview.preview_lines(config, run_workloads(stack))
-    text = "\n".join(lines)
-    api = config.api
-    assert f"HPA {api.min_replicas}-{api.max_replicas} pods at {api.target_cpu_utilization}% CPU" in text
-    assert f"workers {api.worker_processes}" in text
-    assert lines[-1] == f"workload rules: {len(WORKLOAD_RULES)} checked, all hold"
-
-
-def test_the_preview_names_a_broken_rule() -> None:
-    """A slower ALB than the pods' preStop: the rule's verdict, read from the graph, is printed."""
-    run = run_workloads("dev")
-    graph = graph_with_inputs(
-        run, lambda r: r.type == "aws:lb/targetGroup:TargetGroup", deregistrationDelay=120
-    )
-    lines = workload_preview.summary_lines(
-        workload_preview.recorded_manifests(run), check_all(graph, WORKLOAD_RULES)
-    )
-    assert lines[-2] == f"workload rules: {len(WORKLOAD_RULES)} checked, 1 broken"
-    assert lines[-1].startswith("  ! [k8s-pre-stop-covers-deregistration] nexus-dev-workloads-api: ")
-    assert lines[-1].endswith("preStop sleep 15 is under the 120 s the ALB needs to stop sending")

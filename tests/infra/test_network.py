@@ -3,7 +3,6 @@ flow logs) and a few configs of its own (no NAT, more AZs, another region)."""
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import json
 import re
@@ -13,11 +12,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from infra.subnets import plan_subnets
 from policy import RULES, PolicyResource, check_rule, from_records
-from tests.infra.harness import PROJECT_DIR, RecordedResource, StackRun, config_problems, run_stack
+from tests.support.harness import (
+    PROJECT_DIR,
+    RecordedResource,
+    StackRun,
+    config_problems,
+    run_stack,
+    stack_config,
+)
 
 pytestmark = pytest.mark.infra
 
@@ -67,12 +72,6 @@ class Net:
 
     def by_id(self, type_: str) -> dict[str, RecordedResource]:
         return {child.id: child for child in self.all(type_) if child.id}
-
-
-def stack_config(name: str) -> dict[str, Any]:
-    """A stack file's ``config:`` map, to derive other configs from."""
-    document = yaml.safe_load((PROJECT_DIR / f"Pulumi.{name}.yaml").read_text())
-    return copy.deepcopy(document["config"])
 
 
 def network_run(base: str, stack: str = "netcheck", region: str | None = None, **network: Any) -> StackRun:
@@ -278,8 +277,7 @@ def test_workload_group_has_egress_and_no_ingress_of_its_own(net: tuple[str, Net
 def test_data_stores_admit_the_workload_group_and_never_the_internet(net: tuple[str, Net]) -> None:
     # The contract other components build on: their ingress references this group (or another group).
     _, network = net
-    if not network.run.by_type("aws:rds/instance:Instance"):
-        pytest.skip("no data store in this checkout yet")
+    assert network.run.by_type("aws:rds/instance:Instance"), "every stack has shard databases to admit"
     workload = network.named(SG, "workload").id
     ingress = network.run.by_type(INGRESS)
     assert [r for r in ingress if r.inputs.get("referencedSecurityGroupId") == workload], (
@@ -430,7 +428,7 @@ def test_preview_cli_prints_the_documented_errors_and_exits_non_zero(tmp_path: P
     assert (result.stdout + result.stderr).strip() == shown.group(1).strip()
 
 
-# --- the network policy rules hold (tests/infra/test_policy.py) and each one can fail ----------------------
+# --- the network policy rules hold (tests/policy/test_policy.py) and each one can fail ----------------------
 
 
 def _rule_violations(name: str, resources: list[PolicyResource]) -> list[str]:

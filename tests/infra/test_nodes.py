@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import copy
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -26,11 +23,11 @@ from infra.eks.nodes import (
     kube_reserved_memory_mib,
     pods_per_node,
 )
-from stacks.config import ConfigError, load, read_stack_file
+from stacks.config import ConfigError, load
 from stacks.config.cluster import with_surge
+from tests.support.harness import raw_stack_config, stack_config
 
 pytestmark = pytest.mark.unit
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize(
@@ -156,7 +153,7 @@ def test_rollout_surge_rounds_up() -> None:
 
 
 def _raw(stack: str, **overrides: Any) -> dict[str, str]:
-    raw = read_stack_file(ROOT / f"Pulumi.{stack}.yaml")
+    raw = raw_stack_config(stack)
     for key, value in overrides.items():
         raw[key] = value if isinstance(value, str) else json.dumps(value)
     return raw
@@ -169,8 +166,7 @@ def _problems(stack: str, **overrides: Any) -> list[str]:
 
 
 def _cluster(stack: str) -> dict[str, Any]:
-    document = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())
-    return copy.deepcopy(document["config"]["nexus:cluster"])
+    return dict(stack_config(stack)["nexus:cluster"])
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
@@ -258,8 +254,7 @@ def test_bad_cluster_values_name_the_key(change: dict[str, Any], expected: str) 
 
 def test_prod_requires_secrets_encryption_https_and_access_logs() -> None:
     cluster = {**_cluster("prod"), "secretsEncryption": False}
-    document = yaml.safe_load((ROOT / "Pulumi.prod.yaml").read_text())
-    alb = {**document["config"]["nexus:alb"], "accessLogs": False}
+    alb = {**stack_config("prod")["nexus:alb"], "accessLogs": False}
     del alb["certificateArn"]
     problems = _problems("prod", **{"nexus:cluster": cluster, "nexus:alb": alb})
     assert any(
@@ -270,9 +265,6 @@ def test_prod_requires_secrets_encryption_https_and_access_logs() -> None:
 
 
 def test_alb_access_logs_need_the_log_bucket() -> None:
-    pytest.importorskip(
-        "stacks.config.storage", reason="nexus:storage (the log bucket's section) not there yet"
-    )
     problems = _problems("dev", **{"nexus:alb": {"accessLogs": True}})
     assert any(line.startswith("nexus:alb.accessLogs: the ALB writes its logs") for line in problems)
 

@@ -7,14 +7,12 @@ config dicts built from them; every assertion reads recorded inputs, options and
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import json
 from collections.abc import Mapping
 from typing import Any
 
 import pytest
-import yaml
 
 from infra.catalog import PERFORMANCE_INSIGHTS_UNSUPPORTED
 from infra.database import (
@@ -28,7 +26,14 @@ from infra.database import (
 from policy import RULES, PolicyResource, Violation, check_rule, from_records
 from stacks.config import StackConfig, load
 from stacks.config.loader import read_stack_file
-from tests.infra.harness import PROJECT_DIR, RecordedResource, StackRun, config_problems, run_stack
+from tests.support.harness import (
+    PROJECT_DIR,
+    RecordedResource,
+    StackRun,
+    config_problems,
+    run_stack,
+    stack_config,
+)
 
 pytestmark = pytest.mark.infra
 
@@ -37,12 +42,6 @@ SHARD = "nexus:database:TenantShard"
 INSTANCE = "aws:rds/instance:Instance"
 INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
-
-
-def stack_config(stack: str) -> dict[str, Any]:
-    """A committed stack file's ``config:`` map, to derive variants from."""
-    document = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())
-    return copy.deepcopy(document["config"])
 
 
 def three_shards() -> dict[str, Any]:

@@ -3,24 +3,22 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from pydantic import ValidationError
 
 from infra.iam_policies import api_policy_document, worker_policy_document
 from offline import ACCOUNT_ID
 from policy import RULES, PolicyResource, Violation, check_rule, from_records
 from stacks.config.storage import StorageConfig
-from tests.infra.harness import (
-    PROJECT_DIR,
+from tests.support.harness import (
     RecordedResource,
     StackRun,
     config_problems,
     graph_with_inputs,
     run_stack,
+    stack_config,
 )
 
 BUCKET = "aws:s3/bucket:Bucket"
@@ -32,11 +30,6 @@ LIFECYCLE = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
 POLICY = "aws:s3/bucketPolicy:BucketPolicy"
 CORS = "aws:s3/bucketCorsConfiguration:BucketCorsConfiguration"
 SECRET = "aws:secretsmanager/secret:Secret"
-
-
-def stack_config(stack: str) -> dict[str, Any]:
-    document = yaml.safe_load(Path(PROJECT_DIR / f"Pulumi.{stack}.yaml").read_text())
-    return dict(document["config"])
 
 
 def part(run: StackRun, type_: str, bucket_name: str, suffix: str) -> RecordedResource:

@@ -15,15 +15,13 @@ from infra.k8s.tenantmap import password_env
 from offline import RecordedResource, StackRun
 from stacks.config import ConfigError, load
 from stacks.config.loader import load_stack_file
-from tests.infra.harness import PROJECT_DIR
-from tests.infra.workloads_support import (
+from tests.support.harness import PROJECT_DIR, raw_stack_config, with_changes
+from tests.support.workloads import (
     K8S_PREFIX,
     by_kind,
     k8s_resources,
     manifests_of,
     run_workloads,
-    stack_config,
-    with_changes,
 )
 
 pytestmark = pytest.mark.infra
@@ -41,11 +39,6 @@ PASSWORD = "random:index/randomPassword:RandomPassword"
 
 def config_of(stack: str) -> Any:
     return load_stack_file(PROJECT_DIR / f"Pulumi.{stack}.yaml")
-
-
-@pytest.fixture(scope="module", params=STACKS)
-def stack(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
 
 
 @pytest.fixture(scope="module")
@@ -429,7 +422,7 @@ def test_bad_workload_config_names_the_key(section: str, changes: dict[str, Any]
 
 @pytest.mark.unit
 def test_worker_defaults_apply_when_the_section_is_absent() -> None:
-    raw = stack_config("dev")
+    raw = raw_stack_config("dev")
     del raw["nexus:worker"]
     worker = load(raw, stack="dev").worker
     assert (worker.min_replicas, worker.max_replicas, worker.cpu, worker.concurrency) == (1, 4, 500, 8)

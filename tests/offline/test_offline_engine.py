@@ -14,7 +14,7 @@ import pytest
 
 from offline import DuplicateUrnError, EmulationError, ProgramCrashError, StackRun, run_config
 from stacks.preview import main as preview_main
-from tests.infra.harness import PROJECT_DIR, config_problems, run_stack
+from tests.support.harness import PROJECT_DIR, PROJECT_NAME, config_problems, run_stack
 
 pytestmark = pytest.mark.infra
 
@@ -343,7 +343,7 @@ def test_preview_json_document_is_stable_and_masked() -> None:
     assert _preview("--stack", "dev", "--json")[1] == first  # byte-identical
     document = json.loads(first)
     assert set(document) == {"project", "stack", "resources", "outputs"}
-    assert (document["project"], document["stack"]) == ("nexus-api", "dev")
+    assert (document["project"], document["stack"]) == (PROJECT_NAME, "dev")
     urns = [resource["urn"] for resource in document["resources"]]
     assert urns == sorted(urns)
     for resource in document["resources"]:

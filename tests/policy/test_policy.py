@@ -11,12 +11,12 @@ import pytest
 from policy import RULES, PolicyResource, PolicyRule, Violation, check_all, check_rule, from_records
 from policy.core import Graph, effective_tags, is_taggable
 from policy.network import load_balancer_groups
-from tests.infra.harness import StackRun
+from tests.support.harness import PROJECT_NAME, StackRun
 
 pytestmark = pytest.mark.infra
 
 RULE_NAMES = [rule.name for rule in RULES]
-STACK = "urn:pulumi:prod::nexus-api::pulumi:pulumi:Stack::nexus-api-prod"
+STACK = f"urn:pulumi:prod::{PROJECT_NAME}::pulumi:pulumi:Stack::{PROJECT_NAME}-prod"
 
 
 def _rule(name: str) -> PolicyRule:
@@ -34,11 +34,6 @@ def test_rule_names_are_unique() -> None:
 
 
 # --- each rule can fail: the real prod graph, broken on purpose -------------------------------------------
-
-
-@pytest.fixture
-def graph(prod_run: StackRun) -> list[PolicyResource]:
-    return from_records(prod_run)
 
 
 def _edit(
@@ -60,38 +55,40 @@ def _first(resources: list[PolicyResource], type_: str) -> PolicyResource:
     return next(r for r in resources if r.type == type_)
 
 
-def test_required_tags_fails_when_the_provider_loses_its_default_tags(graph: list[PolicyResource]) -> None:
-    broken = _edit(graph, lambda r: r.type == "pulumi:providers:aws", inputs={"region": "us-east-1"})
+def test_required_tags_fails_when_the_provider_loses_its_default_tags(
+    prod_graph: list[PolicyResource],
+) -> None:
+    broken = _edit(prod_graph, lambda r: r.type == "pulumi:providers:aws", inputs={"region": "us-east-1"})
     violations = _violations("required-tags", broken)
-    vpc = _first(graph, "aws:ec2/vpc:Vpc")
+    vpc = _first(prod_graph, "aws:ec2/vpc:Vpc")
     assert vpc.urn in {v.urn for v in violations}
     assert all("Project, Environment, ManagedBy" in v.message for v in violations)
     # Routes take no tags, so they are never reported.
     assert not any(":aws:ec2/route:Route::" in v.urn for v in violations)
 
 
-def test_required_tags_fails_on_a_resource_without_the_provider(graph: list[PolicyResource]) -> None:
-    vpc = _first(graph, "aws:ec2/vpc:Vpc")
+def test_required_tags_fails_on_a_resource_without_the_provider(prod_graph: list[PolicyResource]) -> None:
+    vpc = _first(prod_graph, "aws:ec2/vpc:Vpc")
     broken = _edit(
-        graph, lambda r: r.urn == vpc.urn, provider=None, inputs={**vpc.inputs, "tags": {"Name": "x"}}
+        prod_graph, lambda r: r.urn == vpc.urn, provider=None, inputs={**vpc.inputs, "tags": {"Name": "x"}}
     )
     assert [v.urn for v in _violations("required-tags", broken)] == [vpc.urn]
 
 
-def test_own_tags_satisfy_the_rule_without_provider_defaults(graph: list[PolicyResource]) -> None:
-    vpc = _first(graph, "aws:ec2/vpc:Vpc")
+def test_own_tags_satisfy_the_rule_without_provider_defaults(prod_graph: list[PolicyResource]) -> None:
+    vpc = _first(prod_graph, "aws:ec2/vpc:Vpc")
     own = {"Project": "p", "Environment": "e", "ManagedBy": "m"}
-    fixed = _edit(graph, lambda r: r.urn == vpc.urn, provider=None, inputs={**vpc.inputs, "tags": own})
+    fixed = _edit(prod_graph, lambda r: r.urn == vpc.urn, provider=None, inputs={**vpc.inputs, "tags": own})
     assert _violations("required-tags", fixed) == []
 
 
-def test_effective_tags_merge_provider_defaults_with_own_tags(graph: list[PolicyResource]) -> None:
-    g = Graph(graph)
-    vpc = _first(graph, "aws:ec2/vpc:Vpc")
+def test_effective_tags_merge_provider_defaults_with_own_tags(prod_graph: list[PolicyResource]) -> None:
+    g = Graph(prod_graph)
+    vpc = _first(prod_graph, "aws:ec2/vpc:Vpc")
     tags = effective_tags(g, vpc)
     assert tags["Environment"] == "prod"
     assert tags["ManagedBy"] == "pulumi"
-    assert tags["Project"] == "nexus-api"
+    assert tags["Project"] == PROJECT_NAME
     assert tags["Name"] == json.loads(json.dumps(vpc.inputs["tags"]))["Name"]
 
 
@@ -115,70 +112,76 @@ def _world_rule(graph: list[PolicyResource], port: int, group_urn: str) -> Polic
     )
 
 
-def test_world_ingress_is_refused_on_a_data_store_group(graph: list[PolicyResource]) -> None:
-    db_group = next(r for r in graph if r.type == "aws:ec2/securityGroup:SecurityGroup" and "shard" in r.name)
-    violations = _violations("no-world-ingress", [*graph, _world_rule(graph, 5432, db_group.urn)])
+def test_world_ingress_is_refused_on_a_data_store_group(prod_graph: list[PolicyResource]) -> None:
+    db_group = next(
+        r for r in prod_graph if r.type == "aws:ec2/securityGroup:SecurityGroup" and "shard" in r.name
+    )
+    violations = _violations("no-world-ingress", [*prod_graph, _world_rule(prod_graph, 5432, db_group.urn)])
     assert [v.urn.rsplit("::", 1)[1] for v in violations] == ["open-5432"]
     assert "0.0.0.0/0" in violations[0].message
 
 
-def test_world_ingress_inline_and_ipv6_are_refused(graph: list[PolicyResource]) -> None:
-    group = next(r for r in graph if r.type == "aws:ec2/securityGroup:SecurityGroup")
+def test_world_ingress_inline_and_ipv6_are_refused(prod_graph: list[PolicyResource]) -> None:
+    group = next(r for r in prod_graph if r.type == "aws:ec2/securityGroup:SecurityGroup")
     inline = {"protocol": "tcp", "fromPort": 22, "toPort": 22, "ipv6CidrBlocks": ["::/0"]}
-    broken = _edit(graph, lambda r: r.urn == group.urn, inputs={**group.inputs, "ingress": [inline]})
+    broken = _edit(prod_graph, lambda r: r.urn == group.urn, inputs={**group.inputs, "ingress": [inline]})
     violations = _violations("no-world-ingress", broken)
     assert [v.urn for v in violations] == [group.urn]
     assert "::/0" in violations[0].message
 
 
-def test_load_balancer_group_is_open_only_on_80_and_443(graph: list[PolicyResource]) -> None:
-    balancer_groups = load_balancer_groups(Graph(graph))
+def test_load_balancer_group_is_open_only_on_80_and_443(prod_graph: list[PolicyResource]) -> None:
+    balancer_groups = load_balancer_groups(Graph(prod_graph))
     assert balancer_groups, "prod has an ALB: its security group must be recognised"
     lb_group = sorted(balancer_groups)[0]
-    assert _violations("no-world-ingress", [*graph, _world_rule(graph, 443, lb_group)]) == []
-    violations = _violations("no-world-ingress", [*graph, _world_rule(graph, 8080, lb_group)])
+    assert _violations("no-world-ingress", [*prod_graph, _world_rule(prod_graph, 443, lb_group)]) == []
+    violations = _violations("no-world-ingress", [*prod_graph, _world_rule(prod_graph, 8080, lb_group)])
     assert [v.urn.rsplit("::", 1)[1] for v in violations] == ["open-8080"]
 
 
-def test_prod_exercises_the_load_balancer_exception(graph: list[PolicyResource]) -> None:
+def test_prod_exercises_the_load_balancer_exception(prod_graph: list[PolicyResource]) -> None:
     # Without this, "no violations on prod" could mean the rule never saw a world-open rule at all.
     world_open = [
         r
-        for r in graph
+        for r in prod_graph
         if r.type == "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
         and r.inputs.get("cidrIpv4") == "0.0.0.0/0"
     ]
     assert world_open
     assert {
         dep for r in world_open for dep in r.property_dependencies["securityGroupId"]
-    } <= load_balancer_groups(Graph(graph))
+    } <= load_balancer_groups(Graph(prod_graph))
 
 
-def test_parented_refuses_a_top_level_cloud_resource(graph: list[PolicyResource]) -> None:
-    vpc = _first(graph, "aws:ec2/vpc:Vpc")
-    broken = _edit(graph, lambda r: r.urn == vpc.urn, parent=STACK)
+def test_parented_refuses_a_top_level_cloud_resource(prod_graph: list[PolicyResource]) -> None:
+    vpc = _first(prod_graph, "aws:ec2/vpc:Vpc")
+    broken = _edit(prod_graph, lambda r: r.urn == vpc.urn, parent=STACK)
     assert [v.urn for v in _violations("parented", broken)] == [vpc.urn]
-    orphan = _edit(graph, lambda r: r.urn == vpc.urn, parent=None)
+    orphan = _edit(prod_graph, lambda r: r.urn == vpc.urn, parent=None)
     assert [v.urn for v in _violations("parented", orphan)] == [vpc.urn]
 
 
-def test_parented_allows_top_level_components_and_providers(graph: list[PolicyResource]) -> None:
-    top = [r for r in graph if r.parent == STACK]
+def test_parented_allows_top_level_components_and_providers(prod_graph: list[PolicyResource]) -> None:
+    top = [r for r in prod_graph if r.parent == STACK]
     assert top
     assert all(not r.custom or r.is_provider for r in top)
     assert any(r.is_provider for r in top)
     assert any(not r.custom for r in top)
 
 
-def test_explicit_provider_refuses_the_default_provider(graph: list[PolicyResource]) -> None:
-    bucket = _first(graph, "aws:s3/bucket:Bucket")
-    broken = _edit(graph, lambda r: r.urn == bucket.urn, provider=None)
+def test_explicit_provider_refuses_the_default_provider(prod_graph: list[PolicyResource]) -> None:
+    bucket = _first(prod_graph, "aws:s3/bucket:Bucket")
+    broken = _edit(prod_graph, lambda r: r.urn == bucket.urn, provider=None)
     assert [v.urn for v in _violations("explicit-aws-provider", broken)] == [bucket.urn]
 
 
-def test_check_all_reports_every_rule(graph: list[PolicyResource]) -> None:
-    vpc = _first(graph, "aws:ec2/vpc:Vpc")
+def test_check_all_reports_every_rule(prod_graph: list[PolicyResource]) -> None:
+    vpc = _first(prod_graph, "aws:ec2/vpc:Vpc")
     broken = _edit(
-        graph, lambda r: r.urn == vpc.urn, parent=STACK, provider=None, inputs={"cidrBlock": "10.0.0.0/16"}
+        prod_graph,
+        lambda r: r.urn == vpc.urn,
+        parent=STACK,
+        provider=None,
+        inputs={"cidrBlock": "10.0.0.0/16"},
     )
     assert {v.rule for v in check_all(broken)} == {"required-tags", "parented", "explicit-aws-provider"}

@@ -1,5 +1,5 @@
 """The Kubernetes workload rules (policy/workloads.py): each one catches the flaw it exists for on a copy of
-the real prod graph, broken on purpose. That every rule holds on every stack is tests/infra/test_policy.py's
+the real prod graph, broken on purpose. That every rule holds on every stack is tests/policy/test_policy.py's
 job; that the pack runs them is tests/delivery/test_policy_pack.py's."""
 
 from __future__ import annotations
@@ -12,9 +12,8 @@ from typing import Any
 
 import pytest
 
-from policy import PolicyResource, Violation, check_all, check_rule, from_records
+from policy import PolicyResource, Violation, check_all, check_rule
 from policy.workloads import WORKLOAD_RULES
-from tests.infra.harness import run_stack
 
 pytestmark = pytest.mark.infra
 
@@ -27,11 +26,6 @@ PDB = "kubernetes:policy/v1:PodDisruptionBudget"
 TARGET_GROUP = "aws:lb/targetGroup:TargetGroup"
 Graph = list[PolicyResource]
 Inputs = dict[str, Any]
-
-
-@pytest.fixture(scope="module")
-def graph() -> Graph:
-    return from_records(run_stack("prod"))
 
 
 def _rule_violations(name: str, resources: Graph) -> list[Violation]:
@@ -186,16 +180,16 @@ BREAKERS: list[tuple[str, str, str | None, Callable[[Inputs], object], str]] = [
     ids=[f"{rule}-{index}" for index, (rule, *_) in enumerate(BREAKERS)],
 )
 def test_each_rule_catches_its_flaw(
-    graph: Graph,
+    prod_graph: Graph,
     rule_name: str,
     type_: str,
     name: str | None,
     breaks: Callable[[Inputs], object],
     expected: str,
 ) -> None:
-    assert _rule_violations(rule_name, graph) == []
-    target = _find(graph, type_, name)
-    found = _rule_violations(rule_name, _edited(graph, target, breaks))
+    assert _rule_violations(rule_name, prod_graph) == []
+    target = _find(prod_graph, type_, name)
+    found = _rule_violations(rule_name, _edited(prod_graph, target, breaks))
     assert [v.urn for v in found] == [target.urn], found
     assert expected in found[0].message, found[0].message
 
@@ -205,21 +199,21 @@ def test_every_workload_rule_has_a_breaker() -> None:
     assert covered == {rule.name for rule in WORKLOAD_RULES}
 
 
-def test_numbers_arrive_as_floats_in_a_policy_pack(graph: Graph) -> None:
+def test_numbers_arrive_as_floats_in_a_policy_pack(prod_graph: Graph) -> None:
     """The engine hands a pack numbers as doubles (protobuf Struct): 10001.0 is the uid 10001, 0.0 is root."""
-    worker = _find(graph, DEPLOYMENT, "worker")
-    as_floats = _edited(graph, worker, lambda i: _box(i)["securityContext"].update(runAsUser=10001.0))
+    worker = _find(prod_graph, DEPLOYMENT, "worker")
+    as_floats = _edited(prod_graph, worker, lambda i: _box(i)["securityContext"].update(runAsUser=10001.0))
     assert _rule_violations("k8s-containers-hardened", as_floats) == []
-    root = _edited(graph, worker, lambda i: _box(i)["securityContext"].update(runAsUser=0.0))
+    root = _edited(prod_graph, worker, lambda i: _box(i)["securityContext"].update(runAsUser=0.0))
     assert [v.message for v in _rule_violations("k8s-containers-hardened", root)] == [
         "container worker: runAsUser 0 is not a fixed uid >= 10000"
     ]
 
 
-def test_a_deployment_without_its_hpa_or_budget_is_caught(graph: Graph) -> None:
-    api = _find(graph, DEPLOYMENT, "api")
+def test_a_deployment_without_its_hpa_or_budget_is_caught(prod_graph: Graph) -> None:
+    api = _find(prod_graph, DEPLOYMENT, "api")
     # The HPA and the budget are found by name and labels in the Deployment's namespace, not by position.
-    moved = _edited(graph, api, lambda i: i["metadata"].update(namespace="elsewhere"))
+    moved = _edited(prod_graph, api, lambda i: i["metadata"].update(namespace="elsewhere"))
     autoscaled = [v.message for v in _rule_violations("k8s-autoscaled", moved)]
     budgets = [v.message for v in _rule_violations("k8s-disruption-budgets", moved)]
     assert autoscaled == ["no HorizontalPodAutoscaler scales it"]
@@ -229,21 +223,23 @@ def test_a_deployment_without_its_hpa_or_budget_is_caught(graph: Graph) -> None:
 # --- preStop follows the target group in front of the pods ------------------------------------------------
 
 
-def test_the_pre_stop_rule_reads_the_target_groups_delay(graph: Graph) -> None:
-    group = _find(graph, TARGET_GROUP)
-    sleep = _box(dict(_find(graph, DEPLOYMENT, "api").inputs))["lifecycle"]["preStop"]["sleep"]["seconds"]
+def test_the_pre_stop_rule_reads_the_target_groups_delay(prod_graph: Graph) -> None:
+    group = _find(prod_graph, TARGET_GROUP)
+    sleep = _box(dict(_find(prod_graph, DEPLOYMENT, "api").inputs))["lifecycle"]["preStop"]["sleep"][
+        "seconds"
+    ]
     assert group.inputs["deregistrationDelay"] == sleep  # the program matched them
-    slower = _edited(graph, group, lambda i: i.update(deregistrationDelay=sleep + 90))
+    slower = _edited(prod_graph, group, lambda i: i.update(deregistrationDelay=sleep + 90))
     found = _rule_violations("k8s-pre-stop-covers-deregistration", slower)
     assert [v.message for v in found] == [
         f"container api: preStop sleep {sleep} is under the {sleep + 90} s the ALB needs to stop sending"
     ]
 
 
-def test_an_unset_delay_is_the_providers_default_of_300_seconds(graph: Graph) -> None:
+def test_an_unset_delay_is_the_providers_default_of_300_seconds(prod_graph: Graph) -> None:
     # pulumi_aws lb/target_group.py: "The default value is 300 seconds."
-    group = _find(graph, TARGET_GROUP)
-    unset = _edited(graph, group, lambda i: i.pop("deregistrationDelay"))
+    group = _find(prod_graph, TARGET_GROUP)
+    unset = _edited(prod_graph, group, lambda i: i.pop("deregistrationDelay"))
     found = _rule_violations("k8s-pre-stop-covers-deregistration", unset)
     assert [v.message.split(" the ALB")[0] for v in found] == [
         "container api: preStop sleep 30 is under the 300 s"
@@ -278,12 +274,12 @@ def _live(graph: Graph, manager: str) -> Graph:
     return _edited(graph, api, live)
 
 
-def test_replicas_set_by_the_hpa_in_a_live_object_are_not_the_programs(graph: Graph) -> None:
-    assert _rule_violations("k8s-autoscaled", _live(graph, "kube-controller-manager")) == []
+def test_replicas_set_by_the_hpa_in_a_live_object_are_not_the_programs(prod_graph: Graph) -> None:
+    assert _rule_violations("k8s-autoscaled", _live(prod_graph, "kube-controller-manager")) == []
 
 
-def test_replicas_the_provider_applied_are_caught_in_a_live_object(graph: Graph) -> None:
-    found = _rule_violations("k8s-autoscaled", _live(graph, "pulumi-kubernetes-5d8a1c"))
+def test_replicas_the_provider_applied_are_caught_in_a_live_object(prod_graph: Graph) -> None:
+    found = _rule_violations("k8s-autoscaled", _live(prod_graph, "pulumi-kubernetes-5d8a1c"))
     assert [v.message.split(" (")[0] for v in found] == ["sets replicas although an HPA owns the count"]
 
 
@@ -310,52 +306,52 @@ def _string_data(graph: Graph) -> dict[str, str]:
         "NEXUS_JWT_ACTIVE_KID",  # no marker: caught because the stack's Secret delivers this key
     ],
 )
-def test_a_secret_setting_by_name_is_caught(graph: Graph, key: str) -> None:
-    assert _secret_messages(graph) == []
-    assert _secret_messages(_config_map_with(graph, **{key: "x"})) == [
+def test_a_secret_setting_by_name_is_caught(prod_graph: Graph, key: str) -> None:
+    assert _secret_messages(prod_graph) == []
+    assert _secret_messages(_config_map_with(prod_graph, **{key: "x"})) == [
         f"key {key} names a secret setting; deliver it through a Secret"
     ]
 
 
-def test_a_secret_value_inside_a_config_map_value_is_caught(graph: Graph) -> None:
-    redis_url = _string_data(graph)["NEXUS_REDIS_URL"]
-    found = _secret_messages(_config_map_with(graph, CACHE=f"primary={redis_url}"))
+def test_a_secret_value_inside_a_config_map_value_is_caught(prod_graph: Graph) -> None:
+    redis_url = _string_data(prod_graph)["NEXUS_REDIS_URL"]
+    found = _secret_messages(_config_map_with(prod_graph, CACHE=f"primary={redis_url}"))
     assert found == ["key CACHE contains a value of a Secret of the stack"]
 
 
-def test_a_short_secret_value_counts_only_when_equal(graph: Graph) -> None:
-    kid = _string_data(graph)["NEXUS_JWT_ACTIVE_KID"]
+def test_a_short_secret_value_counts_only_when_equal(prod_graph: Graph) -> None:
+    kid = _string_data(prod_graph)["NEXUS_JWT_ACTIVE_KID"]
     assert len(kid) < 8, "the active key id is the short secret value this test needs"
-    assert _secret_messages(_config_map_with(graph, KEY_NOTE=f"rotated-{kid}-last-week")) == []
-    assert _secret_messages(_config_map_with(graph, CURRENT=kid)) == [
+    assert _secret_messages(_config_map_with(prod_graph, KEY_NOTE=f"rotated-{kid}-last-week")) == []
+    assert _secret_messages(_config_map_with(prod_graph, CURRENT=kid)) == [
         "key CURRENT contains a value of a Secret of the stack"
     ]
 
 
-def test_a_live_secret_with_base64_data_only_is_read(graph: Graph) -> None:
+def test_a_live_secret_with_base64_data_only_is_read(prod_graph: Graph) -> None:
     """In state a Secret has ``data`` (base64) and no ``stringData``; its values still count."""
-    secret = _find(graph, SECRET)
+    secret = _find(prod_graph, SECRET)
     live = {
         key: base64.b64encode(value.encode()).decode() for key, value in secret.inputs["stringData"].items()
     }
-    as_state = _edited(graph, secret, lambda i: (i.pop("stringData"), i.update(data=live)))
-    redis_url = _string_data(graph)["NEXUS_REDIS_URL"]
+    as_state = _edited(prod_graph, secret, lambda i: (i.pop("stringData"), i.update(data=live)))
+    redis_url = _string_data(prod_graph)["NEXUS_REDIS_URL"]
     assert _secret_messages(as_state) == []
     assert _secret_messages(_config_map_with(as_state, CACHE=redis_url)) == [
         "key CACHE contains a value of a Secret of the stack"
     ]
 
 
-def test_the_default_kubernetes_provider_is_caught(graph: Graph) -> None:
-    job = _find(graph, JOB)
-    broken = [dataclasses.replace(r, provider=None) if r is job else r for r in graph]
+def test_the_default_kubernetes_provider_is_caught(prod_graph: Graph) -> None:
+    job = _find(prod_graph, JOB)
+    broken = [dataclasses.replace(r, provider=None) if r is job else r for r in prod_graph]
     found = _rule_violations("explicit-k8s-provider", broken)
     assert [v.urn for v in found] == [job.urn]
     assert "default Kubernetes provider" in found[0].message
 
 
-def test_a_cron_job_is_checked_through_its_job_template(graph: Graph) -> None:
-    job = _find(graph, JOB)
+def test_a_cron_job_is_checked_through_its_job_template(prod_graph: Graph) -> None:
+    job = _find(prod_graph, JOB)
     template = copy.deepcopy(dict(job.inputs["spec"]["template"]))
     template["spec"]["containers"][0]["securityContext"]["runAsNonRoot"] = False
     cron = dataclasses.replace(
@@ -367,6 +363,6 @@ def test_a_cron_job_is_checked_through_its_job_template(graph: Graph) -> None:
             "spec": {"schedule": "0 * * * *", "jobTemplate": {"spec": {"template": template}}},
         },
     )
-    found = check_all([*graph, cron], WORKLOAD_RULES)
+    found = check_all([*prod_graph, cron], WORKLOAD_RULES)
     assert [(v.rule, v.urn) for v in found] == [("k8s-containers-hardened", cron.urn)]
     assert "runAsNonRoot is not true" in found[0].message

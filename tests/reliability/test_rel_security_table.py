@@ -2,7 +2,7 @@
 
 For every (row, rule) pair, the real prod graph is broken in the way that row forbids, and the rule must
 report the broken resource with a message about that row's concern. Together with
-tests/infra/test_policy.py (every rule holds on every stack file) this shows that each row is enforced and
+tests/policy/test_policy.py (every rule holds on every stack file) this shows that each row is enforced and
 that its rules are not vacuous.
 """
 
@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from policy import RULES, PolicyResource, check_rule, from_records
-from tests.infra.harness import run_stack
+from tests.support.harness import run_stack
 
 pytestmark = pytest.mark.infra
 

@@ -8,7 +8,7 @@ import pytest
 
 from offline import known_types
 from offline.values import iter_leaves
-from tests.infra.harness import STACK_FILES, StackRun, run_stack
+from tests.support.harness import PROJECT_NAME, STACK_FILES, StackRun, run_stack
 
 pytestmark = pytest.mark.infra
 
@@ -24,9 +24,10 @@ def test_every_stack_file_is_found() -> None:
 def test_stack_runs_to_completion(stack_run: StackRun) -> None:
     assert stack_run.error is None
     assert len(stack_run) > 0
+    stack = stack_run.stack
     assert (
         stack_run.raw.stack_urn
-        == f"urn:pulumi:{stack_run.stack}::nexus-api::pulumi:pulumi:Stack::nexus-api-{stack_run.stack}"
+        == f"urn:pulumi:{stack}::{PROJECT_NAME}::pulumi:pulumi:Stack::{PROJECT_NAME}-{stack}"
     )
 
 

@@ -5,12 +5,15 @@
     assert vpc.inputs["cidrBlock"] == "10.40.0.0/16"
     assert run.children_of(vpc.parent)                 # resources under the Network component
     problems = config_problems({... bad config ...})   # the RunError lines; asserts nothing was registered
+    config = stack_config("dev")                       # a stack file's config: map, to vary and run
+    raw = with_changes("dev", worker={"cpu": 250})     # as the engine hands it to the program (JSON)
 
 Runs are deterministic, so identical inputs are cached for the session (a StackRun is immutable).
 """
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 from collections.abc import Callable, Mapping
@@ -18,19 +21,54 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from offline import RecordedResource, StackRun, run_config, run_stack_file
+from stacks.config import read_stack_file
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 STACK_FILES = tuple(sorted(PROJECT_DIR.glob("Pulumi.*.yaml")))
+PROJECT_NAME: str = yaml.safe_load((PROJECT_DIR / "Pulumi.yaml").read_text())["name"]
+"""The project's name as Pulumi.yaml gives it (URNs are ``urn:pulumi:<stack>::<project>::...``)."""
 
 __all__ = [
     "PROJECT_DIR",
+    "PROJECT_NAME",
     "STACK_FILES",
     "RecordedResource",
     "StackRun",
     "config_problems",
+    "raw_stack_config",
     "run_stack",
+    "stack_config",
+    "with_changes",
 ]
+
+
+def stack_file(stack: str) -> Path:
+    """``Pulumi.<stack>.yaml`` of the project."""
+    return PROJECT_DIR / f"Pulumi.{stack}.yaml"
+
+
+def stack_config(stack: str) -> dict[str, Any]:
+    """A stack file's ``config:`` map (a fresh deep copy), to vary and hand to ``run_stack``."""
+    document = yaml.safe_load(stack_file(stack).read_text())
+    return copy.deepcopy(dict(document["config"]))
+
+
+def raw_stack_config(stack: str) -> dict[str, str]:
+    """A stack file's config as the engine hands it to the program (structured values JSON-encoded)."""
+    return read_stack_file(stack_file(stack))
+
+
+def with_changes(stack: str, **sections: Mapping[str, Any]) -> dict[str, str]:
+    """The stack's raw config with ``nexus:<section>`` keys merged (shallow, per section)."""
+    raw = raw_stack_config(stack)
+    for section, changes in sections.items():
+        key = f"nexus:{section}"
+        current = json.loads(raw[key]) if key in raw else {}
+        raw[key] = json.dumps({**current, **changes})
+    return raw
 
 
 def run_stack(

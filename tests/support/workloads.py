@@ -17,38 +17,22 @@ from typing import Any
 import yaml
 
 from offline import RecordedResource, StackRun, run_program
-from stacks.config.loader import read_stack_file
-from tests.infra.harness import PROJECT_DIR
+from tests.support.harness import PROJECT_DIR, PROJECT_NAME, raw_stack_config
 
 K8S_PREFIX = "kubernetes:"
 PROVIDER_TYPE = "pulumi:providers:kubernetes"
 
 
-def stack_config(stack: str) -> dict[str, str]:
-    """Raw engine config of ``Pulumi.<stack>.yaml``."""
-    return read_stack_file(PROJECT_DIR / f"Pulumi.{stack}.yaml")
-
-
-def with_changes(stack: str, **sections: Mapping[str, Any]) -> dict[str, str]:
-    """The stack's raw config with ``nexus:<section>`` keys merged (shallow, per section)."""
-    raw = stack_config(stack)
-    for section, changes in sections.items():
-        key = f"nexus:{section}"
-        current = json.loads(raw[key]) if key in raw else {}
-        raw[key] = json.dumps({**current, **changes})
-    return raw
-
-
 def run_workloads(stack: str, raw: Mapping[str, str] | None = None) -> StackRun:
     """The whole program with the stack's config (or ``raw`` config given as the engine passes it)."""
-    key = json.dumps(dict(raw if raw is not None else stack_config(stack)), sort_keys=True)
+    key = json.dumps(dict(raw if raw is not None else raw_stack_config(stack)), sort_keys=True)
     return _run(stack, key)
 
 
 @lru_cache(maxsize=32)
 def _run(stack: str, config_json: str) -> StackRun:
     run = StackRun.of(
-        run_program(PROJECT_DIR, project="nexus-api", stack=stack, config=json.loads(config_json), main=".")
+        run_program(PROJECT_DIR, project=PROJECT_NAME, stack=stack, config=json.loads(config_json), main=".")
     )
     assert run.raw.error is None, run.raw.error
     return run
