@@ -8,7 +8,7 @@ the program's modules exactly as ``pulumi up`` would.
 from .cloud import ACCOUNT_ID, AutoName, Ctx, Emulation, EmulationError, known_types, register
 from .invokes import emulated_invokes, register_invoke
 from .monitor import DuplicateUrnError
-from .project import ProjectFile, StackFile, read_project, read_stack
+from .project import ProjectError, ProjectFile, StackFile, read_project, read_stack
 from .records import LogEntry, ProgramRun, ResourceRecord
 from .runner import ProgramCrashError, run_program
 from .stackrun import RecordedResource, StackRun, run_config, run_stack_file
@@ -23,6 +23,7 @@ __all__ = [
     "LogEntry",
     "ProgramCrashError",
     "ProgramRun",
+    "ProjectError",
     "ProjectFile",
     "RecordedResource",
     "ResourceRecord",

@@ -229,7 +229,7 @@ def run_config(
     parsed = StackFile(
         path=Path(project.directory, f"Pulumi.{stack}.yaml"),
         stack=stack,
-        config=config_from_dict(values, project),
+        config=config_from_dict(values, project, stack=stack, secret_keys=secret_keys),
         secret_keys=secret_keys,
     )
     return _run(project, parsed)

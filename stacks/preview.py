@@ -5,9 +5,10 @@
     python -m stacks.preview --stack ci --config-file path/to/Pulumi.ci.yaml
 
 The program runs in-process under the offline engine (offline), exactly as the language host runs it.
-Exit status: 0 on success, 1 when the program refuses the stack config (the problems are printed, one per
-line, without a traceback), 2 when the offline engine refuses the plan (e.g. duplicate URN, unmocked
-invoke), 3 when the program crashes (a bug: the traceback is printed).
+Exit status: 0 on success, 1 when the Pulumi CLI's checks of Pulumi.yaml and the stack file or the program
+refuse the stack config (the problems are printed, one per line, without a traceback), 2 when the offline
+engine refuses the plan (e.g. duplicate URN, unmocked invoke), 3 when the program crashes (a bug: the
+traceback is printed).
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None, *, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
     """Run the preview; returns the exit status."""
     args = _parse(argv)
-    from offline import EmulationError, ProgramCrashError, run_stack_file
+    from offline import EmulationError, ProgramCrashError, ProjectError, run_stack_file
 
     stack_file = args.config_file or PROJECT_DIR / f"Pulumi.{args.stack}.yaml"
     if not Path(stack_file).is_file():
@@ -48,6 +49,9 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO = sys.stdout, err: Te
         return EXIT_CONFIG
     try:
         run = run_stack_file(stack_file, project_dir=PROJECT_DIR, stack=args.stack)
+    except ProjectError as exc:  # what the Pulumi CLI refuses in Pulumi.yaml or the stack's config
+        print(f"error: {exc}", file=err)
+        return EXIT_CONFIG
     except EmulationError as exc:
         print(f"error: {exc}", file=err)
         return EXIT_ENGINE

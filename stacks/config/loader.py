@@ -46,7 +46,10 @@ SECTIONS: dict[str, type[BaseModel]] = {
 }
 
 NAMESPACE = "nexus"
-PROJECT = "nexus-api"
+PROJECT = NAMESPACE
+"""The project's name (Pulumi.yaml ``name``, a test checks): the config keys must be the project's own,
+since the CLI lets only those declare a ``type`` and a ``default`` (pulumi/pulumi project.go
+``Project.Validate``)."""
 
 # Every nexus:* key the program reads. Pulumi.yaml declares exactly these (a test checks both ways).
 KNOWN_KEYS: tuple[str, ...] = (
@@ -218,7 +221,10 @@ def load(raw: Mapping[str, str], *, stack: str, project: str = PROJECT) -> Stack
     defaults = _validate(ShardSettings, defaults_raw, ("shardDefaults",), problems)
     shards = _load_shards(values.get("shards"), defaults_raw if defaults is not None else None, problems)
 
+    # Pulumi.yaml declares a string with the default "" (the CLI requires every key without a default): none.
     default_shard = values.get("defaultShard")
+    if default_shard == "":
+        default_shard = None
     if default_shard is not None and _expect(
         str, default_shard, _path("defaultShard"), problems, "a shard id"
     ):

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.harness import PROJECT_DIR, run_stack
+from tests.support.harness import PROJECT_DIR, PROJECT_NAME, run_stack
 
 pytestmark = pytest.mark.unit
 
@@ -92,7 +92,7 @@ PULUMI_SUBCOMMANDS = {
 MAKE = re.compile(r"(?:^|[\s;&|(])make\s+([A-Za-z][\w-]*)")
 PULUMI = re.compile(r"(?:^|[\s;&|(])pulumi\s+([a-z][\w-]*)(?:\s+([a-z][\w-]*))?")
 PYTHON_M = re.compile(r"(?:^|[\s;&|(])(?:\S*/)?python3?\s+(?:-\w+\s+)*-m\s+([\w.]+)([^|;&)]*)")
-URN = re.compile(r"urn:pulumi:(dev|prod)::nexus-api::[^\s'\"`)]+")
+URN = re.compile(rf"urn:pulumi:(dev|prod)::{re.escape(PROJECT_NAME)}::[^\s'\"`)]+")
 LINK = re.compile(r"\]\(([^)\s]+)\)")
 HEREDOC = re.compile(r"<<-?\s*'?\"?(\w+)'?\"?")
 
