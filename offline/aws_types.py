@@ -450,6 +450,63 @@ def _rds_subnet_group_name(ctx: Ctx) -> str | None:
     )
 
 
+# ELBv2 and ElastiCache names: the Terraform AWS provider's ValidateFuncs, which the bridged provider runs in
+# Check (before any AWS call), with their messages. terraform-provider-aws internal/service/elbv2/validate.go
+# validName (aws_lb) and validTargetGroupName (aws_lb_target_group); internal/service/elasticache/
+# replication_group.go validateReplicationGroupID (StringLenBetween(1, 40) and four StringMatch rules).
+# The pulumi-aws docstrings state the same limits (lb/load_balancer.py and lb/target_group.py ``name``: "can
+# have a maximum of 32 characters, must contain only alphanumeric characters or hyphens, and must not begin or
+# end with a hyphen").
+_ALNUM_HYPHEN = re.compile(r"^[0-9A-Za-z-]+$")
+
+
+def _lb_name(ctx: Ctx) -> str | None:
+    value = str(ctx.get("name") or "")
+    errors = []
+    if len(value) > 32:
+        errors.append(f'"name" cannot be longer than 32 characters: "{value}"')
+    if not _ALNUM_HYPHEN.match(value):
+        errors.append(f'only alphanumeric characters and hyphens allowed in "name": "{value}"')
+    if value.startswith("-"):
+        errors.append(f'"name" cannot begin with a hyphen: "{value}"')
+    if value.endswith("-"):
+        errors.append(f'"name" cannot end with a hyphen: "{value}"')
+    if value.startswith("internal-"):
+        errors.append(f'"name" cannot begin with "internal-": "{value}"')
+    return "; ".join(errors) or None
+
+
+def _target_group_name(ctx: Ctx) -> str | None:
+    value = str(ctx.get("name") or "")
+    errors = []
+    if len(value) > 32:
+        errors.append('"name" cannot be longer than 32 characters')
+    if not _ALNUM_HYPHEN.match(value):
+        errors.append('only alphanumeric characters and hyphens allowed in "name"')
+    if value.startswith("-"):
+        errors.append('"name" cannot begin with a hyphen')
+    if value.endswith("-"):
+        errors.append('"name" cannot end with a hyphen')
+    return "; ".join(errors) or None
+
+
+def _replication_group_id(ctx: Ctx) -> str | None:
+    value = str(ctx.get("replicationGroupId") or "")
+    errors = []
+    if not 1 <= len(value) <= 40:
+        # terraform-plugin-sdk helper/validation StringLenBetween's message.
+        errors.append(f"expected length of replication_group_id to be in the range (1 - 40), got {value}")
+    if not _ALNUM_HYPHEN.match(value):
+        errors.append("replication_group_id must contain only alphanumeric characters and hyphens")
+    if not value[:1].isalpha():
+        errors.append("replication_group_id must begin with a letter")
+    if "--" in value:
+        errors.append("replication_group_id cannot contain two consecutive hyphens")
+    if value.endswith("-"):
+        errors.append("replication_group_id cannot end with a hyphen")
+    return "; ".join(errors) or None
+
+
 def _by(*keys: str, sep: str = ":") -> Any:
     """An id made of input values joined by ``sep`` (many association-like resources)."""
 
@@ -647,7 +704,9 @@ register(
     Emulation(
         type="aws:elasticache/replicationGroup:ReplicationGroup",
         id=_get("replicationGroupId"),
+        # pulumi-aws resources.go: tfbridge.AutoNameTransform("replicationGroupId", 40, strings.ToLower).
         autonames=(AutoName("replicationGroupId", maxlen=40, lower=True),),
+        checks=(_replication_group_id,),
         compute=_replication_group,
     ),
     Emulation(
@@ -728,13 +787,19 @@ register(
     Emulation(
         type="aws:lb/loadBalancer:LoadBalancer",
         id=_arn_id,
-        autonames=(AutoName("name", maxlen=32, prefix_prop="namePrefix"),),
+        # pulumi-aws gives aws_lb no auto-name length of its own (provider/legacy aliases: no Fields), so
+        # setAutonaming's default applies (provider/autonaming.go: AutoName("name", 255, "-")) and a long
+        # generated name is refused by Terraform's validName instead.
+        autonames=(AutoName("name", maxlen=255, prefix_prop="namePrefix"),),
+        checks=(_lb_name,),
         compute=_load_balancer,
     ),
     Emulation(
         type="aws:lb/targetGroup:TargetGroup",
         id=_arn_id,
+        # pulumi-aws: "name": tfbridge.AutoName("name", 32, "-") (aws_lb_target_group's ResourceInfo).
         autonames=(AutoName("name", maxlen=32, prefix_prop="namePrefix"),),
+        checks=(_target_group_name,),
         compute=_target_group,
     ),
     Emulation(type="aws:lb/listener:Listener", id=_arn_id, compute=_listener),

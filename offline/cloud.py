@@ -166,9 +166,11 @@ def auto_name(ctx: Ctx, rule: AutoName) -> str:
     if rule.lower:
         prefix = prefix.lower()
     if len(prefix) + randlen > rule.maxlen:
+        # pulumi/pulumi sdk/go/common/resource/resource_id.go NewUniqueName, which the bridge's auto-namer
+        # (tfbridge.AutoName / AutoNameTransform with a maximum length) calls: its message, verbatim.
         raise EmulationError(
-            f"{ctx.urn}: cannot auto-name {rule.prop}: {prefix!r} plus {randlen} random characters is longer "
-            f"than the provider's maximum of {rule.maxlen}; shorten the resource name or set {rule.prop}"
+            f"{ctx.urn}: {rule.prop}: name '{prefix}' plus {randlen} random chars is longer than maximum "
+            f"length {rule.maxlen}"
         )
     suffix = ctx.digits(randlen, salt=rule.prop) if prefix_given else ctx.hex(randlen, salt=rule.prop)
     generated = prefix + suffix

@@ -23,6 +23,7 @@ What a server can accept:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, Literal
 
@@ -251,6 +252,47 @@ def longest_shard_names(name_prefix: str, shard_id: str, read_replicas: int) -> 
         "RDS Proxy name": (f"{base}-proxy", RDS_IDENTIFIER_MAX),
         "IAM role name": (f"{base}-proxy-role", IAM_ROLE_NAME_MAX),
     }
+
+
+ALB_NAME_MAX: Final = 32
+"""pulumi-aws lb/load_balancer.py and lb/target_group.py ``name``: "can have a maximum of 32 characters"
+(Terraform's validName / validTargetGroupName refuse longer ones in the provider's Check)."""
+REPLICATION_GROUP_ID_MAX: Final = 40
+"""Terraform AWS provider validateReplicationGroupID: StringLenBetween(1, 40); pulumi-aws auto-names it with
+AutoNameTransform("replicationGroupId", 40, strings.ToLower)."""
+STACK_NAME_PATTERN: Final = r"^[a-z](?:[a-z0-9]|-(?=[a-z0-9]))*$"
+"""Lowercase letters, digits and single inner hyphens: every AWS name the stack derives from it must accept it
+(RDS identifiers: lowercase and no '--'; ALB and target group names: alphanumerics and hyphens)."""
+
+
+def longest_stack_names(name_prefix: str) -> dict[str, tuple[str, int]]:
+    """The logical names of the auto-named resources with the tightest AWS limits, with those limits (the ALB
+    component ``<prefix>-alb`` with children ``-alb`` and ``-api``, the cache ``<prefix>-cache``)."""
+    return {
+        "ALB name": (f"{name_prefix}-alb-alb", ALB_NAME_MAX),
+        "target group name": (f"{name_prefix}-alb-api", ALB_NAME_MAX),
+        "ElastiCache replication group id": (f"{name_prefix}-cache", REPLICATION_GROUP_ID_MAX),
+    }
+
+
+def stack_name_problems(config: StackConfig) -> list[str]:
+    """A stack name that an AWS name derived from it cannot hold (the provider refuses it at preview)."""
+    names = longest_stack_names(config.name_prefix)
+    longest = min(limit - AUTONAME_SUFFIX - (len(name) - len(config.stack)) for name, limit in names.values())
+    valid = (
+        f"use at most {longest} characters: lowercase letters, digits and single inner hyphens, starting "
+        "with a letter"
+    )
+    if not re.fullmatch(STACK_NAME_PATTERN, config.stack):
+        return [f"stack name {config.stack!r}: not valid in the AWS names derived from it; {valid}"]
+    for kind, (name, limit) in names.items():
+        overflow = len(name) + AUTONAME_SUFFIX - limit
+        if overflow > 0:
+            return [
+                f"stack name {config.stack!r}: {overflow} character(s) too long: the {kind} {name!r} plus "
+                f"Pulumi's {AUTONAME_SUFFIX}-character random suffix exceeds AWS's {limit}; {valid}"
+            ]
+    return []
 
 
 def shard_name_problems(config: StackConfig) -> list[str]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from stacks.capacity import capacity_problems, shard_name_problems
+from stacks.capacity import capacity_problems, shard_name_problems, stack_name_problems
 from stacks.config.alb import alb_problems
 from stacks.config.cache import prod_cache_problems
 from stacks.config.cluster import cluster_prod_problems, node_capacity_problems
@@ -46,6 +46,7 @@ def _prod_multi_az(config: StackConfig) -> list[str]:
 
 
 CROSS_CHECKS: list[Check] = [
+    stack_name_problems,
     _prod_backups,
     _prod_multi_az,
     capacity_problems,

@@ -81,7 +81,7 @@ def test_autoname_with_a_prefix_input_and_the_length_limit() -> None:
     assert prefixed.startswith("general-")
     assert len(prefixed) == len("general-") + 26
     assert prefixed[len("general-") :].isdigit()
-    with pytest.raises(EmulationError, match="maximum of 32"):
+    with pytest.raises(EmulationError, match="plus 7 random chars is longer than maximum length 32"):
         auto_name(_ctx("aws:lb/loadBalancer:LoadBalancer", "x" * 25), AutoName("name", maxlen=32))
 
 
