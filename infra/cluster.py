@@ -5,7 +5,8 @@ Order of creation, and why:
 
 1. IAM roles, the control-plane log group (created first so that its retention is ours, not EKS's
    never-expire default) and, when Secrets are encrypted, the KMS key.
-2. The cluster (API authentication mode, private endpoint always, public endpoint only for listed CIDRs).
+2. The cluster (API authentication mode, private endpoint always, public endpoint only for listed CIDRs),
+   the access entries of its admins, and the HTTPS ingress rules that let the deployers reach the endpoint.
 3. vpc-cni, kube-proxy and eks-pod-identity-agent: before any node, so nodes come up with the managed
    versions and pods can get AWS credentials from their first start.
 4. The node groups, one per ``nexus:cluster.nodeGroups`` entry.
@@ -102,9 +103,14 @@ class EksClusterArgs:
     workload_security_group_id: pulumi.Input[str]
     """The network's workload security group: every node carries it, so data stores can admit the pods."""
     admin_role_arns: Sequence[str] = ()
-    """IAM roles granted cluster admin (AmazonEKSClusterAdminPolicy, cluster scope) by access entries."""
+    """IAM roles granted cluster admin (AmazonEKSClusterAdminPolicy, cluster scope) by access entries. The
+    only admins: the cluster is created without creator admin permissions, so the deploying role is one."""
     public_access_cidrs: Sequence[str] = ()
     """CIDRs allowed on the public endpoint; empty = no public endpoint."""
+    api_access_security_group_ids: Sequence[str] = ()
+    """Security groups admitted on 443 by the cluster security group (deployers inside the network)."""
+    api_access_cidrs: Sequence[str] = ()
+    """CIDRs (IPv4 or IPv6) admitted on 443 by the cluster security group."""
     log_types: Sequence[str] = ("api", "audit", "authenticator")
     """Control-plane log types."""
     log_retention_days: int = 90
@@ -273,6 +279,7 @@ class EksCluster(pulumi.ComponentResource):
         self.account_id = cluster.arn.apply(lambda arn: arn.split(":")[4])
 
         self._access_entries(cluster)
+        self._api_access_rules()
         before: dict[str, aws.eks.Addon] = {
             addon: self._addon(cluster, addon, []) for addon in ADDONS_BEFORE_NODES
         }
@@ -380,8 +387,11 @@ class EksCluster(pulumi.ComponentResource):
             role_arn=role.arn,
             access_config=aws.eks.ClusterAccessConfigArgs(
                 authentication_mode="API",
-                # The identity running Pulumi keeps admin: the Kubernetes provider acts as it.
-                bootstrap_cluster_creator_admin_permissions=True,
+                # Every admin is an access entry of this program (admin_role_arns), the deploying role too.
+                # With this on (the provider's default, eks/_inputs.py ClusterAccessConfigArgs), EKS creates
+                # an entry for the creator itself, and the program's entry for the same role fails with
+                # ResourceInUseException (409); an entry made by EKS is also outside Pulumi's state.
+                bootstrap_cluster_creator_admin_permissions=False,
             ),
             vpc_config=aws.eks.ClusterVpcConfigArgs(
                 subnet_ids=args.private_subnet_ids,
@@ -415,6 +425,31 @@ class EksCluster(pulumi.ComponentResource):
                 policy_arn=CLUSTER_ADMIN_POLICY,
                 access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"),
                 opts=self._child(depends_on=[entry]),
+            )
+
+    def _api_access_rules(self) -> None:
+        # EKS attaches the cluster security group to the endpoint's network interfaces in the VPC; by default
+        # it admits only itself (the nodes), so a deployer in the VPC, or reaching it over a VPN or peering,
+        # needs a rule on 443 (docs/cluster.md). Keyed by the source, so adding one never touches another.
+        # (key, security group, IPv4 CIDR, IPv6 CIDR): exactly one source per rule.
+        sources: list[tuple[str, str | None, str | None, str | None]] = [
+            (group_id, group_id, None, None) for group_id in self._args.api_access_security_group_ids
+        ]
+        for cidr in self._args.api_access_cidrs:
+            key = re.sub(r"[^0-9a-f]+", "-", cidr.lower()).strip("-")
+            sources.append((key, None, None, cidr) if ":" in cidr else (key, None, cidr, None))
+        for key, group_id, ipv4, ipv6 in sources:
+            aws.vpc.SecurityGroupIngressRule(
+                f"{self._name}-api-from-{key}",
+                security_group_id=self.cluster_security_group_id,
+                ip_protocol="tcp",
+                from_port=443,
+                to_port=443,
+                referenced_security_group_id=group_id,
+                cidr_ipv4=ipv4,
+                cidr_ipv6=ipv6,
+                description="Kubernetes API from a deployer (nexus:cluster.apiAccess)",
+                opts=self._child(),
             )
 
     def _addon(self, cluster: aws.eks.Cluster, addon: str, after: list[pulumi.Resource]) -> aws.eks.Addon:

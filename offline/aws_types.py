@@ -507,6 +507,27 @@ def _replication_group_id(ctx: Ctx) -> str | None:
     return "; ".join(errors) or None
 
 
+# pulumi_aws vpc/security_group_ingress_rule.py (and _egress_): "Although `cidr_ipv4`, `cidr_ipv6`,
+# `prefix_list_id`, and `referenced_security_group_id` are all marked as optional, you *must* provide one of
+# them"; "The `from_port` and `to_port` arguments are required unless `ip_protocol` is set to `-1` or
+# `icmpv6`". One rule has one source (the Terraform resource declares them ExactlyOneOf).
+_SG_RULE_SOURCES = ("cidrIpv4", "cidrIpv6", "prefixListId", "referencedSecurityGroupId")
+
+
+def _sg_rule_source(ctx: Ctx) -> str | None:
+    given = [prop for prop in _SG_RULE_SOURCES if ctx.inputs.get(prop) not in (None, "")]
+    if len(given) != 1:
+        return (
+            f"exactly one of {', '.join(_SG_RULE_SOURCES)} must be set, got "
+            f"{', '.join(given) if given else 'none'}"
+        )
+    if str(ctx.get("ipProtocol")) not in ("-1", "icmpv6") and (
+        ctx.get("fromPort") is None or ctx.get("toPort") is None
+    ):
+        return "fromPort and toPort are required unless ipProtocol is -1 or icmpv6"
+    return None
+
+
 def _by(*keys: str, sep: str = ":") -> Any:
     """An id made of input values joined by ``sep`` (many association-like resources)."""
 
@@ -577,10 +598,14 @@ register(
     Emulation(
         type="aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
         id=_prefixed("sgr-"),
+        checks=(_sg_rule_source,),
         compute=_sg_rule,
     ),
     Emulation(
-        type="aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule", id=_prefixed("sgr-"), compute=_sg_rule
+        type="aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
+        id=_prefixed("sgr-"),
+        checks=(_sg_rule_source,),
+        compute=_sg_rule,
     ),
     Emulation(type="aws:ec2/vpcEndpoint:VpcEndpoint", id=_prefixed("vpce-"), compute=_vpc_endpoint),
     Emulation(

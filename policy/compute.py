@@ -80,6 +80,41 @@ def _node_groups_auto_named(graph: Graph) -> Iterator[Violation]:
             )
 
 
+EKS_ACCESS_POLICY_ASSOCIATION = "aws:eks/accessPolicyAssociation:AccessPolicyAssociation"
+EKS_CLUSTER_ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+
+
+def _eks_access_entries_only(graph: Graph) -> Iterator[Violation]:
+    # pulumi_aws eks/_inputs.py ClusterAccessConfigArgs: bootstrap_cluster_creator_admin_permissions "Default
+    # is `true`". EKS then creates an access entry for the creating principal itself (EKS user guide,
+    # "Bootstrap cluster administrator access"), and an AccessEntry of the program for that principal fails
+    # with ResourceInUseException (409). Our model: off, and every admin is an access entry of the program.
+    for cluster in graph.by_type(EKS_CLUSTER):
+        access = cluster.inputs.get("accessConfig") or {}
+        if access.get("bootstrapClusterCreatorAdminPermissions") is not False:
+            yield Violation(
+                "eks-access-entries-only",
+                cluster.urn,
+                "creator admin permissions are on (the provider's default): EKS adds an access entry for the "
+                "creator, so an access entry for the same role fails with 409; set "
+                "bootstrap_cluster_creator_admin_permissions=False and list every admin, the deploy role "
+                "too, in nexus:cluster.adminRoleArns",
+            )
+        admins = [
+            association
+            for association in graph.by_type(EKS_ACCESS_POLICY_ASSOCIATION)
+            if association.inputs.get("policyArn") == EKS_CLUSTER_ADMIN_POLICY
+            and cluster in graph.referenced(association, "clusterName")
+        ]
+        if not admins:
+            yield Violation(
+                "eks-access-entries-only",
+                cluster.urn,
+                "no access entry grants cluster admin, so no one could reach the Kubernetes API; list the "
+                "deploy role in nexus:cluster.adminRoleArns",
+            )
+
+
 COMPUTE_RULES: list[PolicyRule] = [
     PolicyRule(
         "eks-endpoint-private",
@@ -100,5 +135,11 @@ COMPUTE_RULES: list[PolicyRule] = [
         "node-groups-auto-named",
         "EKS node groups are auto-named (prefix), so a replacement never collides with the old group's name.",
         _node_groups_auto_named,
+    ),
+    PolicyRule(
+        "eks-access-entries-only",
+        "EKS clusters are created without creator admin permissions, and at least one access entry of the "
+        "program grants cluster admin (one access model, no duplicate entry for the creator).",
+        _eks_access_entries_only,
     ),
 ]

@@ -67,6 +67,8 @@ def eks_cluster_args(config: StackConfig, network: Network) -> EksClusterArgs:
         workload_security_group_id=network.workload_security_group_id,
         admin_role_arns=tuple(cluster.admin_role_arns),
         public_access_cidrs=tuple(cluster.public_access_cidrs),
+        api_access_security_group_ids=tuple(cluster.api_access.source_security_group_ids),
+        api_access_cidrs=tuple(cluster.api_access.cidrs),
         log_types=tuple(cluster.log_types),
         log_retention_days=cluster.log_retention_days,
         secrets_encryption=cluster.secrets_encryption,

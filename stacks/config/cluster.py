@@ -33,6 +33,8 @@ DEFAULT_NODE_GROUP: Final = {"instanceTypes": ["m6i.xlarge"], "minSize": 2, "des
 DEFAULT_LOG_TYPES: Final[tuple[LogType, ...]] = ("api", "audit", "authenticator")
 NODE_GROUP_NAME_PATTERN: Final = r"^[a-z][a-z0-9-]{0,14}[a-z0-9]$"
 ROLE_ARN_PATTERN: Final = r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]+$"
+SECURITY_GROUP_ID_PATTERN: Final = r"^sg-([0-9a-f]{8}|[0-9a-f]{17})$"
+"""EC2 security group ids: ``sg-`` and 8 (older) or 17 hexadecimal digits."""
 ADDON_VERSION_PATTERN: Final = r"^v\d+\.\d+\.\d+-eksbuild\.\d+$"
 KUBERNETES_VERSION_PATTERN: Final = r"^1\.(3[0-9])$"
 ROLLOUT_SURGE: Final = 0.25
@@ -138,6 +140,58 @@ class LoadBalancerControllerConfig(ConfigModel):
     """Memory request and limit per replica, MiB."""
 
 
+def _check_cidr(cidr: str, example: str) -> None:
+    try:
+        network = ipaddress.ip_network(cidr, strict=True)
+    except ValueError as exc:
+        raise PydanticCustomError(
+            "cidr",
+            "'{cidr}' is not a CIDR such as {example} ({exc})",
+            {"cidr": cidr, "example": example, "exc": str(exc)},
+        ) from exc
+    if network.prefixlen == 0:
+        raise PydanticCustomError(
+            "cidr",
+            "{cidr} opens the Kubernetes API to every address; list the deployers' CIDRs",
+            {"cidr": cidr},
+        )
+
+
+class ApiAccessConfig(ConfigModel):
+    """Who may reach the cluster's API endpoint from inside the network: HTTPS (443) ingress rules on the
+    cluster security group, which EKS attaches to the endpoint's network interfaces."""
+
+    source_security_group_ids: list[Annotated[str, StringConstraints(pattern=SECURITY_GROUP_ID_PATTERN)]] = (
+        Field(default_factory=list)
+    )
+    """Security groups of the deployers (a CI runner in the VPC or a peered one, a bastion)."""
+    cidrs: list[str] = Field(default_factory=list)
+    """CIDRs of the deployers inside the VPC or reached over a VPN, peering or transit gateway."""
+
+    @field_validator("cidrs")
+    @classmethod
+    def _cidrs(cls, value: list[str]) -> list[str]:
+        for cidr in value:
+            _check_cidr(cidr, "10.20.0.0/16")
+        if len(set(value)) != len(value):
+            raise PydanticCustomError("duplicate", "CIDRs are listed twice: {value}", {"value": value})
+        return value
+
+    @field_validator("source_security_group_ids")
+    @classmethod
+    def _groups(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise PydanticCustomError(
+                "duplicate", "security groups are listed twice: {value}", {"value": value}
+            )
+        return value
+
+    @property
+    def empty(self) -> bool:
+        """No deployer source at all."""
+        return not (self.source_security_group_ids or self.cidrs)
+
+
 class ClusterConfig(ConfigModel):
     """``nexus:cluster``: the EKS cluster."""
 
@@ -146,9 +200,12 @@ class ClusterConfig(ConfigModel):
     admin_role_arns: list[Annotated[str, StringConstraints(pattern=ROLE_ARN_PATTERN)]] = Field(
         default_factory=list
     )
-    """IAM role ARNs granted AmazonEKSClusterAdminPolicy (cluster scope) by access entries."""
+    """IAM role ARNs granted AmazonEKSClusterAdminPolicy (cluster scope) by access entries; at least one: the
+    role that runs pulumi up (the cluster is created without creator admin permissions)."""
     public_access_cidrs: list[str] = Field(default_factory=list)
     """CIDRs allowed to reach the public API endpoint; empty = no public endpoint (private always on)."""
+    api_access: ApiAccessConfig = ApiAccessConfig()
+    """Deployer sources admitted on 443 through the cluster security group (the private endpoint)."""
     log_types: list[LogType] = Field(default_factory=lambda: list(DEFAULT_LOG_TYPES))
     """Control-plane log types sent to CloudWatch Logs."""
     log_retention_days: int = Field(default=90, ge=1, le=3653)
@@ -201,6 +258,29 @@ class ClusterConfig(ConfigModel):
                 {"bad": ", ".join(repr(name) for name in bad)},
             )
         return value
+
+    @field_validator("admin_role_arns")
+    @classmethod
+    def _unique_roles(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise PydanticCustomError("duplicate", "roles are listed twice: {value}", {"value": value})
+        return value
+
+    @model_validator(mode="after")
+    def _one_access_model(self) -> ClusterConfig:
+        # One model of cluster access: every admin is an access entry of this program, the deploy role too,
+        # and the cluster is created with bootstrap_cluster_creator_admin_permissions=False. With creator
+        # admin permissions on, EKS itself creates an access entry for the creator, and the program's entry
+        # for the same role then fails with ResourceInUseException (409); without any entry, no one reaches
+        # the API. (A model validator: an omitted key keeps its default without field validation.)
+        if not self.admin_role_arns:
+            raise field_error(
+                "adminRoleArns",
+                "no cluster admin: the cluster is created without creator admin permissions, so list the IAM "
+                "role that runs pulumi up (the Kubernetes provider acts as it) and any human admin roles, "
+                "e.g. [arn:aws:iam::123456789012:role/deploy]",
+            )
+        return self
 
     @model_validator(mode="after")
     def _autoscaler_matches(self) -> ClusterConfig:
@@ -292,6 +372,19 @@ def node_pools(cluster: ClusterConfig) -> list[NodePool]:
 def node_capacity_problems(config: StackConfig) -> list[str]:
     """Cross-check: every pod fits a node, and every workload at max fits the node groups at max."""
     return fit_problems(node_pools(config.cluster), stack_workloads(config))
+
+
+def api_reachability_problems(config: StackConfig) -> list[str]:
+    """Cross-check: some deployer can reach the API endpoint (else every Kubernetes resource times out)."""
+    cluster = config.cluster
+    if cluster.public_access_cidrs or not cluster.api_access.empty:
+        return []
+    return [
+        "nexus:cluster.apiAccess: the API endpoint is private (publicAccessCidrs is empty) and the cluster "
+        "security group admits only the cluster's own nodes, so pulumi up could not reach it; list the "
+        "deployer's security group in apiAccess.sourceSecurityGroupIds or its CIDR in apiAccess.cidrs (or "
+        "set publicAccessCidrs)"
+    ]
 
 
 def cluster_prod_problems(config: StackConfig) -> list[str]:

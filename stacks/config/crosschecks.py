@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from stacks.capacity import capacity_problems, shard_name_problems, stack_name_problems
 from stacks.config.alb import alb_problems
 from stacks.config.cache import prod_cache_problems
-from stacks.config.cluster import cluster_prod_problems, node_capacity_problems
+from stacks.config.cluster import api_reachability_problems, cluster_prod_problems, node_capacity_problems
 from stacks.config.storage import prod_storage_problems
 
 if TYPE_CHECKING:
@@ -55,5 +55,6 @@ CROSS_CHECKS: list[Check] = [
     prod_storage_problems,
     node_capacity_problems,
     cluster_prod_problems,
+    api_reachability_problems,
     alb_problems,
 ]

@@ -66,7 +66,7 @@ def test_dev_cluster_control_plane(dev_run: StackRun) -> None:
     assert inputs["version"] == "1.34"
     assert inputs["accessConfig"] == {
         "authenticationMode": "API",
-        "bootstrapClusterCreatorAdminPermissions": True,
+        "bootstrapClusterCreatorAdminPermissions": False,
     }
     vpc = inputs["vpcConfig"]
     assert vpc["subnetIds"] == subnet_ids(dev_run, "private")
@@ -126,9 +126,10 @@ def test_control_plane_log_group_is_the_one_eks_writes(prod_run: StackRun) -> No
 # --- access entries -----------------------------------------------------------------------------------------
 
 
-def test_no_admin_entries_without_admin_roles(prod_run: StackRun) -> None:
-    assert not prod_run.by_type(ACCESS_ENTRY)
-    assert not prod_run.by_type(ACCESS_POLICY)
+def test_one_admin_entry_per_listed_role(prod_run: StackRun) -> None:
+    listed = stack_config("prod")["nexus:cluster"]["adminRoleArns"]
+    assert [entry.inputs["principalArn"] for entry in prod_run.by_type(ACCESS_ENTRY)] == listed
+    assert [policy.inputs["principalArn"] for policy in prod_run.by_type(ACCESS_POLICY)] == listed
 
 
 def test_admin_roles_get_cluster_scoped_admin_policy() -> None:

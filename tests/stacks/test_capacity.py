@@ -29,7 +29,16 @@ CLASSES = sorted(RDS_INSTANCE_CLASSES)
 
 
 def _raw(shards: dict[str, object], api: dict[str, object] | None = None, **extra: object) -> dict[str, str]:
-    raw = {"aws:region": "us-east-1", "nexus:shards": json.dumps(shards)}
+    # A reachable cluster with an admin (nexus:cluster's own checks are not what these tests are about).
+    cluster = {
+        "adminRoleArns": ["arn:aws:iam::123456789012:role/deploy"],
+        "publicAccessCidrs": ["203.0.113.0/24"],
+    }
+    raw = {
+        "aws:region": "us-east-1",
+        "nexus:shards": json.dumps(shards),
+        "nexus:cluster": json.dumps(cluster),
+    }
     if api is not None:
         raw["nexus:api"] = json.dumps(api)
     raw.update({f"nexus:{key}": json.dumps(value) for key, value in extra.items()})
