@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STACK ?= dev
 STAMP := $(VENV)/.requirements.sha
 
-.PHONY: help setup local local-down test test-unit test-infra test-integration preview lint format bench clean policy actionlint
+.PHONY: help setup local local-down test test-unit test-infra test-integration preview lint format bench clean policy actionlint cfn-lint checkov
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-18s %s\n", $$1, $$2}'
@@ -35,6 +35,13 @@ preview: setup ## Offline preview of a stack under the mock runtime: make previe
 
 policy: setup ## The policy pack's tests: every rule of policy.RULES as Pulumi runs it, on every stack
 	$(PY) -m pytest -q tests/delivery/test_policy_pack.py
+
+cfn-lint: setup ## cfn-lint (AWS's resource schemas) over every stack's plan as CloudFormation; counts last
+	$(PY) -m judges cfn-lint
+
+checkov: setup ## checkov's terraform_plan checks over every stack's plan as a Terraform plan; counts last
+	$(PY) -m judges checkov
+
 
 actionlint: setup ## actionlint (with shellcheck) over .github/workflows; make test runs it too
 	$(VENV)/bin/actionlint

@@ -155,7 +155,7 @@ class Cache(pulumi.ComponentResource):
         group = aws.ec2.SecurityGroup(
             f"{self._name}-sg",
             vpc_id=self._args.vpc_id,
-            description="ElastiCache nodes: Redis protocol from the cluster's workloads only",
+            description="ElastiCache nodes: Redis protocol from the workloads of the cluster only",
             revoke_rules_on_delete=True,
             tags={"Name": f"{self._name}-sg"},
             opts=self._opts(),
@@ -169,7 +169,7 @@ class Cache(pulumi.ComponentResource):
             ip_protocol="tcp",
             from_port=REDIS_PORT,
             to_port=REDIS_PORT,
-            description="Redis (TLS) from the cluster's nodes and pods",
+            description="Redis (TLS) from the nodes and pods of the cluster",
             opts=self._opts(),
         )
         return group

@@ -311,7 +311,7 @@ class TenantShard(pulumi.ComponentResource):
         # Groups without inline rules: standalone rule resources below, so that a rule change is one small
         # diff and never a fight between inline and standalone rules. No egress on the data groups.
         proxy_sg = self._group("proxy", "RDS Proxy: admits the workload group", tags)
-        primary_sg = self._group("primary", "Primary: admits the shard's proxy only", tags)
+        primary_sg = self._group("primary", "Primary: admits the proxy of the shard only", tags)
         replica_sg = (
             self._group("replicas", "Replicas: admit the workload group", tags)
             if args.read_replicas

@@ -349,7 +349,7 @@ class Network(pulumi.ComponentResource):
         group = aws.ec2.SecurityGroup(
             f"{self._name}-workload",
             vpc_id=vpc.id,
-            description="Carried by the cluster's nodes and their pods; data stores admit only this group",
+            description="Carried by the nodes and pods of the cluster; data stores admit only this group",
             revoke_rules_on_delete=True,
             tags={"Name": f"{self._name}-workload"},
             opts=self._opts(),

@@ -528,6 +528,32 @@ def _sg_rule_source(ctx: Ctx) -> str | None:
     return None
 
 
+# EC2 refuses a security group's name or description, and a rule's description, outside this charset or over
+# 255 characters: CreateSecurityGroup's GroupName/Description ("Valid characters: a-z, A-Z, 0-9, spaces, and
+# ._-:/()#,@[]+=&;{}!$*", https://docs.aws.amazon.com/sdkfornet/v4/apidocs/items/EC2/MCreateSecurityGroupRequestctorStringString.html)
+# and IpRange's Description (same set, https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_IpRange.html).
+# The CloudFormation schema of AWS::EC2::SecurityGroup carries the same pattern (cfn-lint E3031 found it).
+_EC2_SG_TEXT = re.compile(r"^[a-zA-Z0-9 ._\-:/()#,@\[\]+=&;{}!$*]{0,255}$")
+
+
+def _ec2_sg_text(*props: str) -> Any:
+    """EC2's charset and length for security group names and descriptions (given or defaulted)."""
+
+    def check(ctx: Ctx) -> str | None:
+        for prop in props:
+            value = ctx.get(prop)
+            if value is None or _EC2_SG_TEXT.match(str(value)):
+                continue
+            bad = sorted({char for char in str(value) if not _EC2_SG_TEXT.match(char)})
+            return (
+                f"{prop} {value!r} is refused by EC2: up to 255 of a-z, A-Z, 0-9, spaces and "
+                f"._-:/()#,@[]+=&;{{}}!$* (refused: {''.join(bad) or 'length'})"
+            )
+        return None
+
+    return check
+
+
 def _by(*keys: str, sep: str = ":") -> Any:
     """An id made of input values joined by ``sep`` (many association-like resources)."""
 
@@ -585,6 +611,7 @@ register(
         autonames=(_NAME_OR_PREFIX,),
         defaults={"description": "Managed by Pulumi", "revokeRulesOnDelete": False},
         compute=_security_group,
+        checks=(_ec2_sg_text("name", "description"),),
     ),
     Emulation(
         type="aws:ec2/defaultSecurityGroup:DefaultSecurityGroup",
@@ -593,18 +620,21 @@ register(
         compute=_security_group,
     ),
     Emulation(
-        type="aws:ec2/securityGroupRule:SecurityGroupRule", id=_prefixed("sgrule-", 10), compute=_sg_rule
+        type="aws:ec2/securityGroupRule:SecurityGroupRule",
+        id=_prefixed("sgrule-", 10),
+        compute=_sg_rule,
+        checks=(_ec2_sg_text("description"),),
     ),
     Emulation(
         type="aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
         id=_prefixed("sgr-"),
-        checks=(_sg_rule_source,),
+        checks=(_sg_rule_source, _ec2_sg_text("description")),
         compute=_sg_rule,
     ),
     Emulation(
         type="aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
         id=_prefixed("sgr-"),
-        checks=(_sg_rule_source,),
+        checks=(_sg_rule_source, _ec2_sg_text("description")),
         compute=_sg_rule,
     ),
     Emulation(type="aws:ec2/vpcEndpoint:VpcEndpoint", id=_prefixed("vpce-"), compute=_vpc_endpoint),

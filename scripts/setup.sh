@@ -34,12 +34,18 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   venv/bin/pip install -q -r requirements.txt
   echo "$want" > "$stamp"
 fi
-# checkov pins versions that conflict with pulumi's, so it lives in a venv of its own (tests call it there).
-tools_stamp=.tools/checkov/.requirements.sha
-tools_want=$(sha256sum tests/tools-requirements.txt | cut -d' ' -f1)
-if [ ! -f "$tools_stamp" ] || [ "$(cat "$tools_stamp")" != "$tools_want" ]; then
-  [ -x .tools/checkov/bin/python ] || "$PY" -m venv .tools/checkov
-  .tools/checkov/bin/pip install -q -r tests/tools-requirements.txt
-  echo "$tools_want" > "$tools_stamp"
-fi
-echo "setup: ready (venv/, .tools/checkov/)"
+# checkov and cfn-lint pin versions that conflict with the project's (pulumi's protobuf, PyYAML), so each lives
+# in a venv of its own under .tools/ (the tests call them there).
+install_tool() {  # install_tool <venv dir> <requirements file>
+  local dir=$1 requirements=$2 stamp want
+  stamp=$dir/.requirements.sha
+  want=$(sha256sum "$requirements" | cut -d' ' -f1)
+  if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+    [ -x "$dir/bin/python" ] || "$PY" -m venv "$dir"
+    "$dir/bin/pip" install -q -r "$requirements"
+    echo "$want" > "$stamp"
+  fi
+}
+install_tool .tools/checkov tests/tools-requirements.txt
+install_tool .tools/cfn-lint tests/cfn-lint-requirements.txt
+echo "setup: ready (venv/, .tools/checkov/, .tools/cfn-lint/)"

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from stacks.capacity import capacity_problems, shard_name_problems, stack_name_problems
 from stacks.config.alb import alb_problems
+from stacks.config.aws_values import log_retention_problems, tag_problems
 from stacks.config.cache import prod_cache_problems
 from stacks.config.cluster import api_reachability_problems, cluster_prod_problems, node_capacity_problems
 from stacks.config.storage import prod_storage_problems
@@ -47,6 +48,8 @@ def _prod_multi_az(config: StackConfig) -> list[str]:
 
 CROSS_CHECKS: list[Check] = [
     stack_name_problems,
+    log_retention_problems,
+    tag_problems,
     _prod_backups,
     _prod_multi_az,
     capacity_problems,
