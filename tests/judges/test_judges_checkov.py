@@ -82,3 +82,19 @@ def test_checkov_fails_the_plan_broken_on_purpose(checkov_findings: list[Finding
     ]
     assert not unbroken, "fires without the break"
     assert not judge(fired, load_triage(TRIAGE)).accepted, "the triage would hide this break"
+
+
+def test_the_documented_tfplan_command_writes_a_terraform_plan() -> None:
+    """``python -m judges tfplan --stack dev`` (docs/preview.md): the plan on stdout, no gap on stderr."""
+    import io
+    import json
+
+    from judges.__main__ import main
+
+    out, err = io.StringIO(), io.StringIO()
+    assert main(["tfplan", "--stack", "dev"], out=out, err=err) == 0
+    document = json.loads(out.getvalue())
+    assert document["format_version"].startswith("1.")
+    types = {r["type"] for r in document["planned_values"]["root_module"]["resources"]}
+    assert {"aws_db_instance", "aws_s3_bucket_public_access_block", "aws_eks_cluster"} <= types
+    assert err.getvalue() == ""
