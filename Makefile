@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STACK ?= dev
 STAMP := $(VENV)/.requirements.sha
 
-.PHONY: help setup local local-down test test-unit test-infra test-integration preview lint format bench clean policy actionlint cfn-lint checkov
+.PHONY: help setup local local-down test test-unit test-infra test-integration preview lint format bench clean policy actionlint cfn-lint checkov image
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-18s %s\n", $$1, $$2}'
@@ -46,11 +46,15 @@ checkov: setup ## checkov's terraform_plan checks over every stack's plan as a T
 actionlint: setup ## actionlint (with shellcheck) over .github/workflows; make test runs it too
 	$(VENV)/bin/actionlint
 
-lint: setup ## ruff, ruff format --check, mypy strict, and the import contract (lint-imports)
+image: setup ## Build the API image from app/Dockerfile with podman (cached by its inputs); prints its reference last
+	@$(PY) -m devstack.image
+
+lint: setup ## ruff, ruff format --check, mypy strict, the import contract (lint-imports), hadolint on app/Dockerfile
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports --no-cache
+	$(VENV)/bin/hadolint app/Dockerfile
 
 format: setup ## Apply ruff's fixes and formatting
 	$(VENV)/bin/ruff check --fix .

@@ -5,7 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # shellcheck: actionlint runs it over the workflows' run: scripts (tests/delivery/test_workflows.py).
-APT_PACKAGES=(postgresql-15 postgresql-client-15 redis-server pgbouncer nginx wrk python3-venv shellcheck)
+# podman, buildah, mmdebstrap, runc, uidmap: `make image` and the image tests (devstack/image.py, docs/image.md).
+APT_PACKAGES=(postgresql-15 postgresql-client-15 redis-server pgbouncer nginx wrk python3-venv shellcheck
+  podman buildah mmdebstrap runc uidmap)
 
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
