@@ -234,6 +234,9 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
         lifespan=lifespan,
         exception_handlers={ApiError: _api_error, HTTPException: _http_error, Exception: _unexpected},
     )
+    # No trailing-slash redirects: Starlette would answer `/v1/documents/` with a 307 to a URL built from the
+    # Host header, which behind a balancer need not be the address the client used. Such paths are 404s.
+    app.router.redirect_slashes = False
     app.add_middleware(ObservabilityMiddleware, metrics=metrics, log_requests=settings.server.access_log)
     app.state.settings = settings
     app.state.openapi_json = msgspec.json.encode(build_openapi(ALL_ROUTES, "NexusAPI", API_VERSION))

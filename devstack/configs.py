@@ -5,6 +5,7 @@ Pure functions of ports and paths, so they can be read (and unit-tested) without
 
 from __future__ import annotations
 
+import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -117,6 +118,78 @@ def s3_command(*, port: int) -> list[str]:
     return [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
 
 
+@dataclass(frozen=True)
+class FrontDoorError:
+    """An error nginx answers itself, in the API's error shape (app.core.errors.ErrorResponse)."""
+
+    status: int
+    code: str
+    message: str
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+# Every status nginx may write itself in this configuration, and those that limit_req/limit_conn would
+# (429, 503) if they are ever added. The codes are the API's where it has one (413 payload_too_large, 503
+# unavailable with Retry-After, 405 method_not_allowed with Allow). Not here: 499 (nginx's log entry for a
+# client that closed the connection; nothing is sent) and 408 (nginx closes a timed-out connection without a
+# response: ngx_http_finalize_request terminates NGX_HTTP_REQUEST_TIME_OUT).
+FRONT_DOOR_ERRORS: tuple[FrontDoorError, ...] = (
+    FrontDoorError(400, "bad_request", "the request could not be parsed"),
+    # nginx's 494 "Request Header Or Cookie Too Large" is sent with the status 400.
+    FrontDoorError(494, "request_header_too_large", "a request header or the cookies are too large"),
+    # TRACE (refused by nginx itself); every other method reaches the API, whose 405 lists the resource's.
+    FrontDoorError(
+        405, "method_not_allowed", "method not allowed", (("Allow", "GET, HEAD, POST, PUT, DELETE"),)
+    ),
+    FrontDoorError(408, "request_timeout", "the request was not received in time"),
+    FrontDoorError(413, "payload_too_large", "the request body is larger than the front door accepts"),
+    FrontDoorError(414, "uri_too_long", "the request line is longer than the front door accepts"),
+    FrontDoorError(429, "rate_limited", "too many requests", (("Retry-After", "1"),)),
+    FrontDoorError(500, "internal", "internal server error"),
+    FrontDoorError(502, "bad_gateway", "no API instance answered", (("Retry-After", "1"),)),
+    FrontDoorError(503, "unavailable", "the API is unavailable", (("Retry-After", "1"),)),
+    FrontDoorError(504, "gateway_timeout", "the API did not answer in time", (("Retry-After", "1"),)),
+)
+
+
+ERROR_PAGE_PREFIX = "/_nexus_error/"
+
+
+def _error_pages() -> tuple[str, str]:
+    """``error_page`` lines for the server block, and one internal location per error writing its JSON body.
+
+    Locations by URI, not named ones: for an error in the request line itself (400, 414) nginx has no URI
+    yet and refuses to redirect to a named location ("empty URI in redirect to named location").
+    """
+    pages = "\n".join(
+        f"        error_page {e.status} {'=400 ' if e.status == 494 else ''}{ERROR_PAGE_PREFIX}{e.status};"
+        for e in FRONT_DOOR_ERRORS
+    )
+    locations = []
+    for e in FRONT_DOOR_ERRORS:
+        body = json.dumps({"error": {"code": e.code, "message": e.message}}, separators=(",", ":"))
+        headers = "".join(f'            add_header {name} "{value}" always;\n' for name, value in e.headers)
+        status = 400 if e.status == 494 else e.status
+        locations.append(
+            f"        location = {ERROR_PAGE_PREFIX}{e.status} {{\n"
+            "            internal;\n"
+            # Asked for from outside, an internal location is nginx's 404: the API's, in JSON, instead.
+            "            error_page 404 @nexus_not_found;\n"
+            "            default_type application/json;\n"
+            f"{headers}"
+            f"            return {status} '{body}\\n';\n"
+            "        }"
+        )
+    not_found = json.dumps({"error": {"code": "not_found", "message": "not found"}}, separators=(",", ":"))
+    locations.append(
+        "        location @nexus_not_found {\n"
+        "            default_type application/json;\n"
+        f"            return 404 '{not_found}\\n';\n"
+        "        }"
+    )
+    return pages, "\n".join(locations)
+
+
 def nginx_conf(
     *,
     ports: PortPlan,
@@ -124,12 +197,18 @@ def nginx_conf(
     log_dir: Path,
     drained: frozenset[int] = frozenset(),
     client_max_body_bytes: int,
+    client_timeout_seconds: int = 60,
+    upstream_read_timeout_seconds: int = 60,
 ) -> str:
     """nginx as the stand-in for the ALB: both API instances upstream, kept-alive, retried on connect errors.
 
     A drained instance is marked ``down`` (an ALB target being deregistered): nginx stops sending it new
-    requests while its in-flight ones finish.
+    requests while its in-flight ones finish. nginx's own errors (FRONT_DOOR_ERRORS) have the API's JSON
+    error shape; the API's own responses pass through untouched (``proxy_intercept_errors`` stays off).
+    The timeouts are parameters so that tests can provoke them quickly; the defaults match the ALB's
+    60 s idle timeout.
     """
+    error_pages, error_locations = _error_pages()
     servers = "\n".join(
         f"        server 127.0.0.1:{ports.api(i)} max_fails=1 fail_timeout=2s"
         + (" down" if i in drained else "")
@@ -156,6 +235,8 @@ http {{
     scgi_temp_path {temp / "scgi"};
     # Above the app's own upload limit, so that the app answers 413 with its JSON body.
     client_max_body_size {client_max_body_bytes};
+    client_header_timeout {client_timeout_seconds}s;
+    client_body_timeout {client_timeout_seconds}s;
     server_tokens off;
 
     upstream nexus_api {{
@@ -168,11 +249,14 @@ http {{
 
     server {{
         listen 127.0.0.1:{ports.http};
+{error_pages}
         location / {{
             proxy_pass http://nexus_api;
             proxy_http_version 1.1;
             proxy_set_header Connection "";
-            proxy_set_header Host $host;
+            # The Host the client sent, port included ($host drops the port): anything the API derives
+            # from it (an absolute URL) points back at the front door the client used.
+            proxy_set_header Host $http_host;
             proxy_set_header X-Forwarded-For $remote_addr;
             proxy_set_header X-Forwarded-Proto $scheme;
             proxy_set_header X-Request-ID $request_id;
@@ -181,8 +265,9 @@ http {{
             proxy_next_upstream error timeout;
             proxy_next_upstream_tries 2;
             proxy_connect_timeout 2s;
-            proxy_read_timeout 60s;
+            proxy_read_timeout {upstream_read_timeout_seconds}s;
         }}
+{error_locations}
     }}
 }}
 """
