@@ -51,6 +51,12 @@ async def upload(request: Request) -> Response:
         # Starlette reports a malformed or oversized multipart body as 400; the API speaks 422 for bad input.
         raise ApiError(422, "invalid_request", f"multipart body: {exc.detail}") from exc
     try:
+        # The OpenAPI document says `additionalProperties: false`: the one field is `file`.
+        extra = sorted({key for key in form if key != "file"})
+        if extra:
+            raise ApiError(
+                422, "invalid_request", f"unexpected multipart fields {extra[:3]}: send only `file`"
+            )
         upload_file = form.get("file")
         if not isinstance(upload_file, UploadFile):
             raise ApiError(422, "invalid_request", "the multipart field `file` is missing")

@@ -88,10 +88,35 @@ async def decode_body(request: Request, type_: type[T]) -> T:
     try:
         return msgspec.json.decode(body, type=type_)
     except msgspec.ValidationError as exc:
+        if str(exc).startswith("Expected `int`, got `float`"):
+            return _decode_integral_floats(body, type_)
         raise ApiError(422, "invalid_request", str(exc)) from exc
     except (msgspec.DecodeError, UnicodeDecodeError) as exc:
         # msgspec raises UnicodeDecodeError, not DecodeError, for bytes that are not UTF-8.
         raise ApiError(422, "invalid_json", "the request body is not valid JSON") from exc
+
+
+def _decode_integral_floats(body: bytes, type_: type[T]) -> T:
+    """The slow path for a body that writes an integer with a fraction of zero (``3.0``).
+
+    JSON Schema counts 3.0 as an integer (any number with a zero fractional part), so the OpenAPI document's
+    ``"type": "integer"`` allows it; msgspec's typed decoding does not. Only bodies that fail on exactly this
+    take this path: decoded untyped, integral floats made ints, then validated strictly as before.
+    """
+    try:
+        return msgspec.convert(_integral_floats_as_ints(msgspec.json.decode(body)), type_, strict=True)
+    except msgspec.ValidationError as exc:
+        raise ApiError(422, "invalid_request", str(exc)) from exc
+
+
+def _integral_floats_as_ints(value: Any) -> Any:
+    if isinstance(value, float):
+        return int(value) if value.is_integer() else value
+    if isinstance(value, list):
+        return [_integral_floats_as_ints(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _integral_floats_as_ints(item) for key, item in value.items()}
+    return value
 
 
 def convert_query(value: str | None, type_: type[T], name: str) -> T | None:

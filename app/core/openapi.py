@@ -90,6 +90,8 @@ def _operation(spec: RouteSpec, ref_of: dict[Any, dict[str, Any]]) -> dict[str, 
                         "type": "object",
                         "properties": {"file": {"type": "string", "format": "binary"}},
                         "required": ["file"],
+                        # The server takes this one field and refuses any other (app.attachments.routes).
+                        "additionalProperties": False,
                     }
                 }
             },

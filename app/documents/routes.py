@@ -10,7 +10,7 @@ from app.auth.deps import current_principal, services
 from app.core.errors import ApiError
 from app.core.http import QueryParam, RouteSpec, convert_query, decode_body, json_response, raw_json_response
 from app.documents import service
-from app.documents.cursor import InvalidCursorError
+from app.documents.cursor import CURSOR_PATTERN, InvalidCursorError
 from app.documents.schemas import Document, DocumentIn, DocumentPage, DocumentUpdate
 
 Limit = Annotated[int, msgspec.Meta(ge=1, le=100)]
@@ -72,7 +72,11 @@ ROUTES = (
         errors=(401, 422, 503),
         query=(
             QueryParam("limit", {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}),
-            QueryParam("cursor", {"type": "string", "maxLength": 200}, "next_cursor of the previous page"),
+            QueryParam(
+                "cursor",
+                {"type": "string", "pattern": CURSOR_PATTERN},
+                "next_cursor of the previous page (any value of this form is a position in the keyset)",
+            ),
         ),
     ),
     RouteSpec(

@@ -100,3 +100,19 @@ def test_a_malformed_multipart_body_is_422(api: httpx.Client, owner: User) -> No
     response = api.post(f"/v1/documents/{doc['id']}/attachments", files=fields, headers=owner.headers)
     assert response.status_code == 422
     assert "multipart" in response.json()["error"]["message"]
+
+
+def test_a_field_besides_file_is_422_as_the_schema_says(api: httpx.Client, owner: User) -> None:
+    """The OpenAPI document says `additionalProperties: false`; the server refuses what the schema refuses."""
+    doc = create_document(api, owner)
+    response = api.post(
+        f"/v1/documents/{doc['id']}/attachments",
+        files={"file": ("a.txt", b"a", "text/plain")},
+        data={"note": "extra"},
+        headers=owner.headers,
+    )
+    assert response.status_code == 422
+    assert "note" in response.json()["error"]["message"]
+    spec = api.get("/openapi.json").json()
+    body = spec["paths"]["/v1/documents/{doc_id}/attachments"]["post"]["requestBody"]
+    assert body["content"]["multipart/form-data"]["schema"]["additionalProperties"] is False

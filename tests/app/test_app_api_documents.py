@@ -132,3 +132,24 @@ def test_keyset_pagination_walks_every_document_once(
 )
 def test_bad_list_parameters_are_422(api: httpx.Client, author: User, params: dict[str, Any]) -> None:
     assert api.get("/v1/documents", params=params, headers=author.headers).status_code == 422
+
+
+def test_a_made_up_cursor_of_the_published_form_is_a_page(api: httpx.Client, author: User) -> None:
+    """Any cursor the schema allows is a position: this one is after every document, so an empty last page."""
+    cursor = "9" * 17 + "." + "f" * 32
+    response = api.get("/v1/documents", params={"cursor": cursor}, headers=author.headers)
+    assert response.status_code == 200, response.text
+    assert response.json() == {"items": [], "next_cursor": None}
+
+
+def test_an_integer_written_with_a_zero_fraction_is_an_integer(api: httpx.Client, author: User) -> None:
+    """JSON Schema counts 1.0 as an integer, so the OpenAPI document allows it; 1.5 stays a 422."""
+    doc = create_document(api, author)
+    url = f"/v1/documents/{doc['id']}"
+    fraction = api.put(url, json={"title": "t", "body": "b", "version": 1.5}, headers=author.headers)
+    assert fraction.status_code == 422
+    updated = api.put(url, json={"title": "t2", "body": "b", "version": 1.0}, headers=author.headers)
+    assert updated.status_code == 200, updated.text
+    assert updated.json()["version"] == 2
+    big = api.put(url, json={"title": "t", "body": "b", "version": 1e300}, headers=author.headers)
+    assert big.status_code == 422, "out of range, not a crash"
