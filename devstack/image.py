@@ -17,6 +17,7 @@ import argparse
 import fcntl
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -80,6 +81,9 @@ BUILD_FLAGS = (
     "docker",
 )
 HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
+ARCHIVE_ENV = "NEXUS_IMAGE_ARCHIVE"
+"""When set, the path of an image archive (``docker save``) to load and use instead of building: CI builds
+the image once with BuildKit, as it ships, and the tests run that very image (.github/workflows/tests.yml)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,8 +203,41 @@ def build_command(base: str, reference: str, home: Path, root: Path = REPO_ROOT)
     ]
 
 
+def load_archive(archive: Path, log: Callable[[str], None]) -> Built:
+    """The image of a ``docker save`` archive, loaded into podman's store."""
+    started = time.monotonic()
+    log(f"loading {archive} ({ARCHIVE_ENV})")
+    result = subprocess.run(
+        [*PODMAN, "load", "--input", str(archive)], capture_output=True, text=True, timeout=600, check=False
+    )
+    if result.returncode != 0:
+        raise SystemExit(f"image: podman load {archive} failed: {result.stderr.strip()}")
+    # "Loaded image: REF" (or "Loaded image(s): REF[,REF]")
+    loaded = [
+        line.split(":", 1)[1].strip() for line in result.stdout.splitlines() if line.startswith("Loaded")
+    ]
+    if not loaded:
+        raise SystemExit(f"image: podman load {archive} named no image: {result.stdout.strip()}")
+    reference = loaded[-1].split(",")[0].strip()
+    return Built(reference, "(from the archive)", False, False, time.monotonic() - started)
+
+
+def image_id(reference: str) -> str:
+    """The image's id: the digest of its config, which names every layer's content (kept by save and load)."""
+    result = subprocess.run(
+        [*PODMAN, "image", "inspect", "--format", "{{.Id}}", reference],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return "sha256:" + result.stdout.strip().removeprefix("sha256:")
+
+
 def build(log: Callable[[str], None] = lambda message: print(f"image: {message}", file=sys.stderr)) -> Built:
-    """The base and then the image, each only when its inputs changed."""
+    """The base, then the image, each only when its inputs changed; or the archive in $NEXUS_IMAGE_ARCHIVE."""
+    archive = os.environ.get(ARCHIVE_ENV)
+    if archive:
+        return load_archive(Path(archive), log)
     for tool in ("podman", "mmdebstrap", "runc"):
         if shutil.which(tool) is None:
             raise SystemExit(f"image: {tool} is missing; `make setup` installs it")
@@ -234,7 +271,7 @@ def main(argv: list[str] | None = None) -> int:
     size = image_size_bytes(result.image) / 1_000_000
     print(
         f"image: {what} in {result.seconds:.1f} s (base {'built' if result.built_base else 'cached'}: "
-        f"{result.base}), {size:.0f} MB",
+        f"{result.base}), {size:.0f} MB, id {image_id(result.image)}",
         file=sys.stderr,
         flush=True,
     )

@@ -150,10 +150,33 @@ def test_pull_requests_run_the_tests_and_preview_every_stack_with_one_updated_co
     assert step["with"]["policyPacks"] == "policy_pack"
 
 
-def test_the_test_job_runs_what_ci_runs() -> None:
-    job = _workflow("tests.yml")["jobs"]["test"]
-    assert job["container"] == "debian:12"
-    assert any(step.get("run") == "bash .ci/run" for step in job["steps"])
+def test_the_test_job_runs_what_ci_runs_against_the_image_built_as_it_ships() -> None:
+    workflow = _workflow("tests.yml")
+    jobs = workflow["jobs"]
+    job = jobs["test"]
+    assert job["container"]["image"] == "debian:12"
+    assert "--privileged" in job["container"]["options"], "podman runs the image inside the job's container"
+    (run,) = [step for step in job["steps"] if step.get("run") == "bash .ci/run"]
+    # The image tests (tests/image) load the image that the image job built, instead of building their own.
+    assert job["needs"] == "image"
+    assert run["env"]["NEXUS_IMAGE_ARCHIVE"] == ".image/api-image.tar"
+    (download,) = [s for s in job["steps"] if str(s.get("uses", "")).startswith("actions/download-artifact")]
+    assert download["with"] == {"name": "api-image", "path": ".image"}
+    (build,) = [
+        s for s in jobs["image"]["steps"] if str(s.get("uses", "")).startswith("docker/build-push-action")
+    ]
+    assert build["with"]["file"] == "app/Dockerfile"
+    assert build["with"]["push"] is False, "nothing is pushed before the tests pass"
+    assert build["with"]["outputs"].endswith("/api-image.tar")
+    assert workflow["on"]["workflow_call"]["outputs"]["image-id"]["value"] == "${{ jobs.image.outputs.id }}"
+    assert jobs["image"]["outputs"]["id"] == "${{ steps.build.outputs.imageid }}"
+
+
+def test_pull_requests_push_nothing() -> None:
+    for name in ("pr.yml", "tests.yml"):
+        text = (WORKFLOWS_DIR / name).read_text()
+        assert "docker push" not in text
+        assert "push: true" not in text
 
 
 def test_main_builds_once_deploys_dev_then_prod_with_the_same_digest_after_approval() -> None:
@@ -162,11 +185,19 @@ def test_main_builds_once_deploys_dev_then_prod_with_the_same_digest_after_appro
     jobs = workflow["jobs"]
     assert workflow["concurrency"]["cancel-in-progress"] is False
     assert jobs["build"]["needs"] == "tests"
-    (push,) = [
-        s for s in jobs["build"]["steps"] if str(s.get("uses", "")).startswith("docker/build-push-action")
+    # No rebuild: the build job pushes the archive the tests ran, and checks the registry holds that image.
+    assert not [
+        s for _, s in _steps(workflow) if str(s.get("uses", "")).startswith("docker/build-push-action")
     ]
-    assert push["with"]["file"] == "app/Dockerfile"
-    assert push["with"]["tags"].endswith(":${{ github.sha }}")
+    (download,) = [
+        s for s in jobs["build"]["steps"] if str(s.get("uses", "")).startswith("actions/download-artifact")
+    ]
+    assert download["with"]["name"] == "api-image"
+    (push,) = [s for s in jobs["build"]["steps"] if s.get("id") == "push"]
+    assert push["env"]["TESTED_ID"] == "${{ needs.tests.outputs.image-id }}"
+    assert push["env"]["SHA"] == "${{ github.sha }}"
+    assert 'docker push "${REPO}:${SHA}"' in push["run"]
+    assert '"$config" != "$TESTED_ID"' in push["run"]
     assert jobs["build"]["outputs"]["digest"] == "${{ steps.push.outputs.digest }}"
 
     dev, prod = jobs["deploy-dev"], jobs["deploy-prod"]
