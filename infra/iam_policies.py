@@ -1,8 +1,8 @@
 """IAM and bucket policy documents as plain JSON-ready dicts. Pure: no Pulumi import, golden-tested.
 
 The functions take ARNs as plain strings; the program applies them over Outputs. No statement they build
-allows a ``*`` action on a ``*`` resource; ``wildcard_grants`` finds any statement that does, and the policy
-rules run it over every policy in the stack.
+allows a ``*`` action on a ``*`` resource; the policy rule ``iam-no-star-on-star`` (policy/baseline.py) checks
+every policy document of the stack for one.
 
 Per-tenant isolation inside the uploads bucket is enforced by the app, not by IAM: an API pod serves every
 tenant with one role session, and a request's tenant is a claim in the caller's JWT that IAM never sees.
@@ -199,28 +199,3 @@ def access_log_bucket_policy(*, bucket_arn: str, region: str, account_id: str) -
             },
         ]
     )
-
-
-def _as_list(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    return list(value) if isinstance(value, list | tuple) else [value]
-
-
-def wildcard_grants(document: Mapping[str, Any]) -> list[str]:
-    """Allow statements of a policy document that grant any action on any resource; empty when none do.
-
-    ``Action: "*"`` (or ``"*:*"``) with ``Resource: "*"``, and the ``NotAction``/``NotResource`` forms that
-    come close to the same, are reported by Sid (or index) so a finding names the statement.
-    """
-    findings: list[str] = []
-    for index, statement in enumerate(_as_list(document.get("Statement"))):
-        if not isinstance(statement, Mapping) or statement.get("Effect") != "Allow":
-            continue
-        actions = _as_list(statement.get("Action"))
-        resources = _as_list(statement.get("Resource"))
-        any_action = any(action in ("*", "*:*") for action in actions) or "NotAction" in statement
-        any_resource = "*" in resources or "NotResource" in statement
-        if any_action and any_resource:
-            findings.append(str(statement.get("Sid") or f"Statement[{index}]"))
-    return findings

@@ -96,17 +96,30 @@ def policy_statements(resource: PolicyResource) -> Iterator[dict[str, Any]]:
 
 
 def _as_list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [value]
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list | tuple) else [value]
+
+
+def grants_everything(statement: Mapping[str, Any]) -> bool:
+    """Whether an Allow statement grants any action on any resource.
+
+    ``Action: "*"`` (or ``"*:*"``) or a ``NotAction`` on ``Resource: "*"`` or a ``NotResource``. A NotAction
+    "explicitly matches everything except the specified list of actions", and with Allow "all of the
+    applicable actions or services that are not listed are allowed" (AWS IAM User Guide, "IAM JSON policy
+    elements: NotAction"); NotResource likewise matches every resource but the listed ones.
+    """
+    if statement.get("Effect") != "Allow":
+        return False
+    any_action = any(a in ("*", "*:*") for a in _as_list(statement.get("Action"))) or "NotAction" in statement
+    any_resource = "*" in _as_list(statement.get("Resource")) or "NotResource" in statement
+    return any_action and any_resource
 
 
 def _no_star_on_star(graph: Graph) -> Iterator[Violation]:
     for resource in graph.resources:
         for statement in policy_statements(resource):
-            if statement.get("Effect") != "Allow":
-                continue
-            actions = _as_list(statement.get("Action"))
-            resources = _as_list(statement.get("Resource"))
-            if any(a in ("*", "*:*") for a in actions) and "*" in resources:
+            if grants_everything(statement):
                 yield Violation(
                     "iam-no-star-on-star",
                     resource.urn,
@@ -134,7 +147,8 @@ BASELINE_RULES: list[PolicyRule] = [
     ),
     PolicyRule(
         "iam-no-star-on-star",
-        "No IAM or resource policy statement allows every action on every resource.",
+        "No IAM or resource policy statement allows every action on every resource (NotAction and "
+        "NotResource included).",
         _no_star_on_star,
     ),
 ]

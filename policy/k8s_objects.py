@@ -107,6 +107,16 @@ def pod_containers(
             yield resource, where, box, pod
 
 
+def http_path(probe: Any) -> Any:
+    """The path of an HTTP GET probe (None for other probes)."""
+    return ((probe or {}).get("httpGet") or {}).get("path")
+
+
+def cpu_millicores(value: str) -> int:
+    """A Kubernetes CPU quantity (``500m``, ``2``, ``1.5``) in millicores."""
+    return int(value[:-1]) if value.endswith("m") else int(float(value) * 1000)
+
+
 def same_namespace(graph: Graph, type_: str, resource: PolicyResource) -> list[PolicyResource]:
     return [item for item in graph.by_type(type_) if namespace_of(item) == namespace_of(resource)]
 

@@ -39,6 +39,8 @@ from policy.k8s_objects import (
     K8S_TARGET_GROUP_BINDING,
     TARGET_GROUP_TYPES,
     containers,
+    cpu_millicores,
+    http_path,
     metadata_of,
     object_name,
     pod_containers,
@@ -172,22 +174,14 @@ def _no_token_mount(graph: Graph) -> Iterator[Violation]:
             yield Violation("k8s-no-token-mount", resource.urn, "automountServiceAccountToken is not false")
 
 
-def _http_path(probe: Any) -> Any:
-    return ((probe or {}).get("httpGet") or {}).get("path")
-
-
 def _served_probes(graph: Graph) -> Iterator[Violation]:
     for resource, where, box, _ in pod_containers(graph):
         if not box.get("ports"):
             continue
-        if _http_path(box.get("readinessProbe")) != "/readyz":
+        if http_path(box.get("readinessProbe")) != "/readyz":
             yield Violation("k8s-served-probes", resource.urn, f"{where}: readiness probe is not GET /readyz")
-        if _http_path(box.get("livenessProbe")) != "/healthz":
+        if http_path(box.get("livenessProbe")) != "/healthz":
             yield Violation("k8s-served-probes", resource.urn, f"{where}: liveness probe is not GET /healthz")
-
-
-def _cpu_millicores(value: str) -> int:
-    return int(value[:-1]) if value.endswith("m") else int(float(value) * 1000)
 
 
 def _workers_match_cpu(graph: Graph) -> Iterator[Violation]:
@@ -200,7 +194,7 @@ def _workers_match_cpu(graph: Graph) -> Iterator[Violation]:
         if "NEXUS_WORKERS" not in env:
             continue
         cpu = ((box.get("resources") or {}).get("requests") or {}).get("cpu")
-        expected = max(1, _cpu_millicores(str(cpu)) // 1000) if cpu else None
+        expected = max(1, cpu_millicores(str(cpu)) // 1000) if cpu else None
         if expected is None or env["NEXUS_WORKERS"] != str(expected):
             yield Violation(
                 "k8s-workers-match-cpu",

@@ -46,9 +46,28 @@ def test_secrets_are_masked_unwrapped_and_located() -> None:
     )
 )
 def test_normalize_numbers_only_turns_integral_floats_into_ints(value: object) -> None:
-    normalized = normalize_numbers(value)
-    assert json.loads(json.dumps(normalized)) == json.loads(json.dumps(value))  # same numbers, same shape
-    assert ".0" not in json.dumps(normalize_numbers([100.0, 2.5]))
+    # Leaf by leaf against the drawn value: comparing the two through JSON (1 == 1.0 in Python) held even for
+    # a normalize_numbers that changed nothing, so the property could not catch the bug it is named after.
+    def check(original: object, normalized: object) -> None:
+        if isinstance(original, float) and original.is_integer():
+            assert type(normalized) is int, (original, normalized)
+            assert normalized == original
+        elif isinstance(original, dict):
+            assert isinstance(normalized, dict)
+            assert list(normalized) == list(original)
+            for key in original:
+                check(original[key], normalized[key])
+        elif isinstance(original, list):
+            assert isinstance(normalized, list)
+            assert len(normalized) == len(original)
+            for before, after in zip(original, normalized, strict=True):
+                check(before, after)
+        else:
+            assert type(normalized) is type(original), (original, normalized)
+            assert normalized == original
+
+    check(value, normalize_numbers(value))
+    assert json.dumps(normalize_numbers([100.0, 2.5])) == "[100, 2.5]"
 
 
 def test_wire_round_trip_keeps_secrets_and_unknowns() -> None:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
 from policy import RULES, PolicyResource, PolicyRule, Violation, check_all, check_rule, from_records
+from policy.baseline import grants_everything
 from policy.core import Graph, effective_tags, is_taggable
 from policy.network import load_balancer_groups
 from tests.support.harness import PROJECT_NAME, StackRun
@@ -185,3 +187,28 @@ def test_check_all_reports_every_rule(prod_graph: list[PolicyResource]) -> None:
         inputs={"cidrBlock": "10.0.0.0/16"},
     )
     assert {v.rule for v in check_all(broken)} == {"required-tags", "parented", "explicit-aws-provider"}
+
+
+@pytest.mark.parametrize(
+    ("statement", "grants"),
+    [
+        ({"Sid": "All", "Effect": "Allow", "Action": "*", "Resource": "*"}, True),
+        ({"Effect": "Allow", "Action": ["s3:GetObject", "*"], "Resource": ["*"]}, True),
+        ({"Sid": "Star", "Effect": "Allow", "Action": "*:*", "Resource": "*"}, True),
+        ({"Sid": "Not", "Effect": "Allow", "NotAction": "iam:*", "Resource": "*"}, True),
+        ({"Sid": "NotRes", "Effect": "Allow", "Action": "*", "NotResource": "arn:aws:s3:::x"}, True),
+        ({"Sid": "Deny", "Effect": "Deny", "Action": "*", "Resource": "*"}, False),
+        ({"Sid": "S3All", "Effect": "Allow", "Action": "s3:*", "Resource": "*"}, False),
+        ({"Sid": "Scoped", "Effect": "Allow", "Action": "*", "Resource": "arn:aws:s3:::x/*"}, False),
+    ],
+)
+def test_any_action_on_any_resource_is_found(statement: dict[str, Any], grants: bool) -> None:
+    assert grants_everything(statement) is grants
+    # The rule reads each document's statements, a single statement object (valid IAM) included.
+    for document in ({"Statement": [statement]}, {"Statement": statement}):
+        policy = PolicyResource(
+            urn="urn:x", type="aws:iam/policy:Policy", name="x", inputs={"policy": document}
+        )
+        assert [v.rule for v in check_rule(_rule("iam-no-star-on-star"), [policy])] == (
+            ["iam-no-star-on-star"] if grants else []
+        )
