@@ -58,7 +58,37 @@ def test_allocatable_is_positive_and_below_capacity(name: str) -> None:
     node = allocatable(name)
     assert 0 < node.cpu_m < spec.vcpu * 1000
     assert 0 < node.memory_mib < spec.memory_gib * 1024
-    assert 0 < node.pods < spec.max_pods
+    assert 0 < node.pods < spec.max_pods <= spec.eni_max_pods
+
+
+@pytest.mark.parametrize(
+    ("name", "pods"),
+    [
+        ("m6i.large", 29),  # 2 vCPUs: the ENIs' 29 is below the cap
+        ("m6i.4xlarge", 110),  # 16 vCPUs: ENIs allow 234, managed node groups cap at 110 below 30 vCPUs
+        ("r6g.4xlarge", 110),
+        ("m6i.8xlarge", 234),  # 32 vCPUs: the cap is 250, the ENIs' 234 is lower
+        ("m6i.16xlarge", 250),  # 64 vCPUs: ENIs allow 737, capped at 250
+    ],
+)
+def test_max_pods_follow_the_managed_node_group_cap(name: str, pods: int) -> None:
+    # EKS user guide, choosing-instance-type.html#max-pods-precedence: 110 below 30 vCPUs, 250 above.
+    assert INSTANCE_TYPES[name].max_pods == pods
+    assert allocatable(name).pods == pods - DAEMONSET_OVERHEAD.pods
+
+
+def test_kube_reserved_memory_counts_the_capped_pods() -> None:
+    # An m6i.4xlarge has 64 GiB; kube-reserved is 255 + 11 x 110, not 255 + 11 x 234.
+    node = allocatable("m6i.4xlarge")
+    visible = int(64 * 1024 * 0.925)
+    assert node.memory_mib == visible - (255 + 11 * 110) - 100 - DAEMONSET_OVERHEAD.memory_mib
+
+
+@given(st.sampled_from(sorted(INSTANCE_TYPES)))
+def test_no_node_counts_more_pods_than_a_managed_node_group_allows(name: str) -> None:
+    spec = INSTANCE_TYPES[name]
+    assert spec.max_pods <= (110 if spec.vcpu < 30 else 250)
+    assert spec.max_pods <= spec.eni_max_pods
 
 
 def test_group_allocatable_promises_only_the_smallest_type() -> None:
