@@ -503,3 +503,34 @@ WORKLOAD_RULES: list[PolicyRule] = [
         _explicit_k8s_provider,
     ),
 ]
+
+
+# --- cluster branch rules (issue 14): each names its source ------------------------------------------------
+
+K8S_JOB = "kubernetes:batch/v1:Job"
+
+
+def _jobs_without_ttl(graph: Graph) -> Iterator[Violation]:
+    # A Job Pulumi manages must not be deleted by Kubernetes' TTL-after-finished controller: the state still
+    # lists it, `pulumi refresh` drops it, and the next `pulumi up` creates it again (the Job runs twice).
+    # Kubernetes docs, "Automatic Cleanup for Finished Jobs"; the same lifecycle clash in Terraform's
+    # Kubernetes provider: hashicorp/terraform-provider-kubernetes#2531.
+    for job in graph.by_type(K8S_JOB):
+        spec = job.inputs.get("spec")
+        if isinstance(spec, Mapping) and spec.get("ttlSecondsAfterFinished") is not None:
+            yield Violation(
+                "k8s-job-no-ttl",
+                job.urn,
+                "sets ttlSecondsAfterFinished: Kubernetes would delete the Job behind Pulumi's back and a "
+                "refresh plus up would run it again; let Pulumi delete it when it is replaced",
+            )
+
+
+WORKLOAD_RULES += [
+    PolicyRule(
+        "k8s-job-no-ttl",
+        "A Job that Pulumi manages has no ttlSecondsAfterFinished (a TTL deletes it behind Pulumi's back, "
+        "and refresh then up re-runs it).",
+        _jobs_without_ttl,
+    ),
+]

@@ -443,8 +443,6 @@ def migration_job_name(image: str, tenant_map_json: str) -> str:
     return f"migrate-{digest}"
 
 
-MIGRATION_TTL_SECONDS: Final = 86400
-"""Finished Jobs (and their pods' logs) stay a day for inspection, then Kubernetes removes them."""
 MIGRATION_BACKOFF_LIMIT: Final = 2
 MIGRATION_DEADLINE_SECONDS: Final = 900
 MIGRATION_RESOURCES: Final = Resources(cpu_millicores=250, memory_mib=256, cpu_limit_millicores=1000)
@@ -460,7 +458,15 @@ def migration_job_manifest(
     secret_name: Ref,
     service_account: str,
 ) -> Manifest:
-    """The migration Job: ``python -m app.migrate`` on every shard of the tenant map, through the writer."""
+    """The migration Job: ``python -m app.migrate`` on every shard of the tenant map, through the writer.
+
+    No ``ttlSecondsAfterFinished``: the Job's lifecycle is Pulumi's alone. With a TTL, Kubernetes deletes the
+    finished Job behind Pulumi's back; ``pulumi refresh`` then drops it from the state and the next ``pulumi
+    up`` creates it again, running the migrations once more (the same lifecycle problem as
+    hashicorp/terraform-provider-kubernetes#2531; Kubernetes docs, "Automatic Cleanup for Finished Jobs").
+    The finished Job and its pod's logs stay until a deploy changes the Job's name (new image or tenant
+    map): Pulumi then creates the new Job and deletes the old one.
+    """
     container = _container(
         name="migrate",
         image=image,
@@ -482,7 +488,6 @@ def migration_job_manifest(
         "spec": {
             "backoffLimit": MIGRATION_BACKOFF_LIMIT,
             "activeDeadlineSeconds": MIGRATION_DEADLINE_SECONDS,
-            "ttlSecondsAfterFinished": MIGRATION_TTL_SECONDS,
             "template": {
                 "metadata": {"labels": labels(COMPONENT_MIGRATE)},
                 "spec": _pod_spec(

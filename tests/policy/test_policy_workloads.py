@@ -171,6 +171,13 @@ BREAKERS: list[tuple[str, str, str | None, Callable[[Inputs], object], str]] = [
         lambda i: i["metadata"]["labels"].update({"pod-security.kubernetes.io/enforce": "baseline"}),
         "does not enforce the restricted pod security standard",
     ),
+    (
+        "k8s-job-no-ttl",
+        JOB,
+        None,
+        lambda i: i["spec"].update(ttlSecondsAfterFinished=86400),
+        "sets ttlSecondsAfterFinished",
+    ),
 ]
 
 
