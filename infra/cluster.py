@@ -32,7 +32,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from infra.eks.addons import ADDONS, AddonName
+from infra.eks.addons import ADDONS, AddonName, pinned_versions
 from infra.eks.nodes import ami_type_for
 
 CLUSTER_ADMIN_POLICY: Final = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
@@ -120,7 +120,7 @@ class EksClusterArgs:
     node_groups: Mapping[str, NodeGroupSpec] = field(default_factory=dict)
     """Managed node groups by stable name."""
     addon_versions: Mapping[str, str] = field(default_factory=dict)
-    """Pinned add-on versions; others get EKS's default for the cluster version when created."""
+    """Add-on versions pinned by config; they win over the reviewed per-minor table (infra.eks.addons)."""
     is_prod: bool = False
     """Protect the cluster and the KMS key, and turn on the cluster's deletion protection."""
 
@@ -452,12 +452,30 @@ class EksCluster(pulumi.ComponentResource):
                 opts=self._child(),
             )
 
-    def _addon(self, cluster: aws.eks.Cluster, addon: str, after: list[pulumi.Resource]) -> aws.eks.Addon:
+    def _addon_version(self, addon: AddonName) -> pulumi.Input[str]:
+        """The reviewed (or config-pinned) version for the cluster's minor, else EKS's default for it.
+
+        Either way the version is set on the add-on and follows nexus:cluster.version: an add-on without a
+        version keeps whatever EKS installed when it was created, through every later version bump.
+        """
+        pinned = pinned_versions(self._args.version, self._args.addon_versions)
+        if addon in pinned:
+            return pinned[addon]
+        return aws.eks.get_addon_version_output(
+            addon_name=addon,
+            kubernetes_version=self._args.version,
+            most_recent=False,
+            opts=pulumi.InvokeOutputOptions(parent=self),
+        ).version
+
+    def _addon(
+        self, cluster: aws.eks.Cluster, addon: AddonName, after: list[pulumi.Resource]
+    ) -> aws.eks.Addon:
         return aws.eks.Addon(
             f"{self._name}-{addon}",
             cluster_name=cluster.name,
             addon_name=addon,
-            addon_version=self._args.addon_versions.get(addon),
+            addon_version=self._addon_version(addon),
             # The add-on's settings are Pulumi's: overwrite what a self-managed copy left behind.
             resolve_conflicts_on_create="OVERWRITE",
             resolve_conflicts_on_update="OVERWRITE",
@@ -525,6 +543,9 @@ class EksCluster(pulumi.ComponentResource):
             # A prefix, not a name: a replacement (new instance types, capacity type, subnets...) gets a new
             # unique name and is created before the old group is deleted.
             node_group_name_prefix=f"{group_name}-",
+            # The cluster's minor: pulumi-aws "will only perform drift detection if a configuration value is
+            # provided" (node_group.py, version); without it a version bump upgrades the control plane only.
+            version=args.version,
             node_role_arn=role.arn,
             subnet_ids=args.private_subnet_ids,
             instance_types=list(group.instance_types),

@@ -194,11 +194,17 @@ def _ssm_parameter(args: Mapping[str, Any], region: str) -> Mapping[str, Any]:
 
 @register_invoke("aws:eks/getAddonVersion:getAddonVersion")
 def _addon_version(args: Mapping[str, Any], region: str) -> Mapping[str, Any]:
+    # DescribeAddonVersions answers per Kubernetes version (EKS API reference): the default version differs
+    # from minor to minor, so the emulated one does too (its shape is EKS's, its figures are not).
+    kubernetes_version = str(args.get("kubernetesVersion") or "")
+    if not kubernetes_version:
+        raise EmulationError("eks.getAddonVersion needs kubernetesVersion (a required argument)")
+    minor = kubernetes_version.split(".")[-1]
     return {
         "id": str(args.get("addonName")),
         "addonName": args.get("addonName"),
-        "kubernetesVersion": args.get("kubernetesVersion"),
-        "version": "v1.0.0-eksbuild.1",
+        "kubernetesVersion": kubernetes_version,
+        "version": f"v1.0.{minor}-eksbuild.1",
         "mostRecent": args.get("mostRecent", False),
     }
 

@@ -143,3 +143,48 @@ COMPUTE_RULES: list[PolicyRule] = [
         _eks_access_entries_only,
     ),
 ]
+
+
+# --- cluster branch rules (issue 14): each names its source ------------------------------------------------
+
+EKS_CLUSTER = "aws:eks/cluster:Cluster"
+EKS_NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
+EKS_ADDON = "aws:eks/addon:Addon"
+
+
+def _versions_follow_the_cluster(graph: Graph) -> Iterator[Violation]:
+    # pulumi-aws eks.NodeGroup `version`: "Defaults to EKS Cluster Kubernetes version. The provider will only
+    # perform drift detection if a configuration value is provided" (node_group.py); an eks.Addon without
+    # `addon_version` keeps the version EKS installed at creation. Either way a bump of the cluster's version
+    # would upgrade the control plane alone. Design rule: node groups name the cluster's version, add-ons a
+    # version (infra/eks/addons.py keeps the reviewed ones per minor).
+    clusters = graph.by_type(EKS_CLUSTER)
+    for group in graph.by_type(EKS_NODE_GROUP):
+        owners = graph.referenced(group, "clusterName") or clusters
+        expected = {str(cluster.inputs.get("version")) for cluster in owners}
+        version = group.inputs.get("version")
+        if version is None or str(version) not in expected:
+            yield Violation(
+                "eks-versions-follow-the-cluster",
+                group.urn,
+                f"node group version {version!r} is not its cluster's ({', '.join(sorted(expected))}); set "
+                "version to the cluster's, or a version bump leaves the nodes behind",
+            )
+    for addon in graph.by_type(EKS_ADDON):
+        if not addon.inputs.get("addonVersion") and not addon.property_dependencies.get("addonVersion"):
+            yield Violation(
+                "eks-versions-follow-the-cluster",
+                addon.urn,
+                f"add-on {addon.inputs.get('addonName')} has no addonVersion: it keeps what EKS installed at "
+                "creation through every version bump; pin it per minor (infra/eks/addons.py)",
+            )
+
+
+COMPUTE_RULES += [
+    PolicyRule(
+        "eks-versions-follow-the-cluster",
+        "Every EKS node group sets its cluster's Kubernetes version and every add-on a version, so that a "
+        "version bump upgrades them with the control plane.",
+        _versions_follow_the_cluster,
+    ),
+]

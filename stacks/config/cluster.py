@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Final, Literal
 from pydantic import Field, StringConstraints, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from infra.eks.addons import AddonName
+from infra.eks.addons import ADDON_VERSIONS, AddonName, missing_versions
 from infra.eks.nodes import (
     INSTANCE_TYPES,
     ZERO,
@@ -218,8 +218,9 @@ class ClusterConfig(ConfigModel):
     )
     """Managed node groups by stable name (2-16 lowercase letters, digits, hyphens)."""
     addon_versions: dict[AddonName, AddonVersion] = Field(default_factory=dict)
-    """Pinned add-on versions (e.g. v1.19.2-eksbuild.1); an add-on left out gets EKS's default for the
-    cluster version when it is created, and keeps it until pinned here."""
+    """Add-on versions pinned here win over the reviewed per-minor table of infra/eks/addons.py (vpc-cni,
+    kube-proxy, coredns); eks-pod-identity-agent and metrics-server otherwise take EKS's default for the
+    cluster's minor. Every add-on moves with nexus:cluster.version unless pinned here."""
     autoscaler: AutoscalerConfig = AutoscalerConfig()
     """Cluster Autoscaler settings."""
     load_balancer_controller: LoadBalancerControllerConfig = LoadBalancerControllerConfig()
@@ -279,6 +280,19 @@ class ClusterConfig(ConfigModel):
                 "no cluster admin: the cluster is created without creator admin permissions, so list the IAM "
                 "role that runs pulumi up (the Kubernetes provider acts as it) and any human admin roles, "
                 "e.g. [arn:aws:iam::123456789012:role/deploy]",
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _addons_versioned(self) -> ClusterConfig:
+        missing = missing_versions(self.version, {str(k): v for k, v in self.addon_versions.items()})
+        if missing:
+            raise field_error(
+                "addonVersions",
+                f"Kubernetes {self.version} has no reviewed versions of {', '.join(missing)} in "
+                f"infra/eks/addons.py (reviewed: {', '.join(sorted(ADDON_VERSIONS))}); pin them here, e.g. "
+                f"{{{missing[0]}: vX.Y.Z-eksbuild.N}} from `aws eks describe-addon-versions "
+                f"--kubernetes-version {self.version}`, or add the row with its source",
             )
         return self
 

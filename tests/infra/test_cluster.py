@@ -15,7 +15,7 @@ from infra.cluster import kubeconfig, principal_key
 from infra.lb_controller import POLICY_FILE, controller_policy
 from policy import RULES, PolicyResource, check_rule, from_records
 from stacks.config.cluster import ROLLOUT_SURGE
-from tests.support.harness import RecordedResource, StackRun, run_stack, stack_config
+from tests.support.harness import RecordedResource, StackRun, config_problems, run_stack, stack_config
 
 pytestmark = pytest.mark.infra
 
@@ -168,6 +168,7 @@ def test_node_group_from_config(prod_run: StackRun) -> None:
     assert inputs["capacityType"] == "ON_DEMAND"
     assert inputs["amiType"] == "AL2023_x86_64_STANDARD"
     assert inputs["scalingConfig"] == {"minSize": 3, "desiredSize": 3, "maxSize": 15}
+    assert inputs["version"] == "1.34"  # the cluster's: a version bump upgrades the nodes too
     assert inputs["subnetIds"] == subnet_ids(prod_run, "private")
     assert inputs["tags"]["k8s.io/cluster-autoscaler/enabled"] == "true"
     assert inputs["tags"]["k8s.io/cluster-autoscaler/nexus-prod-eks"] == "owned"
@@ -313,7 +314,8 @@ def test_addons_and_their_order(prod_run: StackRun) -> None:
         assert addon.inputs["clusterName"] == "nexus-prod-eks"
         assert addon.inputs["resolveConflictsOnCreate"] == "OVERWRITE"
         assert addon.inputs["resolveConflictsOnUpdate"] == "OVERWRITE"
-        assert "addonVersion" not in addon.inputs  # EKS's default for 1.34, fixed once created
+        # Every add-on carries a version, so that it follows nexus:cluster.version (test below).
+        assert addon.inputs["addonVersion"].startswith("v"), name
         after_nodes = group.urn in addon.dependencies
         assert after_nodes == (name in ("coredns", "metrics-server")), name
     # The node groups wait for the CNI, kube-proxy and the Pod Identity agent.
@@ -324,7 +326,52 @@ def test_addons_and_their_order(prod_run: StackRun) -> None:
 def test_pinned_addon_version_is_used() -> None:
     addons = {addon.inputs["addonName"]: addon.inputs for addon in two_groups_run().by_type(ADDON)}
     assert addons["coredns"]["addonVersion"] == "v1.12.1-eksbuild.2"
-    assert "addonVersion" not in addons["vpc-cni"]
+    # Not pinned: the reviewed row for 1.34 (infra/eks/addons.py, whose sources the module names).
+    assert addons["vpc-cni"]["addonVersion"] == "v1.22.4-eksbuild.3"
+
+
+def _versions(run: StackRun) -> tuple[set[str], dict[str, str]]:
+    groups = {group.inputs["version"] for group in run.by_type(NODE_GROUP)}
+    addons = {addon.inputs["addonName"]: addon.inputs["addonVersion"] for addon in run.by_type(ADDON)}
+    return groups, addons
+
+
+def test_bumping_the_cluster_version_moves_node_groups_and_addons(dev_run: StackRun) -> None:
+    # Downgrade the dev stack by one minor (as if it still ran 1.33), then compare with the real 1.34 run:
+    # every node group and every add-on must change with the control plane.
+    older = variant("dev", version="1.33", autoscaler={"chartVersion": "9.47.0", "imageTag": "v1.33.1"})
+    assert older.one(CLUSTER).inputs["version"] == "1.33"
+    old_groups, old_addons = _versions(older)
+    new_groups, new_addons = _versions(dev_run)
+    assert old_groups == {"1.33"}
+    assert new_groups == {"1.34"}
+    assert old_addons["kube-proxy"] == "v1.33.10-eksbuild.21"
+    assert new_addons["kube-proxy"] == "v1.34.6-eksbuild.21"
+    moved = {name for name in new_addons if old_addons[name] != new_addons[name]}
+    # vpc-cni and coredns have the same reviewed build for 1.33 and 1.34; the others move.
+    assert moved == {"kube-proxy", "eks-pod-identity-agent", "metrics-server"}
+
+
+def test_a_minor_without_reviewed_addon_versions_is_refused() -> None:
+    config = stack_config("dev")
+    config["nexus:cluster"] = {
+        **config["nexus:cluster"],
+        "version": "1.36",
+        "autoscaler": {"chartVersion": "9.55.0", "imageTag": "v1.36.0"},
+    }
+    problems = config_problems(config, stack="dev")
+    assert any(
+        line.startswith("nexus:cluster.addonVersions: Kubernetes 1.36 has no reviewed versions of vpc-cni, ")
+        for line in problems
+    ), problems
+    pinned = {
+        "vpc-cni": "v1.22.4-eksbuild.3",
+        "kube-proxy": "v1.36.0-eksbuild.1",
+        "coredns": "v1.14.3-eksbuild.1",
+    }
+    config["nexus:cluster"]["addonVersions"] = pinned
+    run = run_stack(config, stack="dev")
+    assert _versions(run)[1]["kube-proxy"] == "v1.36.0-eksbuild.1"
 
 
 # --- the Kubernetes provider and the kubeconfig ------------------------------------------------------------

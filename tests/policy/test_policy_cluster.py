@@ -35,3 +35,20 @@ def one(resources: list[PolicyResource], type_: str, suffix: str = "") -> Policy
     found = [r for r in resources if r.type == type_ and r.name.endswith(suffix)]
     assert len(found) == 1, [r.urn for r in found]
     return found[0]
+
+
+def test_a_node_group_without_the_cluster_version_is_refused(graph: list[PolicyResource]) -> None:
+    assert violations("eks-versions-follow-the-cluster", graph) == []
+    group = next(r for r in graph if r.type == "aws:eks/nodeGroup:NodeGroup")
+    unpinned = {k: v for k, v in group.inputs.items() if k != "version"}
+    broken = edit(graph, lambda r: r.urn == group.urn, inputs=unpinned)
+    assert [v.urn for v in violations("eks-versions-follow-the-cluster", broken)] == [group.urn]
+    behind = edit(graph, lambda r: r.urn == group.urn, inputs={**group.inputs, "version": "1.33"})
+    assert [v.urn for v in violations("eks-versions-follow-the-cluster", behind)] == [group.urn]
+
+
+def test_an_addon_without_a_version_is_refused(graph: list[PolicyResource]) -> None:
+    addon = one(graph, "aws:eks/addon:Addon", "kube-proxy")
+    unpinned = {k: v for k, v in addon.inputs.items() if k != "addonVersion"}
+    broken = edit(graph, lambda r: r.urn == addon.urn, inputs=unpinned, property_dependencies={})
+    assert [v.urn for v in violations("eks-versions-follow-the-cluster", broken)] == [addon.urn]
