@@ -32,7 +32,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from infra.eks.addons import ADDONS, AddonName, pinned_versions
+from infra.eks.addons import ADDON_CONFIGURATION, ADDONS, AddonName, pinned_versions
 from infra.eks.nodes import ami_type_for
 
 CLUSTER_ADMIN_POLICY: Final = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
@@ -476,6 +476,11 @@ class EksCluster(pulumi.ComponentResource):
             cluster_name=cluster.name,
             addon_name=addon,
             addon_version=self._addon_version(addon),
+            configuration_values=(
+                json.dumps(dict(ADDON_CONFIGURATION[addon]), sort_keys=True)
+                if addon in ADDON_CONFIGURATION
+                else None
+            ),
             # The add-on's settings are Pulumi's: overwrite what a self-managed copy left behind.
             resolve_conflicts_on_create="OVERWRITE",
             resolve_conflicts_on_update="OVERWRITE",

@@ -6,6 +6,7 @@ and port, an ARN parsed for its suffix, an OIDC issuer stripped of ``https://``)
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -341,6 +342,33 @@ def _addon(ctx: Ctx) -> dict[str, Any]:
         "arn": ctx.arn("eks", f"addon/{cluster}/{addon}/{ctx.uuid('addon')}"),
         "addonVersion": ctx.get("addonVersion") or "v1.0.0-eksbuild.1",
     }
+
+
+def _addon_configuration(ctx: Ctx) -> str | None:
+    """EKS's check of ``configurationValues``: one JSON object matching the add-on's configuration schema.
+
+    pulumi-aws ``eks/addon.py`` (configuration_values): "single JSON string. This JSON string value must match
+    the JSON schema derived from describe-addon-configuration"; EKS answers InvalidParameterException. Of the
+    schemas, the one rule encoded is vpc-cni's ``enableNetworkPolicy``: a string, "true" or "false" (EKS user
+    guide, cni-network-policy-configure.html, sets it as {"enableNetworkPolicy": "true"}); a JSON boolean is
+    refused.
+    """
+    raw = ctx.get("configurationValues")
+    if raw in (None, ""):
+        return None
+    try:
+        values = json.loads(str(raw))
+    except ValueError as exc:
+        return f"configurationValues is not JSON ({exc}); EKS answers InvalidParameterException"
+    if not isinstance(values, dict):
+        return "configurationValues must be a JSON object; EKS answers InvalidParameterException"
+    flag = values.get("enableNetworkPolicy", "true")
+    if ctx.get("addonName") == "vpc-cni" and flag not in ("true", "false"):
+        return (
+            f"vpc-cni configurationValues.enableNetworkPolicy is {flag!r}; the add-on's schema takes the "
+            'string "true" or "false" (InvalidParameterException)'
+        )
+    return None
 
 
 def _access_entry(ctx: Ctx) -> dict[str, Any]:
@@ -824,7 +852,12 @@ register(
         autonames=(AutoName("nodeGroupName", prefix_prop="nodeGroupNamePrefix"),),
         compute=_node_group,
     ),
-    Emulation(type="aws:eks/addon:Addon", id=_by("clusterName", "addonName"), compute=_addon),
+    Emulation(
+        type="aws:eks/addon:Addon",
+        id=_by("clusterName", "addonName"),
+        compute=_addon,
+        checks=(_addon_configuration,),
+    ),
     Emulation(
         type="aws:eks/accessEntry:AccessEntry", id=_by("clusterName", "principalArn"), compute=_access_entry
     ),

@@ -60,6 +60,15 @@ ADDON_VERSIONS: Final[Mapping[str, Mapping[AddonName, str]]] = {
 }
 """Kubernetes minor -> add-on -> reviewed version (sources in the module docstring)."""
 
+ADDON_CONFIGURATION: Final[Mapping[AddonName, Mapping[str, str]]] = {
+    # The VPC CNI's network policy agent: without it NetworkPolicy objects are accepted and do nothing. The
+    # managed add-on's setting is the string "true" (EKS user guide, "Restrict Pod network traffic with
+    # Kubernetes network policies", cni-network-policy-configure.html: configuration value
+    # {"enableNetworkPolicy": "true"}).
+    "vpc-cni": {"enableNetworkPolicy": "true"},
+}
+"""configuration_values per add-on (JSON, matched by EKS against describe-addon-configuration's schema)."""
+
 NETWORK_POLICY_MIN_VPC_CNI: Final = (1, 14)
 """The VPC CNI enforces Kubernetes network policies from v1.14 (EKS user guide, cni-network-policy.html)."""
 

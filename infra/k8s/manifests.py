@@ -597,14 +597,41 @@ def pdb_manifest(*, name: str, component: str) -> Manifest:
     }
 
 
-def network_policy_manifests(container_port: int = DEFAULT_CONTAINER_PORT) -> list[Manifest]:
-    """Ingress isolation inside the cluster: nothing reaches the namespace's pods except the API port.
+DNS_PORT: Final = 53
+POSTGRES_PORT: Final = 5432
+REDIS_PORT: Final = 6379
+HTTPS_PORT: Final = 443
+POD_IDENTITY_AGENT_IP: Final = "169.254.170.23"
+"""Where pods fetch Pod Identity credentials (AWS_CONTAINER_CREDENTIALS_FULL_URI=http://169.254.170.23/v1/
+credentials, port 80; EKS user guide, pod-id-how-it-works.html): the agent runs in the node's network, so a
+default-deny egress cuts pods off their AWS credentials unless it is allowed."""
+POD_IDENTITY_AGENT_PORT: Final = 80
+KUBE_DNS_LABELS: Final = {"k8s-app": "kube-dns"}
+"""The coredns add-on's pod labels (its Service is kube-dns in kube-system)."""
+ANYWHERE_V4: Final = "0.0.0.0/0"
 
-    The ALB reaches the API pods from its own subnets and the VPC CNI's network policy agent enforces these
-    (vpc-cni ``enableNetworkPolicy``); without the agent they are inert and the security groups still apply.
-    Egress stays open: the pods talk to RDS Proxy, the replicas, Redis, S3 and DNS, all guarded by AWS.
+
+def _egress_rule(to: list[dict[str, Any]], ports: Sequence[tuple[int, str]]) -> dict[str, Any]:
+    return {"to": to, "ports": [{"port": port, "protocol": protocol} for port, protocol in ports]}
+
+
+def network_policy_manifests(
+    container_port: int = DEFAULT_CONTAINER_PORT,
+    *,
+    vpc_cidr: str,
+    postgres_port: int = POSTGRES_PORT,
+    redis_port: int = REDIS_PORT,
+) -> list[Manifest]:
+    """Isolation inside the cluster, ingress and egress, for every pod of the namespace.
+
+    Ingress: nothing but the API port on the API pods (the ALB reaches them from its own subnets). Egress:
+    default deny, then exactly what the pods need: DNS to coredns, Postgres and Redis inside the VPC (RDS
+    Proxy, the replicas, ElastiCache; the databases' own security groups still narrow it), HTTPS anywhere
+    (S3, Secrets Manager, STS and the other AWS APIs, whose addresses are not fixed), and the node-local Pod
+    Identity agent. The VPC CNI's network policy agent enforces these: the cluster turns it on (vpc-cni
+    ``enableNetworkPolicy``); without it they would be inert.
     """
-    deny_all = {
+    deny_ingress = {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "NetworkPolicy",
         "metadata": metadata("default-deny-ingress", COMPONENT_API),
@@ -620,4 +647,33 @@ def network_policy_manifests(container_port: int = DEFAULT_CONTAINER_PORT) -> li
             "ingress": [{"ports": [{"port": container_port, "protocol": "TCP"}]}],
         },
     }
-    return [deny_all, api_ingress]
+    deny_egress = {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": metadata("default-deny-egress", COMPONENT_API),
+        "spec": {"podSelector": {}, "policyTypes": ["Egress"]},
+    }
+    coredns = {
+        "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
+        "podSelector": {"matchLabels": dict(KUBE_DNS_LABELS)},
+    }
+    allow_egress = {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": metadata("allow-egress", COMPONENT_API),
+        "spec": {
+            "podSelector": {},
+            "policyTypes": ["Egress"],
+            "egress": [
+                _egress_rule([coredns], [(DNS_PORT, "UDP"), (DNS_PORT, "TCP")]),
+                _egress_rule(
+                    [{"ipBlock": {"cidr": vpc_cidr}}], [(postgres_port, "TCP"), (redis_port, "TCP")]
+                ),
+                _egress_rule([{"ipBlock": {"cidr": ANYWHERE_V4}}], [(HTTPS_PORT, "TCP")]),
+                _egress_rule(
+                    [{"ipBlock": {"cidr": f"{POD_IDENTITY_AGENT_IP}/32"}}], [(POD_IDENTITY_AGENT_PORT, "TCP")]
+                ),
+            ],
+        },
+    }
+    return [deny_ingress, api_ingress, deny_egress, allow_egress]

@@ -10,7 +10,13 @@ from typing import TYPE_CHECKING, Annotated, Final, Literal
 from pydantic import Field, StringConstraints, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from infra.eks.addons import ADDON_VERSIONS, AddonName, missing_versions
+from infra.eks.addons import (
+    ADDON_VERSIONS,
+    NETWORK_POLICY_MIN_VPC_CNI,
+    AddonName,
+    missing_versions,
+    vpc_cni_minor,
+)
 from infra.eks.nodes import (
     INSTANCE_TYPES,
     ZERO,
@@ -293,6 +299,18 @@ class ClusterConfig(ConfigModel):
                 f"infra/eks/addons.py (reviewed: {', '.join(sorted(ADDON_VERSIONS))}); pin them here, e.g. "
                 f"{{{missing[0]}: vX.Y.Z-eksbuild.N}} from `aws eks describe-addon-versions "
                 f"--kubernetes-version {self.version}`, or add the row with its source",
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _cni_enforces_network_policies(self) -> ClusterConfig:
+        pinned = self.addon_versions.get("vpc-cni")
+        if pinned is not None and vpc_cni_minor(pinned) < NETWORK_POLICY_MIN_VPC_CNI:
+            low = ".".join(map(str, NETWORK_POLICY_MIN_VPC_CNI))
+            raise field_error(
+                "addonVersions",
+                f"vpc-cni {pinned} cannot enforce the namespace's network policies (the VPC CNI does from "
+                f"v{low}); pin v{low}.0 or later, or leave vpc-cni out to use the reviewed version",
             )
         return self
 

@@ -585,3 +585,20 @@ def test_capacity_checks_assume_the_deployments_real_surge(prod_run: StackRun) -
     for deployment in deployments:
         rolling = deployment.inputs["spec"]["strategy"]["rollingUpdate"]
         assert rolling == {"maxUnavailable": 0, "maxSurge": f"{round(ROLLOUT_SURGE * 100)}%"}
+
+
+def test_vpc_cni_gets_its_network_policy_agent(prod_run: StackRun) -> None:
+    cni = next(a for a in prod_run.by_type(ADDON) if a.inputs["addonName"] == "vpc-cni")
+    assert json.loads(cni.inputs["configurationValues"]) == {"enableNetworkPolicy": "true"}
+    others = [a for a in prod_run.by_type(ADDON) if a.inputs["addonName"] != "vpc-cni"]
+    assert all("configurationValues" not in a.inputs for a in others)
+
+
+def test_a_vpc_cni_too_old_for_network_policies_is_refused() -> None:
+    config = stack_config("dev")
+    config["nexus:cluster"] = {**config["nexus:cluster"], "addonVersions": {"vpc-cni": "v1.13.4-eksbuild.1"}}
+    problems = config_problems(config, stack="dev")
+    assert any(
+        line.startswith("nexus:cluster.addonVersions: vpc-cni v1.13.4-eksbuild.1 cannot enforce")
+        for line in problems
+    ), problems

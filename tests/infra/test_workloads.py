@@ -74,7 +74,7 @@ def test_every_child_belongs_to_the_component_and_is_named_from_it(run: StackRun
         "apps/v1": 2,
         "batch/v1": 1,
         "elbv2.k8s.aws/v1beta1": 1,
-        "networking.k8s.io/v1": 2,
+        "networking.k8s.io/v1": 4,  # ingress and egress: default deny + what is allowed
         "autoscaling/v2": 2,
         "policy/v1": 2,
     }
@@ -351,7 +351,7 @@ def _plain_outputs(run: StackRun) -> str:
 def test_whole_stack_runs_the_workloads_on_the_clusters_provider(stack_run: StackRun) -> None:
     component = stack_run.one("nexus:workloads:Workloads")
     objects = [r for r in stack_run.descendants_of(component) if r.type.startswith(K8S_PREFIX)]
-    assert len(objects) == 17
+    assert len(objects) == 19
     providers = {r.provider for r in objects}
     assert len(providers) == 1
     provider = stack_run.get(providers.pop())

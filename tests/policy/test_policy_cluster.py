@@ -52,3 +52,19 @@ def test_an_addon_without_a_version_is_refused(graph: list[PolicyResource]) -> N
     unpinned = {k: v for k, v in addon.inputs.items() if k != "addonVersion"}
     broken = edit(graph, lambda r: r.urn == addon.urn, inputs=unpinned, property_dependencies={})
     assert [v.urn for v in violations("eks-versions-follow-the-cluster", broken)] == [addon.urn]
+
+
+def test_network_policies_without_the_cni_agent_are_refused(graph: list[PolicyResource]) -> None:
+    policies = sorted(r.urn for r in graph if r.type == "kubernetes:networking.k8s.io/v1:NetworkPolicy")
+    assert len(policies) == 4
+    assert violations("network-policies-enforced", graph) == []
+    cni = one(graph, "aws:eks/addon:Addon", "vpc-cni")
+    plain = {k: v for k, v in cni.inputs.items() if k != "configurationValues"}
+    broken = edit(graph, lambda r: r.urn == cni.urn, inputs=plain)
+    assert sorted(v.urn for v in violations("network-policies-enforced", broken)) == policies
+    off = edit(
+        graph,
+        lambda r: r.urn == cni.urn,
+        inputs={**plain, "configurationValues": '{"enableNetworkPolicy": "false"}'},
+    )
+    assert len(violations("network-policies-enforced", off)) == 4
