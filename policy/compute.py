@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from infra.k8s.charts import LB_CONTROLLER_CHART, lb_controller_crds_url
 from policy.core import Graph, PolicyRule, Violation, as_int, is_prod
 from policy.network import WORLD_CIDRS
 
@@ -186,5 +187,48 @@ COMPUTE_RULES += [
         "Every EKS node group sets its cluster's Kubernetes version and every add-on a version, so that a "
         "version bump upgrades them with the control plane.",
         _versions_follow_the_cluster,
+    ),
+]
+
+
+HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
+K8S_CONFIG_FILE = "kubernetes:yaml/v2:ConfigFile"
+
+
+def _chart_crds_managed(graph: Graph) -> Iterator[Violation]:
+    # Helm installs a chart's crds/ once and never upgrades them ("There is no support at this time for
+    # upgrading or deleting CRDs using Helm", helm.sh chart best practices, Custom Resource Definitions). The
+    # load balancer controller's release must leave its CRDs to a ConfigFile pinned to the chart's own
+    # version, which it waits for. The chart -> CRD source table is infra/k8s/charts.py (pure).
+    for release in graph.by_type(HELM_RELEASE):
+        if release.inputs.get("chart") != LB_CONTROLLER_CHART:
+            continue
+        version = str(release.inputs.get("version"))
+        problems = []
+        if release.inputs.get("skipCrds") is not True:
+            problems.append("skipCrds is not set, so Helm owns the CRDs and never upgrades them")
+        try:
+            expected: str | None = lb_controller_crds_url(version)
+        except KeyError as exc:
+            problems.append(str(exc.args[0]))
+            expected = None
+        crd_files = [
+            dep
+            for dep in map(graph.get, release.dependencies)
+            if dep is not None and dep.type == K8S_CONFIG_FILE
+        ]
+        if expected is not None and not any(dep.inputs.get("file") == expected for dep in crd_files):
+            found = ", ".join(str(dep.inputs.get("file")) for dep in crd_files) or "none"
+            problems.append(f"it does not wait for a ConfigFile of {expected} (its CRD files: {found})")
+        if problems:
+            yield Violation("chart-crds-managed", release.urn, f"chart {version}: " + "; ".join(problems))
+
+
+COMPUTE_RULES += [
+    PolicyRule(
+        "chart-crds-managed",
+        "The load balancer controller's helm release skips its CRDs and waits for a ConfigFile of the CRDs "
+        "at the chart's own version (Helm never upgrades CRDs).",
+        _chart_crds_managed,
     ),
 ]

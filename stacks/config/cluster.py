@@ -27,6 +27,7 @@ from infra.eks.nodes import (
     fit_problems,
     pods_per_node,
 )
+from infra.k8s.charts import LB_CONTROLLER_APP_VERSIONS
 from stacks.config.base import ConfigModel
 from stacks.config.sections import check_min_max, field_error
 
@@ -137,7 +138,21 @@ class LoadBalancerControllerConfig(ConfigModel):
     """The AWS Load Balancer Controller (helm chart ``aws-load-balancer-controller``)."""
 
     chart_version: str = Field(default="1.14.0", pattern=r"^\d+\.\d+\.\d+$")
-    """Helm chart version, pinned (1.14.0 ships controller v2.14.0)."""
+    """Helm chart version, pinned (1.14.0 ships controller v2.14.0); its CRDs are applied from the
+    controller's release tag, so a version needs a row in infra/k8s/charts.py."""
+
+    @field_validator("chart_version")
+    @classmethod
+    def _crds_known(cls, value: str) -> str:
+        if value not in LB_CONTROLLER_APP_VERSIONS:
+            raise PydanticCustomError(
+                "chart_version",
+                "no CRD source known for chart {value} (known: {known}); add its appVersion from the chart's "
+                "Chart.yaml to LB_CONTROLLER_APP_VERSIONS in infra/k8s/charts.py",
+                {"value": value, "known": ", ".join(sorted(LB_CONTROLLER_APP_VERSIONS))},
+            )
+        return value
+
     replicas: int = Field(default=2, ge=1, le=5)
     """Controller replicas (one leader; two keep its webhook available during a node drain)."""
     cpu: int = Field(default=100, ge=10, le=4000)

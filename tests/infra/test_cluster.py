@@ -511,6 +511,34 @@ def test_lb_controller_release(dev_run: StackRun) -> None:
     assert association["serviceAccount"] == values["serviceAccount"]["name"] == "aws-load-balancer-controller"
 
 
+def test_lb_controller_crds_follow_the_chart_version(dev_run: StackRun) -> None:
+    release = dev_run.one(RELEASE, "lb-controller-release")
+    crds = dev_run.one("kubernetes:yaml/v2:ConfigFile", "lb-controller-crds")
+    # Chart 1.14.0 ships controller v2.14.0 (its Chart.yaml); the CRDs are read at that tag, not Helm's.
+    assert crds.inputs["file"] == (
+        "https://raw.githubusercontent.com/kubernetes-sigs/aws-load-balancer-controller/v2.14.0/"
+        "helm/aws-load-balancer-controller/crds/crds.yaml"
+    )
+    assert release.inputs["skipCrds"] is True
+    assert crds.urn in release.dependencies
+    assert crds.provider == release.provider or crds.record.providers.get("kubernetes") == release.provider
+
+
+def test_an_lb_controller_chart_without_a_crd_source_is_refused() -> None:
+    config = stack_config("dev")
+    config["nexus:cluster"] = {
+        **config["nexus:cluster"],
+        "loadBalancerController": {"chartVersion": "1.15.0"},
+    }
+    problems = config_problems(config, stack="dev")
+    assert any(
+        line.startswith(
+            "nexus:cluster.loadBalancerController.chartVersion: no CRD source known for chart 1.15.0"
+        )
+        for line in problems
+    ), problems
+
+
 # --- policy rules of this part: they hold on the stacks (test_policy.py) and each can fail ----------------
 
 

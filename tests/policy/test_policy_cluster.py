@@ -68,3 +68,25 @@ def test_network_policies_without_the_cni_agent_are_refused(graph: list[PolicyRe
         inputs={**plain, "configurationValues": '{"enableNetworkPolicy": "false"}'},
     )
     assert len(violations("network-policies-enforced", off)) == 4
+
+
+def test_lb_controller_crds_must_be_pinned_to_the_chart(graph: list[PolicyResource]) -> None:
+    release = next(
+        r
+        for r in graph
+        if r.type == "kubernetes:helm.sh/v3:Release"
+        and r.inputs.get("chart") == "aws-load-balancer-controller"
+    )
+    crds = one(graph, "kubernetes:yaml/v2:ConfigFile")
+    assert crds.urn in release.dependencies
+    assert violations("chart-crds-managed", graph) == []
+    helm_owned = edit(graph, lambda r: r.urn == release.urn, inputs={**release.inputs, "skipCrds": False})
+    assert [v.urn for v in violations("chart-crds-managed", helm_owned)] == [release.urn]
+    # A chart bump whose CRDs stay at the old tag: the controller would run against stale CRDs.
+    stale = crds.inputs["file"].replace("/v2.14.0/", "/v2.13.0/")
+    old_crds = edit(graph, lambda r: r.urn == crds.urn, inputs={**crds.inputs, "file": stale})
+    found = violations("chart-crds-managed", old_crds)
+    assert [v.urn for v in found] == [release.urn]
+    assert "v2.13.0" in found[0].message
+    unknown = edit(graph, lambda r: r.urn == release.urn, inputs={**release.inputs, "version": "9.9.9"})
+    assert "no CRD source known" in violations("chart-crds-managed", unknown)[0].message
