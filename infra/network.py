@@ -153,6 +153,8 @@ class Network(pulumi.ComponentResource):
     """Public subnets, one per AZ: load balancers and NAT gateways."""
     private_subnet_ids: pulumi.Output[list[str]]
     """Private subnets, one per AZ: cluster nodes and pods."""
+    private_subnet_ids_by_az: list[pulumi.Output[str]]
+    """The private subnet of each AZ index (one managed node group per AZ lives in each)."""
     isolated_subnet_ids: pulumi.Output[list[str]]
     """Isolated subnets, one per AZ, no internet route: databases and Redis."""
     workload_security_group_id: pulumi.Output[str]
@@ -210,6 +212,7 @@ class Network(pulumi.ComponentResource):
         self.vpc_cidr = vpc.cidr_block
         self.public_subnet_ids = _ids(subnets["public"])
         self.private_subnet_ids = _ids(subnets["private"])
+        self.private_subnet_ids_by_az = [subnet.id for subnet in subnets["private"]]
         self.isolated_subnet_ids = _ids(subnets["isolated"])
         self.workload_security_group_id = workload_sg.id
         self.nat_gateway_ids = _ids(nats)

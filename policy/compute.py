@@ -232,3 +232,49 @@ COMPUTE_RULES += [
         _chart_crds_managed,
     ),
 ]
+
+
+CLUSTER_AUTOSCALER_CHART = "cluster-autoscaler"
+
+
+def _node_groups_one_zone_each(graph: Graph) -> Iterator[Violation]:
+    # "Cluster autoscaler does not support Auto Scaling Groups which span multiple Availability Zones; instead
+    # you should use an Auto Scaling Group for each Availability Zone and enable the
+    # --balance-similar-node-groups feature" (kubernetes/autoscaler, cluster-autoscaler/cloudprovider/aws/
+    # README.md, Common Notes and Gotchas). A multi-AZ group leaves pods of a DoNotSchedule zone spread
+    # Pending: the autoscaler cannot choose the zone of the node it adds.
+    groups = graph.by_type(EKS_NODE_GROUP)
+    for group in groups:
+        subnets = group.inputs.get("subnetIds")
+        count = len(subnets) if isinstance(subnets, list) else 0
+        if count != 1:
+            yield Violation(
+                "node-groups-one-zone-each",
+                group.urn,
+                f"the node group spans {count} subnets; give each AZ its own node group (one subnet each) so "
+                "that the Cluster Autoscaler can add nodes in the zone a pending pod needs",
+            )
+    if not groups:
+        return
+    for release in graph.by_type(HELM_RELEASE):
+        if release.inputs.get("chart") != CLUSTER_AUTOSCALER_CHART:
+            continue
+        values = release.inputs.get("values")
+        extra = values.get("extraArgs") if isinstance(values, dict) else None
+        if not isinstance(extra, dict) or extra.get("balance-similar-node-groups") is not True:
+            yield Violation(
+                "node-groups-one-zone-each",
+                release.urn,
+                "the Cluster Autoscaler runs without --balance-similar-node-groups: it would grow one zone's "
+                "node group and leave the others, against the zone spread",
+            )
+
+
+COMPUTE_RULES += [
+    PolicyRule(
+        "node-groups-one-zone-each",
+        "Every EKS managed node group lives in one AZ (one subnet), and the Cluster Autoscaler balances "
+        "similar node groups (its AWS README: one Auto Scaling Group per AZ, --balance-similar-node-groups).",
+        _node_groups_one_zone_each,
+    ),
+]

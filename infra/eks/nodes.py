@@ -255,8 +255,11 @@ class NodePool:
     name: str
     instance_types: tuple[str, ...]
     max_size: int
+    """Maximum nodes per AZ (the group is one managed node group per AZ, all alike)."""
     schedulable: bool
     """False when a NoSchedule/NoExecute taint keeps the stack's pods off it."""
+    zones: int = 1
+    """AZs the group spans, one managed node group each."""
 
     @property
     def per_node(self) -> Resources:
@@ -264,9 +267,14 @@ class NodePool:
         return group_allocatable(self.instance_types)
 
     @property
+    def max_nodes(self) -> int:
+        """Nodes of the group at maximum size, all AZs together."""
+        return self.max_size * self.zones
+
+    @property
     def at_max(self) -> Resources:
-        """Allocatable of the whole group at its maximum size."""
-        return self.per_node.times(self.max_size)
+        """Allocatable of the whole group at its maximum size, all AZs together."""
+        return self.per_node.times(self.max_nodes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -307,7 +315,9 @@ def fit_problems(pools: Sequence[NodePool], workloads: Sequence[Workload]) -> li
                 "type to nexus:cluster.nodeGroups"
             )
             continue
-        slots = sum(pods_per_node(workload.request, pool.per_node) * pool.max_size for pool in usable)
+        # Every AZ has the same node groups at the same sizes, so a hard zone spread (maxSkew 1) can place as
+        # many pods as there are slots: the per-AZ slots times the AZs.
+        slots = sum(pods_per_node(workload.request, pool.per_node) * pool.max_nodes for pool in usable)
         if slots < workload.max_pods:
             problems.append(
                 f"{workload.count_knob}: {workload.max_pods} {workload.name} pods do not fit: the untainted "

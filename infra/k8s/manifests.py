@@ -311,8 +311,9 @@ def _pod_spec(
 def topology_spread(component: str) -> list[dict[str, Any]]:
     """Spread replicas across zones (hard: a zone outage never takes every pod) and nodes (soft).
 
-    Zones without a node are not counted as domains, so a one-zone dev node group still schedules; the
-    Cluster Autoscaler simulates these constraints when it picks the node group to grow.
+    Zones without a node are not counted as domains. The Cluster Autoscaler simulates these constraints when
+    it picks the node group to grow, which works because every node group is one managed node group per AZ
+    (a multi-AZ group would let the ASG pick the zone, and the pod could stay Pending).
     """
     selector = {"matchLabels": selector_labels(component)}
     return [

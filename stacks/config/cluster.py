@@ -35,8 +35,9 @@ if TYPE_CHECKING:
     from stacks.config.model import StackConfig
 
 LogType = Literal["api", "audit", "authenticator", "controllerManager", "scheduler"]
-DEFAULT_NODE_GROUP: Final = {"instanceTypes": ["m6i.xlarge"], "minSize": 2, "desiredSize": 2, "maxSize": 10}
-"""Sized for the default nexus:api and nexus:worker at their HPA maxima, with rollout surge."""
+DEFAULT_NODE_GROUP: Final = {"instanceTypes": ["m6i.xlarge"], "minSize": 1, "desiredSize": 1, "maxSize": 5}
+"""Per AZ (2 AZs by default: 2-10 nodes); sized for the default nexus:api and nexus:worker at their HPA
+maxima, with rollout surge."""
 DEFAULT_LOG_TYPES: Final[tuple[LogType, ...]] = ("api", "audit", "authenticator")
 NODE_GROUP_NAME_PATTERN: Final = r"^[a-z][a-z0-9-]{0,14}[a-z0-9]$"
 ROLE_ARN_PATTERN: Final = r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]+$"
@@ -70,11 +71,11 @@ class NodeGroupConfig(ConfigModel):
     capacity_type: Literal["ON_DEMAND", "SPOT"] = "ON_DEMAND"
     """On-demand or spot capacity."""
     min_size: int = Field(default=1, ge=0, le=450)
-    """Cluster Autoscaler never goes below this."""
+    """Per AZ: the Cluster Autoscaler never goes below this in any AZ (the group is one node group per AZ)."""
     desired_size: int = Field(default=2, ge=0, le=450)
-    """Initial size only: after creation the Cluster Autoscaler owns it (Pulumi ignores changes)."""
+    """Initial size per AZ only: after creation the Cluster Autoscaler owns it (Pulumi ignores changes)."""
     max_size: int = Field(default=3, ge=1, le=450)
-    """Cluster Autoscaler never goes above this; the capacity checks count on it."""
+    """Per AZ: the Cluster Autoscaler never goes above this; the capacity checks count maxSize x azCount."""
     disk_gib: int = Field(default=50, ge=20, le=16384)
     """Root volume (gp3, encrypted), GiB."""
     labels: dict[str, LabelValue] = Field(default_factory=dict)
@@ -237,7 +238,8 @@ class ClusterConfig(ConfigModel):
         default_factory=lambda: {"general": NodeGroupConfig.model_validate(DEFAULT_NODE_GROUP)},
         min_length=1,
     )
-    """Managed node groups by stable name (2-16 lowercase letters, digits, hyphens)."""
+    """Managed node groups by stable name (2-16 lowercase letters, digits, hyphens); each becomes one managed
+    node group per AZ with these sizes in every AZ (Cluster Autoscaler: one group per zone, balanced)."""
     addon_versions: dict[AddonName, AddonVersion] = Field(default_factory=dict)
     """Add-on versions pinned here win over the reviewed per-minor table of infra/eks/addons.py (vpc-cni,
     kube-proxy, coredns); eks-pod-identity-agent and metrics-server otherwise take EKS's default for the
@@ -403,14 +405,15 @@ def stack_workloads(config: StackConfig) -> list[Workload]:
     return workloads + _system_workloads(config.cluster)
 
 
-def node_pools(cluster: ClusterConfig) -> list[NodePool]:
-    """The node groups as the capacity checks see them."""
+def node_pools(cluster: ClusterConfig, zones: int) -> list[NodePool]:
+    """The node groups as the capacity checks see them: each one managed node group per AZ."""
     return [
         NodePool(
             name=name,
             instance_types=tuple(group.instance_types),
             max_size=group.max_size,
             schedulable=group.schedulable,
+            zones=zones,
         )
         for name, group in cluster.node_groups.items()
     ]
@@ -418,7 +421,7 @@ def node_pools(cluster: ClusterConfig) -> list[NodePool]:
 
 def node_capacity_problems(config: StackConfig) -> list[str]:
     """Cross-check: every pod fits a node, and every workload at max fits the node groups at max."""
-    return fit_problems(node_pools(config.cluster), stack_workloads(config))
+    return fit_problems(node_pools(config.cluster, config.network.az_count), stack_workloads(config))
 
 
 def api_reachability_problems(config: StackConfig) -> list[str]:
@@ -451,19 +454,21 @@ def cluster_prod_problems(config: StackConfig) -> list[str]:
 
 def node_capacity_lines(config: StackConfig, run: object = None) -> list[str]:
     """The preview's node capacity section: per-node allocatable of each group and the pods at full scale."""
-    pools = node_pools(config.cluster)
+    zones = config.network.az_count
+    pools = node_pools(config.cluster, zones)
     lines = []
     for pool in pools:
         group = config.cluster.node_groups[pool.name]
         taint = "" if pool.schedulable else "  (tainted: not counted)"
         lines.append(
             f"{pool.name}: {', '.join(pool.instance_types)} {group.capacity_type}, {group.min_size}-"
-            f"{group.max_size} nodes; per node {pool.per_node.describe()} allocatable{taint}"
+            f"{group.max_size} nodes per AZ x {zones} AZs; per node {pool.per_node.describe()} "
+            f"allocatable{taint}"
         )
     usable = [pool for pool in pools if pool.schedulable]
     for workload in stack_workloads(config):
         per_node = {pool.name: pods_per_node(workload.request, pool.per_node) for pool in usable}
-        slots = sum(per_node[pool.name] * pool.max_size for pool in usable)
+        slots = sum(per_node[pool.name] * pool.max_nodes for pool in usable)
         lines.append(
             f"  {workload.name}: up to {workload.max_pods} pods of {workload.request.cpu_m}m / "
             f"{workload.request.memory_mib} MiB; room at maxSize for {slots}"

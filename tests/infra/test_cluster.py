@@ -160,24 +160,44 @@ def test_adding_an_admin_leaves_the_existing_entry_alone() -> None:
 # --- node groups --------------------------------------------------------------------------------------------
 
 
+def zone_groups(run: StackRun, group_name: str) -> list[RecordedResource]:
+    """The managed node groups of one configured group, in AZ-index order."""
+    groups = [
+        g for g in run.by_type(NODE_GROUP) if g.name.rsplit("-", 1)[0].endswith(f"cluster-{group_name}")
+    ]
+    return sorted(groups, key=lambda g: int(g.name.rsplit("-", 1)[1]))
+
+
 def test_node_group_from_config(prod_run: StackRun) -> None:
-    group = prod_run.one(NODE_GROUP, "cluster-general")
-    inputs = group.inputs
-    assert inputs["clusterName"] == "nexus-prod-eks"
-    assert inputs["instanceTypes"] == ["m6i.2xlarge"]
-    assert inputs["capacityType"] == "ON_DEMAND"
-    assert inputs["amiType"] == "AL2023_x86_64_STANDARD"
-    assert inputs["scalingConfig"] == {"minSize": 3, "desiredSize": 3, "maxSize": 15}
-    assert inputs["version"] == "1.34"  # the cluster's: a version bump upgrades the nodes too
-    assert inputs["subnetIds"] == subnet_ids(prod_run, "private")
-    assert inputs["tags"]["k8s.io/cluster-autoscaler/enabled"] == "true"
-    assert inputs["tags"]["k8s.io/cluster-autoscaler/nexus-prod-eks"] == "owned"
-    # The Cluster Autoscaler owns the size after creation.
-    assert group.ignore_changes == ("scalingConfig.desiredSize",)
+    groups = zone_groups(prod_run, "general")
+    # One managed node group per AZ, each in its AZ's private subnet (Cluster Autoscaler: one ASG per AZ).
+    assert [g.name for g in groups] == [f"nexus-prod-cluster-general-{i}" for i in range(3)]
+    assert [g.inputs["subnetIds"] for g in groups] == [[subnet] for subnet in subnet_ids(prod_run, "private")]
+    for index, group in enumerate(groups):
+        inputs = group.inputs
+        assert inputs["clusterName"] == "nexus-prod-eks"
+        assert inputs["instanceTypes"] == ["m6i.2xlarge"]
+        assert inputs["capacityType"] == "ON_DEMAND"
+        assert inputs["amiType"] == "AL2023_x86_64_STANDARD"
+        assert inputs["scalingConfig"] == {"minSize": 1, "desiredSize": 1, "maxSize": 5}  # per AZ
+        assert inputs["version"] == "1.34"  # the cluster's: a version bump upgrades the nodes too
+        assert inputs["nodeGroupNamePrefix"] == f"general-{index}-"
+        # Identical labels in every AZ: the autoscaler treats the groups as similar and balances them.
+        assert inputs["labels"] == {"nexus.io/node-group": "general"}
+        assert inputs["tags"]["k8s.io/cluster-autoscaler/enabled"] == "true"
+        assert inputs["tags"]["k8s.io/cluster-autoscaler/nexus-prod-eks"] == "owned"
+        # The Cluster Autoscaler owns the size after creation.
+        assert group.ignore_changes == ("scalingConfig.desiredSize",)
+
+
+def test_the_first_az_keeps_the_old_single_group_urn(prod_run: StackRun) -> None:
+    first, *others = zone_groups(prod_run, "general")
+    assert [alias["spec"]["name"] for alias in first.record.aliases] == ["nexus-prod-cluster-general"]
+    assert all(not group.record.aliases for group in others)
 
 
 def test_spot_group_with_diversified_types(dev_run: StackRun) -> None:
-    inputs = dev_run.one(NODE_GROUP, "cluster-general").inputs
+    inputs = dev_run.one(NODE_GROUP, "cluster-general-1").inputs
     assert inputs["capacityType"] == "SPOT"
     assert inputs["instanceTypes"] == ["t3.xlarge", "m5.xlarge", "m6i.xlarge"]
 
@@ -199,11 +219,15 @@ def test_launch_template_hardens_nodes(prod_run: StackRun) -> None:
     }
     cluster_sg = prod_run.one(CLUSTER).outputs["vpcConfig"]["clusterSecurityGroupId"]
     assert inputs["vpcSecurityGroupIds"] == [cluster_sg, workload_sg_id(prod_run)]
-    group = prod_run.one(NODE_GROUP, "cluster-general").inputs
-    assert group["launchTemplate"] == {"id": template.id, "version": str(template.outputs["latestVersion"])}
-    # Disk and SGs live in the template: the group must not set them too (EKS refuses both).
-    assert "diskSize" not in group
-    assert "remoteAccess" not in group
+    # One template serves the group's node group in every AZ.
+    for group in (g.inputs for g in zone_groups(prod_run, "general")):
+        assert group["launchTemplate"] == {
+            "id": template.id,
+            "version": str(template.outputs["latestVersion"]),
+        }
+        # Disk and SGs live in the template: the group must not set them too (EKS refuses both).
+        assert "diskSize" not in group
+        assert "remoteAccess" not in group
 
 
 def two_groups_run() -> StackRun:
@@ -223,11 +247,13 @@ def two_groups_run() -> StackRun:
 
 
 def test_labels_and_taints_reach_the_group() -> None:
-    batch = two_groups_run().one(NODE_GROUP, "cluster-batch").inputs
-    assert batch["labels"] == {"workload": "batch", "nexus.io/node-group": "batch"}
-    assert batch["taints"] == [{"key": "dedicated", "value": "batch", "effect": "NO_SCHEDULE"}]
-    assert batch["amiType"] == "AL2023_ARM_64_STANDARD"
-    assert batch["nodeGroupNamePrefix"] == "batch-"
+    batches = zone_groups(two_groups_run(), "batch")
+    assert len(batches) == 2  # dev's two AZs
+    for index, batch in enumerate(b.inputs for b in batches):
+        assert batch["labels"] == {"workload": "batch", "nexus.io/node-group": "batch"}
+        assert batch["taints"] == [{"key": "dedicated", "value": "batch", "effect": "NO_SCHEDULE"}]
+        assert batch["amiType"] == "AL2023_ARM_64_STANDARD"
+        assert batch["nodeGroupNamePrefix"] == f"batch-{index}-"
 
 
 def test_adding_a_node_group_leaves_the_others_alone(dev_run: StackRun) -> None:
@@ -269,22 +295,21 @@ def test_changing_instance_types_replaces_without_a_name_collision(prod_run: Sta
     # replace-only property of aws_eks_node_group, plans a replacement of that one resource.
     assert {r.urn for r in bigger} == {r.urn for r in prod_run}
     changed = sorted(r.urn for r in bigger if r.inputs != prod_run.get(r.urn).inputs)
-    old = prod_run.one(NODE_GROUP, "cluster-general")
-    new = bigger.one(NODE_GROUP, "cluster-general")
-    assert changed == [old.urn]
-    assert {k for k in new.inputs if new.inputs[k] != old.inputs.get(k)} == {"instanceTypes"}
-
-    # The group is auto-named and replaced create-before-delete: no two live groups share a name.
-    assert "nodeGroupName" not in new.inputs
-    assert new.inputs["nodeGroupNamePrefix"] == "general-"
-    assert not new.record.delete_before_replace
-    assert old.outputs["nodeGroupName"].startswith("general-")
-    assert not collides(old, new)
+    olds = zone_groups(prod_run, "general")
+    assert changed == sorted(g.urn for g in olds)  # the group's node group in every AZ, nothing else
+    for old in olds:
+        new = bigger.get(old.urn)
+        assert {k for k in new.inputs if new.inputs[k] != old.inputs.get(k)} == {"instanceTypes"}
+        # Each is auto-named and replaced create-before-delete: no two live groups share a name.
+        assert "nodeGroupName" not in new.inputs
+        assert not new.record.delete_before_replace
+        assert old.outputs["nodeGroupName"].startswith(new.inputs["nodeGroupNamePrefix"])
+        assert not collides(old, new)
 
 
 def test_the_collision_check_catches_a_fixed_name(prod_run: StackRun) -> None:
     # The negative control: the same replacement with a fixed name would collide.
-    old = prod_run.one(NODE_GROUP, "cluster-general")
+    old = prod_run.one(NODE_GROUP, "cluster-general-0")
     fixed_inputs = {**old.inputs, "nodeGroupName": "general"}
     fixed_old = RecordedResource(
         record=old.record,
@@ -309,7 +334,7 @@ def test_the_collision_check_catches_a_fixed_name(prod_run: StackRun) -> None:
 def test_addons_and_their_order(prod_run: StackRun) -> None:
     addons = {addon.inputs["addonName"]: addon for addon in prod_run.by_type(ADDON)}
     assert set(addons) == {"vpc-cni", "kube-proxy", "eks-pod-identity-agent", "coredns", "metrics-server"}
-    group = prod_run.one(NODE_GROUP, "cluster-general")
+    group = prod_run.one(NODE_GROUP, "cluster-general-2")
     for name, addon in addons.items():
         assert addon.inputs["clusterName"] == "nexus-prod-eks"
         assert addon.inputs["resolveConflictsOnCreate"] == "OVERWRITE"
@@ -435,7 +460,7 @@ def test_autoscaler_release(prod_run: StackRun) -> None:
     assert release.provider is not None
     assert release.provider.split("::")[-1].startswith("nexus-prod-cluster-k8s")
     deps = set(release.dependencies)
-    assert prod_run.one(NODE_GROUP, "cluster-general").urn in deps
+    assert {g.urn for g in zone_groups(prod_run, "general")} <= set(deps)
     assert prod_run.one(POD_IDENTITY, "autoscaler-identity").urn in deps
     assert prod_run.one(ADDON, "cluster-eks-pod-identity-agent").urn in deps
 

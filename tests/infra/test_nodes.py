@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
@@ -207,11 +208,26 @@ def test_stack_files_pass_the_capacity_checks(stack: str) -> None:
 
 def test_prod_node_group_too_small_for_api_max_is_refused() -> None:
     cluster = _cluster("prod")
-    cluster["nodeGroups"]["general"]["maxSize"] = 4
-    cluster["nodeGroups"]["general"]["desiredSize"] = 3
+    # Sizes are per AZ: 2 nodes in each of prod's 3 AZs hold 3 API pods each, 18 in all.
+    cluster["nodeGroups"]["general"]["maxSize"] = 2
     problems = _problems("prod", **{"nexus:cluster": cluster})
-    assert any(line.startswith("nexus:api.maxReplicas: 25 api pods do not fit") for line in problems), (
-        problems
+    assert any(
+        line.startswith(
+            "nexus:api.maxReplicas: 25 api pods do not fit: the untainted node groups at maxSize hold 18"
+        )
+        for line in problems
+    ), problems
+
+
+def test_a_group_counts_its_nodes_in_every_az() -> None:
+    # m6i.large holds one 1000m pod per node; 2 nodes per AZ in 3 AZs hold 6.
+    api = Workload("api", Resources(1000, 512), 6, "nexus:api.cpu / memoryMib", "nexus:api.maxReplicas")
+    three_azs = NodePool("general", ("m6i.large",), 2, schedulable=True, zones=3)
+    assert three_azs.max_nodes == 6
+    assert fit_problems([three_azs], [api]) == []
+    more = dataclasses.replace(api, max_pods=7)
+    assert fit_problems([three_azs], [more])[0].startswith(
+        "nexus:api.maxReplicas: 7 api pods do not fit: the untainted node groups at maxSize hold 6 of them"
     )
 
 
@@ -304,7 +320,8 @@ def test_preview_capacity_lines_for_prod() -> None:
 
     lines = node_capacity_lines(load(_raw("prod"), stack="prod"))
     assert lines[0] == (
-        "general: m6i.2xlarge ON_DEMAND, 3-15 nodes; per node 7760m CPU, 29167 MiB, 55 pods allocatable"
+        "general: m6i.2xlarge ON_DEMAND, 1-5 nodes per AZ x 3 AZs; per node 7760m CPU, 29167 MiB, 55 pods "
+        "allocatable"
     )
     # 3 API pods of 2000m per 7760m node, 15 nodes.
     assert "    api: up to 25 pods of 2000m / 1024 MiB; room at maxSize for 45" in [

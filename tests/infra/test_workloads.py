@@ -370,8 +370,11 @@ def test_whole_stack_namespace_waits_for_nodes_addons_and_the_load_balancer_cont
     assert ("aws:eks/addon:Addon", "agent") in waits_for  # eks-pod-identity-agent: credentials for the pods
     assert ("aws:eks/addon:Addon", "server") in waits_for  # metrics-server: the HPAs' metrics
     assert ("kubernetes:helm.sh/v3:Release", "release") in waits_for  # the TargetGroupBinding CRD and webhook
-    node_groups = {name for type_, name in waits_for if type_ == "aws:eks/nodeGroup:NodeGroup"}
-    assert node_groups == set(config_of(stack_run.stack).cluster.node_groups)
+    # Every node group of every AZ (one managed node group per configured group and AZ).
+    config = config_of(stack_run.stack)
+    node_groups = {urn for urn in namespace.dependencies if "aws:eks/nodeGroup:NodeGroup" in urn}
+    assert node_groups == {group.urn for group in stack_run.by_type("aws:eks/nodeGroup:NodeGroup")}
+    assert len(node_groups) == len(config.cluster.node_groups) * config.network.az_count
 
 
 def test_no_secret_reaches_a_plain_output_or_a_config_map(stack_run: StackRun) -> None:

@@ -90,3 +90,24 @@ def test_lb_controller_crds_must_be_pinned_to_the_chart(graph: list[PolicyResour
     assert "v2.13.0" in found[0].message
     unknown = edit(graph, lambda r: r.urn == release.urn, inputs={**release.inputs, "version": "9.9.9"})
     assert "no CRD source known" in violations("chart-crds-managed", unknown)[0].message
+
+
+def test_a_multi_az_node_group_or_an_unbalanced_autoscaler_is_refused(graph: list[PolicyResource]) -> None:
+    assert violations("node-groups-one-zone-each", graph) == []
+    group = next(r for r in graph if r.type == "aws:eks/nodeGroup:NodeGroup")
+    subnets = sorted(
+        {s.id for s in graph if s.type == "aws:ec2/subnet:Subnet" and "-private-" in s.name if s.id}
+    )
+    spanning = edit(graph, lambda r: r.urn == group.urn, inputs={**group.inputs, "subnetIds": subnets})
+    assert [v.urn for v in violations("node-groups-one-zone-each", spanning)] == [group.urn]
+    autoscaler = next(
+        r
+        for r in graph
+        if r.type == "kubernetes:helm.sh/v3:Release" and r.inputs.get("chart") == "cluster-autoscaler"
+    )
+    values = autoscaler.inputs["values"]
+    unbalanced = {**values, "extraArgs": {k: v for k, v in values["extraArgs"].items() if "balance" not in k}}
+    broken = edit(
+        graph, lambda r: r.urn == autoscaler.urn, inputs={**autoscaler.inputs, "values": unbalanced}
+    )
+    assert [v.urn for v in violations("node-groups-one-zone-each", broken)] == [autoscaler.urn]
