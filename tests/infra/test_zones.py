@@ -2,7 +2,7 @@
 
 The emulated account (offline/zones.py) has an opted-in Local Zone in us-east-1 and us-west-2 and maps zone
 names to ids as a real account does (not letter by letter): picking by sorted name, without the zone-type
-filter, picks the Local Zone, and EKS refuses the cluster (tests/infra/test_offline_cluster_rules.py).
+filter, picks the Local Zone, and EKS refuses the cluster (tests/offline/test_offline_cluster_rules.py).
 """
 
 from __future__ import annotations
