@@ -20,10 +20,12 @@ def chart_release(
     values: pulumi.Input[Mapping[str, Any]],
     provider: pulumi.ProviderResource,
     depends_on: Sequence[pulumi.Resource],
+    skip_crds: bool = False,
 ) -> k8s.helm.v3.Release:
     """A pinned helm chart, installed under the chart's own name as a child of ``parent``.
 
     Atomic with cleanup on failure: a failed install or upgrade is rolled back rather than left half-applied.
+    ``skip_crds`` leaves the chart's CRDs to a resource of their own (Helm never upgrades them).
     """
     return k8s.helm.v3.Release(
         f"{name}-release",
@@ -35,5 +37,6 @@ def chart_release(
         values=values,
         atomic=True,
         cleanup_on_fail=True,
+        skip_crds=skip_crds or None,
         opts=pulumi.ResourceOptions(parent=parent, provider=provider, depends_on=list(depends_on)),
     )

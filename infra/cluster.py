@@ -9,7 +9,13 @@ Order of creation, and why:
    the access entries of its admins, and the HTTPS ingress rules that let the deployers reach the endpoint.
 3. vpc-cni, kube-proxy and eks-pod-identity-agent: before any node, so nodes come up with the managed
    versions and pods can get AWS credentials from their first start.
-4. The node groups, one per ``nexus:cluster.nodeGroups`` entry.
+4. The node groups: each ``nexus:cluster.nodeGroups`` entry becomes one managed node group per AZ, with the
+   entry's sizes in every AZ. The Cluster Autoscaler "does not support Auto Scaling Groups which span multiple
+   Availability Zones; instead you should use an Auto Scaling Group for each Availability Zone and enable the
+   --balance-similar-node-groups feature" (kubernetes/autoscaler, cluster-autoscaler/cloudprovider/aws/
+   README.md, "Common Notes and Gotchas"; the EKS user guide says the same for managed node groups): with one
+   multi-AZ group it cannot add a node in the zone a DoNotSchedule zone spread needs, and the pods stay
+   Pending. Identical groups per zone (same types, labels, taints) are "similar", so it keeps them balanced.
 5. coredns and metrics-server: after the node groups, since their pods need a node (coredns goes DEGRADED
    or times out when created on an empty cluster).
 
@@ -37,7 +43,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from infra.eks.addons import ADDONS, AddonName
+from infra.eks.addons import ADDON_CONFIGURATION, ADDONS, AddonName, pinned_versions
 from infra.eks.nodes import ami_type_for
 
 CLUSTER_ADMIN_POLICY: Final = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
@@ -78,11 +84,11 @@ class NodeGroupSpec:
     capacity_type: str = "ON_DEMAND"
     """ON_DEMAND or SPOT."""
     min_size: int = 1
-    """Cluster Autoscaler floor."""
+    """Cluster Autoscaler floor, per AZ."""
     desired_size: int = 2
-    """Initial size only (Pulumi ignores later changes; the autoscaler owns it)."""
+    """Initial size per AZ only (Pulumi ignores later changes; the autoscaler owns it)."""
     max_size: int = 3
-    """Cluster Autoscaler ceiling."""
+    """Cluster Autoscaler ceiling, per AZ."""
     disk_gib: int = 50
     """Root volume (gp3, encrypted), GiB."""
     labels: Mapping[str, str] = field(default_factory=dict)
@@ -104,7 +110,9 @@ class EksClusterArgs:
     vpc_id: pulumi.Input[str]
     """The VPC."""
     private_subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
-    """Private subnets for the control-plane ENIs and the nodes."""
+    """Private subnets for the control-plane ENIs."""
+    node_subnet_ids: Sequence[pulumi.Input[str]]
+    """The private subnet of each AZ index: every node group gets one managed node group per entry here."""
     workload_security_group_id: pulumi.Input[str]
     """The network's workload security group: every node carries it, so data stores can admit the pods."""
     admin_role_arns: Sequence[str] = ()
@@ -125,7 +133,7 @@ class EksClusterArgs:
     node_groups: Mapping[str, NodeGroupSpec] = field(default_factory=dict)
     """Managed node groups by stable name."""
     addon_versions: Mapping[str, str] = field(default_factory=dict)
-    """Pinned add-on versions; others get EKS's default for the cluster version when created."""
+    """Add-on versions pinned by config; they win over the reviewed per-minor table (infra.eks.addons)."""
     is_prod: bool = False
     """Protect the cluster and the KMS key, and turn on the cluster's deletion protection."""
 
@@ -291,10 +299,13 @@ class EksCluster(pulumi.ComponentResource):
         node_role, node_role_attachments = self._node_role()
         self.node_role_arn = node_role.arn
         self.node_groups = {
-            group_name: self._node_group(
-                cluster, node_role, group_name, group, [*node_role_attachments, *before.values()]
-            )
+            f"{group_name}-{az_index}": node_group
             for group_name, group in args.node_groups.items()
+            for az_index, node_group in enumerate(
+                self._node_groups(
+                    cluster, node_role, group_name, group, [*node_role_attachments, *before.values()]
+                )
+            )
         }
         self.node_group_names = {key_: group.node_group_name for key_, group in self.node_groups.items()}
         after: dict[str, aws.eks.Addon] = {
@@ -457,12 +468,35 @@ class EksCluster(pulumi.ComponentResource):
                 opts=self._child(),
             )
 
-    def _addon(self, cluster: aws.eks.Cluster, addon: str, after: list[pulumi.Resource]) -> aws.eks.Addon:
+    def _addon_version(self, addon: AddonName) -> pulumi.Input[str]:
+        """The reviewed (or config-pinned) version for the cluster's minor, else EKS's default for it.
+
+        Either way the version is set on the add-on and follows nexus:cluster.version: an add-on without a
+        version keeps whatever EKS installed when it was created, through every later version bump.
+        """
+        pinned = pinned_versions(self._args.version, self._args.addon_versions)
+        if addon in pinned:
+            return pinned[addon]
+        return aws.eks.get_addon_version_output(
+            addon_name=addon,
+            kubernetes_version=self._args.version,
+            most_recent=False,
+            opts=pulumi.InvokeOutputOptions(parent=self),
+        ).version
+
+    def _addon(
+        self, cluster: aws.eks.Cluster, addon: AddonName, after: list[pulumi.Resource]
+    ) -> aws.eks.Addon:
         return aws.eks.Addon(
             f"{self._name}-{addon}",
             cluster_name=cluster.name,
             addon_name=addon,
-            addon_version=self._args.addon_versions.get(addon),
+            addon_version=self._addon_version(addon),
+            configuration_values=(
+                json.dumps(dict(ADDON_CONFIGURATION[addon]), sort_keys=True)
+                if addon in ADDON_CONFIGURATION
+                else None
+            ),
             # The add-on's settings are Pulumi's: overwrite what a self-managed copy left behind.
             resolve_conflicts_on_create="OVERWRITE",
             resolve_conflicts_on_update="OVERWRITE",
@@ -484,14 +518,15 @@ class EksCluster(pulumi.ComponentResource):
         ]
         return role, attachments
 
-    def _node_group(
+    def _node_groups(
         self,
         cluster: aws.eks.Cluster,
         role: aws.iam.Role,
         group_name: str,
         group: NodeGroupSpec,
         depends_on: list[pulumi.Resource],
-    ) -> aws.eks.NodeGroup:
+    ) -> list[aws.eks.NodeGroup]:
+        """One launch template for the entry, one managed node group per AZ (``<name>-<group>-<index>``)."""
         args = self._args
         child = f"{self._name}-{group_name}"
         template = aws.ec2.LaunchTemplate(
@@ -524,14 +559,39 @@ class EksCluster(pulumi.ComponentResource):
             update_default_version=True,
             opts=self._child(),
         )
+        return [
+            self._zone_node_group(cluster, role, group_name, group, template, az_index, subnet_id, depends_on)
+            for az_index, subnet_id in enumerate(args.node_subnet_ids)
+        ]
+
+    def _zone_node_group(
+        self,
+        cluster: aws.eks.Cluster,
+        role: aws.iam.Role,
+        group_name: str,
+        group: NodeGroupSpec,
+        template: aws.ec2.LaunchTemplate,
+        az_index: int,
+        subnet_id: pulumi.Input[str],
+        depends_on: list[pulumi.Resource],
+    ) -> aws.eks.NodeGroup:
+        args = self._args
+        child = f"{self._name}-{group_name}"
+        # AZ 0's group carries the URN the single multi-AZ group had, so a stack deployed before the split
+        # replaces that group (create-before-delete, new subnets) rather than deleting it beside new ones.
+        aliases = [pulumi.Alias(name=child)] if az_index == 0 else []
         return aws.eks.NodeGroup(
-            child,
+            f"{child}-{az_index}",
             cluster_name=cluster.name,
             # A prefix, not a name: a replacement (new instance types, capacity type, subnets...) gets a new
             # unique name and is created before the old group is deleted.
-            node_group_name_prefix=f"{group_name}-",
+            node_group_name_prefix=f"{group_name}-{az_index}-",
+            # The cluster's minor: pulumi-aws "will only perform drift detection if a configuration value is
+            # provided" (node_group.py, version); without it a version bump upgrades the control plane only.
+            version=args.version,
             node_role_arn=role.arn,
-            subnet_ids=args.private_subnet_ids,
+            # One AZ per group: the Cluster Autoscaler then adds nodes in the zone the pending pods need.
+            subnet_ids=[subnet_id],
             instance_types=list(group.instance_types),
             capacity_type=group.capacity_type,
             ami_type=ami_type_for(group.instance_types),
@@ -552,6 +612,7 @@ class EksCluster(pulumi.ComponentResource):
                 depends_on=depends_on,
                 # The Cluster Autoscaler owns the size between min and max after creation.
                 ignore_changes=["scalingConfig.desiredSize"],
+                aliases=aliases,
             ),
         )
 

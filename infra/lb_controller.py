@@ -9,6 +9,10 @@ golden-tested) allows only read calls plus Register/DeregisterTargets on target 
 pods security group rule is Pulumi's too, so the controller needs no security-group permission at all.
 
 Pod Identity supplies its credentials; region and VPC id are passed in because pods cannot reach IMDS.
+
+CRDs: Helm installs a chart's CRDs once and never upgrades them, so a chart bump would run the new controller
+against old CRDs. They are a ``yaml.v2.ConfigFile`` of their own, read from the controller's repository at the
+chart's appVersion tag (``infra.k8s.charts``), created before the release; the release sets ``skip_crds``.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import pulumi_kubernetes as k8s
 
 from infra._helpers import chart_release
 from infra.cluster import pod_identity_role
+from infra.k8s.charts import LB_CONTROLLER_CHART, lb_controller_crds_url
 from infra.k8s.manifests import Resources
 
 NAMESPACE: Final = "kube-system"
@@ -88,6 +93,7 @@ class LoadBalancerController(pulumi.ComponentResource):
 
     role_arn: pulumi.Output[str]
     release: k8s.helm.v3.Release
+    crds: k8s.yaml.v2.ConfigFile
 
     def __init__(
         self, name: str, args: LoadBalancerControllerArgs, opts: pulumi.ResourceOptions | None = None
@@ -107,17 +113,28 @@ class LoadBalancerController(pulumi.ComponentResource):
                 args.cluster_name, args.region, vpc, args.replicas, args.cpu_m, args.memory_mib
             )
         )
-        # The TargetGroupBinding CRD and the pod webhook come with this release: workloads depend on it.
+        # The chart's CRDs at its own version, managed by Pulumi (Helm would install them once, then never
+        # upgrade them); a chart bump changes the URL and so updates the CRDs before the controller.
+        self.crds = k8s.yaml.v2.ConfigFile(
+            f"{name}-crds",
+            file=lb_controller_crds_url(args.chart_version),
+            opts=pulumi.ResourceOptions(
+                parent=self, provider=args.k8s_provider, depends_on=list(args.depends_on)
+            ),
+        )
+        # The pod webhook comes with this release (the TargetGroupBinding CRD with the one above): workloads
+        # depend on both.
         self.release = chart_release(
             name,
             self,
-            chart="aws-load-balancer-controller",
+            chart=LB_CONTROLLER_CHART,
             version=args.chart_version,
             repo=CHART_REPO,
             namespace=NAMESPACE,
             values=values,
             provider=args.k8s_provider,
-            depends_on=[association, *args.depends_on],
+            depends_on=[association, self.crds, *args.depends_on],
+            skip_crds=True,
         )
         self.role_arn = role.arn
         self.register_outputs({"roleArn": self.role_arn})

@@ -10,17 +10,24 @@ Layout (per AZ index ``i``, CIDRs from the pure ``infra.subnets.plan_subnets``):
 Every child is keyed by AZ *index*, never by AZ name: AZ names differ per region (and per account for the
 same physical zone), so keying by name would rename, and therefore destroy and recreate, every subnet on a
 region or zone change. With index keys the URNs stay put and such a change shows up as an explicit input diff.
+
+Which zones (``infra.eks.zones``): real Availability Zones only (filter ``zone-type = availability-zone``, so
+an opted-in Local Zone is never picked), never one where EKS refuses control-plane subnets, chosen by zone
+*id* (the same physical zone in every account): the ids of ``nexus:network.zoneIds`` in that order, else the
+first ``azCount`` usable ids in sorted order. Subnets are placed by ``availability_zone_id``.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 import pulumi
 import pulumi_aws as aws
 
+from infra.eks.zones import ZONE_TYPE_FILTER_NAME, ZONE_TYPE_FILTER_VALUES, pick_zone_ids
 from infra.subnets import SubnetPlan, Tier, plan_subnets
 
 NatMode = Literal["none", "single", "perAz"]
@@ -44,6 +51,8 @@ class NetworkArgs:
     """Retention of the flow log group, in days."""
     cluster_name: str
     """EKS cluster name, for the kubernetes.io/cluster/<name> subnet tag."""
+    zone_ids: Sequence[str] = ()
+    """AZ ids to use, in AZ-index order (``az_count`` of them); empty: the first usable ids, sorted."""
 
 
 def nat_index_for(az_index: int, mode: NatMode) -> int | None:
@@ -113,14 +122,16 @@ def flow_log_write_policy(log_group_arn: str) -> str:
     )
 
 
-def _pick_azs(names: list[str], az_count: int) -> list[str]:
-    if len(names) < az_count:
+def _pick_zones(names: list[str], ids: list[str], args: NetworkArgs) -> tuple[list[str], list[str]]:
+    """(zone names, zone ids) in AZ-index order, from getAvailabilityZones' answer."""
+    try:
+        picked = pick_zone_ids(ids, args.az_count, tuple(args.zone_ids))
+    except ValueError as exc:
+        key = "nexus:network.zoneIds" if args.zone_ids else "nexus:network.azCount"
         # RunError: the engine reports it as a plain message (like a config error), without a traceback.
-        raise pulumi.RunError(
-            f"nexus:network.azCount: {az_count} AZs requested but the region has {len(names)} available "
-            f"({', '.join(names)}); lower azCount"
-        )
-    return sorted(names)[:az_count]
+        raise pulumi.RunError(f"{key}: {exc}") from None
+    name_of = dict(zip(ids, names, strict=True))
+    return [name_of[zone] for zone in picked], picked
 
 
 def _ids(resources: list[aws.ec2.Subnet] | list[aws.ec2.NatGateway]) -> pulumi.Output[list[str]]:
@@ -135,11 +146,15 @@ class Network(pulumi.ComponentResource):
     vpc_cidr: pulumi.Output[str]
     """CIDR block of the VPC."""
     azs: pulumi.Output[list[str]]
-    """AZ names in AZ-index order (subnet lists follow the same order)."""
+    """AZ names in AZ-index order (subnet lists follow the same order); names differ per account."""
+    zone_ids: pulumi.Output[list[str]]
+    """AZ ids in AZ-index order: the subnets' placement, the same physical zones in every account."""
     public_subnet_ids: pulumi.Output[list[str]]
     """Public subnets, one per AZ: load balancers and NAT gateways."""
     private_subnet_ids: pulumi.Output[list[str]]
     """Private subnets, one per AZ: cluster nodes and pods."""
+    private_subnet_ids_by_az: list[pulumi.Output[str]]
+    """The private subnet of each AZ index (one managed node group per AZ lives in each)."""
     isolated_subnet_ids: pulumi.Output[list[str]]
     """Isolated subnets, one per AZ, no internet route: databases and Redis."""
     workload_security_group_id: pulumi.Output[str]
@@ -154,9 +169,17 @@ class Network(pulumi.ComponentResource):
         plans = plan_subnets(args.cidr, args.az_count)
 
         zones = aws.get_availability_zones_output(
-            state="available", opts=pulumi.InvokeOutputOptions(parent=self)
+            state="available",
+            filters=[
+                aws.GetAvailabilityZonesFilterArgs(
+                    name=ZONE_TYPE_FILTER_NAME, values=list(ZONE_TYPE_FILTER_VALUES)
+                )
+            ],
+            opts=pulumi.InvokeOutputOptions(parent=self),
         )
-        self.azs = zones.apply(lambda result: _pick_azs(list(result.names), args.az_count))
+        picked = zones.apply(lambda result: _pick_zones(list(result.names), list(result.zone_ids), args))
+        self.azs = picked.apply(lambda pair: pair[0])
+        self.zone_ids = picked.apply(lambda pair: pair[1])
 
         vpc = aws.ec2.Vpc(
             f"{name}-vpc",
@@ -189,6 +212,7 @@ class Network(pulumi.ComponentResource):
         self.vpc_cidr = vpc.cidr_block
         self.public_subnet_ids = _ids(subnets["public"])
         self.private_subnet_ids = _ids(subnets["private"])
+        self.private_subnet_ids_by_az = [subnet.id for subnet in subnets["private"]]
         self.isolated_subnet_ids = _ids(subnets["isolated"])
         self.workload_security_group_id = workload_sg.id
         self.nat_gateway_ids = _ids(nats)
@@ -197,6 +221,7 @@ class Network(pulumi.ComponentResource):
                 "vpcId": self.vpc_id,
                 "vpcCidr": self.vpc_cidr,
                 "azs": self.azs,
+                "zoneIds": self.zone_ids,
                 "publicSubnetIds": self.public_subnet_ids,
                 "privateSubnetIds": self.private_subnet_ids,
                 "isolatedSubnetIds": self.isolated_subnet_ids,
@@ -220,15 +245,15 @@ class Network(pulumi.ComponentResource):
             opts=self._opts(),
         )
 
-    def _az_name(self, az_index: int) -> pulumi.Output[str]:
-        return self.azs.apply(lambda names: names[az_index])
+    def _zone_id(self, az_index: int) -> pulumi.Output[str]:
+        return self.zone_ids.apply(lambda ids: ids[az_index])
 
     def _subnet(self, vpc: aws.ec2.Vpc, plan: SubnetPlan) -> aws.ec2.Subnet:
         return aws.ec2.Subnet(
             f"{self._name}-{plan.tier}-{plan.az_index}",
             vpc_id=vpc.id,
             cidr_block=plan.cidr,
-            availability_zone=self._az_name(plan.az_index),
+            availability_zone_id=self._zone_id(plan.az_index),
             # Off even in the public tier: the NAT gateways use Elastic IPs and load balancers get their own
             # addresses, so nothing else placed there should become reachable from the internet by accident.
             map_public_ip_on_launch=False,

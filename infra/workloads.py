@@ -112,6 +112,12 @@ class WorkloadsArgs:
     """IAM policy of the worker pods (infra.iam_policies.worker_policy_document as JSON)."""
     target_group_arn: pulumi.Input[str]
     """The ALB target group the API pods' IPs are registered in."""
+    vpc_cidr: str
+    """The VPC's CIDR: the pods' egress to Postgres and Redis is allowed inside it only."""
+    postgres_port: int
+    """Port of RDS Proxy and the replicas (egress network policy)."""
+    redis_port: int
+    """Port of the Redis group (egress network policy)."""
     depends_on: Sequence[pulumi.Resource] = field(default_factory=tuple)
     """What must exist before any pod is scheduled: node groups, the load balancer controller (its CRD and
     webhook), the Pod Identity agent."""
@@ -341,7 +347,14 @@ class Workloads(pulumi.ComponentResource):
         return self._k8s(k8s.apps.v1.Deployment, "worker", manifest, opts)  # type: ignore[no-any-return]
 
     def _api_traffic(self, opts: pulumi.ResourceOptions) -> k8s.apiextensions.CustomResource:
-        for policy in m.network_policy_manifests(self._args.container_port):
+        args = self._args
+        policies = m.network_policy_manifests(
+            args.container_port,
+            vpc_cidr=args.vpc_cidr,
+            postgres_port=args.postgres_port,
+            redis_port=args.redis_port,
+        )
+        for policy in policies:
             self._k8s(k8s.networking.v1.NetworkPolicy, f"{policy['metadata']['name']}-netpol", policy, opts)
         service = self._k8s(k8s.core.v1.Service, "api-service", m.service_manifest(), opts)
         binding = m.target_group_binding_manifest(self._args.target_group_arn)

@@ -12,9 +12,11 @@ resource types here (issue 14) have landed, so that none of them has to move its
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
+from . import zones
 from .cloud import DNS_SUFFIX, AutoName, Ctx, Emulation, register
 
 # Hosted zone ids AWS publishes for us-east-1 (ALB, S3, RDS); other regions use the same shapes.
@@ -71,16 +73,88 @@ def _vpc(ctx: Ctx) -> dict[str, Any]:
     }
 
 
+def _subnet_zone(ctx: Ctx) -> zones.Zone | None:
+    if ctx.inputs.get("availabilityZoneId"):
+        return zones.by_id(ctx.region, str(ctx.inputs["availabilityZoneId"]))
+    if ctx.inputs.get("availabilityZone"):
+        return zones.by_name(ctx.region, str(ctx.inputs["availabilityZone"]))
+    return zones.zones(ctx.region)[0]  # EC2 picks one when neither is given
+
+
+def _subnet_zone_exists(ctx: Ctx) -> str | None:
+    # EC2 CreateSubnet refuses a zone the region (and account) does not have: InvalidParameterValue.
+    if _subnet_zone(ctx) is not None:
+        return None
+    given = ctx.inputs.get("availabilityZoneId") or ctx.inputs.get("availabilityZone")
+    known = ", ".join(f"{z.name} ({z.zone_id})" for z in zones.zones(ctx.region))
+    return f"zone {given!r} does not exist in {ctx.region} (InvalidParameterValue); the account has {known}"
+
+
 def _subnet(ctx: Ctx) -> dict[str, Any]:
     subnet_id = f"subnet-{ctx.hex(17, 'id')}"
-    az = ctx.get("availabilityZone") or f"{ctx.region}a"
+    zone = _subnet_zone(ctx)
+    assert zone is not None  # _subnet_zone_exists ran first
     return {
         "arn": ctx.arn("ec2", f"subnet/{subnet_id}"),
         "ownerId": ctx.account,
-        "availabilityZone": az,
-        "availabilityZoneId": f"{_REGION_SHORT.get(ctx.region, 'use1')}-az{ord(az[-1]) - ord('a') + 1}",
+        "availabilityZone": zone.name,
+        "availabilityZoneId": zone.zone_id,
         "mapPublicIpOnLaunch": ctx.get("mapPublicIpOnLaunch", False),
     }
+
+
+def _subnet_zones(ctx: Ctx, subnet_ids: Any) -> list[zones.Zone]:
+    found = []
+    for subnet_id in subnet_ids or []:
+        state = ctx.find(str(subnet_id))
+        zone = zones.by_id(ctx.region, str(state.get("availabilityZoneId"))) if state else None
+        if zone is not None:
+            found.append(zone)
+    return found
+
+
+def _eks_cluster_subnets(ctx: Ctx) -> str | None:
+    """EKS CreateCluster's subnet rules (EKS user guide: network-reqs.html, "Subnet requirements";
+    local-zones.html).
+
+    - Subnets in at least two AZs (InvalidParameterException).
+    - No subnet in an AZ where EKS does not run control-plane ENIs (use1-az3, usw1-az2, cac1-az3), and none in
+      a Local Zone: "you must not specify Local Zone subnets when you create your cluster"
+      (UnsupportedAvailabilityZoneException, which lists the valid zones).
+    """
+    vpc = ctx.get("vpcConfig") or {}
+    found = _subnet_zones(ctx, vpc.get("subnetIds"))
+    refused = sorted(
+        {
+            z.zone_id
+            for z in found
+            if z.zone_id in zones.EKS_UNSUPPORTED_ZONE_IDS or z.zone_type != "availability-zone"
+        }
+    )
+    if refused:
+        valid = sorted(
+            z.name
+            for z in zones.zones(ctx.region)
+            if z.zone_type == "availability-zone" and z.zone_id not in zones.EKS_UNSUPPORTED_ZONE_IDS
+        )
+        return (
+            f"UnsupportedAvailabilityZoneException: subnets in {', '.join(refused)}, where EKS cannot create "
+            f"the cluster's control-plane interfaces; valid zones: {', '.join(valid)}"
+        )
+    if found and len({z.zone_id for z in found}) < 2:
+        return "InvalidParameterException: EKS needs subnets in at least two Availability Zones"
+    return None
+
+
+def _node_group_subnets(ctx: Ctx) -> str | None:
+    # "Amazon EKS does not support creating managed node groups in AWS Local Zones" (EKS user guide,
+    # local-zones.html).
+    local = sorted({z.name for z in _subnet_zones(ctx, ctx.get("subnetIds")) if z.zone_type == "local-zone"})
+    if local:
+        return (
+            f"InvalidParameterException: managed node groups cannot run in Local Zones ({', '.join(local)})"
+        )
+    return None
 
 
 def _ip(ctx: Ctx, salt: str, base: str = "203.0.113") -> str:
@@ -349,6 +423,33 @@ def _addon(ctx: Ctx) -> dict[str, Any]:
     }
 
 
+def _addon_configuration(ctx: Ctx) -> str | None:
+    """EKS's check of ``configurationValues``: one JSON object matching the add-on's configuration schema.
+
+    pulumi-aws ``eks/addon.py`` (configuration_values): "single JSON string. This JSON string value must match
+    the JSON schema derived from describe-addon-configuration"; EKS answers InvalidParameterException. Of the
+    schemas, the one rule encoded is vpc-cni's ``enableNetworkPolicy``: a string, "true" or "false" (EKS user
+    guide, cni-network-policy-configure.html, sets it as {"enableNetworkPolicy": "true"}); a JSON boolean is
+    refused.
+    """
+    raw = ctx.get("configurationValues")
+    if raw in (None, ""):
+        return None
+    try:
+        values = json.loads(str(raw))
+    except ValueError as exc:
+        return f"configurationValues is not JSON ({exc}); EKS answers InvalidParameterException"
+    if not isinstance(values, dict):
+        return "configurationValues must be a JSON object; EKS answers InvalidParameterException"
+    flag = values.get("enableNetworkPolicy", "true")
+    if ctx.get("addonName") == "vpc-cni" and flag not in ("true", "false"):
+        return (
+            f"vpc-cni configurationValues.enableNetworkPolicy is {flag!r}; the add-on's schema takes the "
+            'string "true" or "false" (InvalidParameterException)'
+        )
+    return None
+
+
 def _access_entry(ctx: Ctx) -> dict[str, Any]:
     cluster = ctx.get("clusterName")
     return {
@@ -603,7 +704,9 @@ _NAME_OR_PREFIX = AutoName("name", prefix_prop="namePrefix")
 register(
     # EC2 / VPC
     _simple_ec2("aws:ec2/vpc:Vpc", "vpc", "vpc", compute=_vpc),
-    Emulation(type="aws:ec2/subnet:Subnet", id=_prefixed("subnet-"), compute=_subnet),
+    Emulation(
+        type="aws:ec2/subnet:Subnet", id=_prefixed("subnet-"), compute=_subnet, checks=(_subnet_zone_exists,)
+    ),
     _simple_ec2("aws:ec2/internetGateway:InternetGateway", "igw", "internet-gateway"),
     Emulation(type="aws:ec2/eip:Eip", id=_prefixed("eipalloc-"), compute=_eip),
     Emulation(type="aws:ec2/natGateway:NatGateway", id=_prefixed("nat-"), compute=_nat),
@@ -823,14 +926,21 @@ register(
         id=_get("name"),
         autonames=(_NAME,),
         compute=_eks_cluster,
+        checks=(_eks_cluster_subnets,),
     ),
     Emulation(
         type="aws:eks/nodeGroup:NodeGroup",
         id=_by("clusterName", "nodeGroupName"),
         autonames=(AutoName("nodeGroupName", prefix_prop="nodeGroupNamePrefix"),),
         compute=_node_group,
+        checks=(_node_group_subnets,),
     ),
-    Emulation(type="aws:eks/addon:Addon", id=_by("clusterName", "addonName"), compute=_addon),
+    Emulation(
+        type="aws:eks/addon:Addon",
+        id=_by("clusterName", "addonName"),
+        compute=_addon,
+        checks=(_addon_configuration,),
+    ),
     Emulation(
         type="aws:eks/accessEntry:AccessEntry", id=_by("clusterName", "principalArn"), compute=_access_entry
     ),

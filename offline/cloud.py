@@ -59,12 +59,18 @@ class Ctx:
     """Outputs computed so far (auto-names first); emulations read and add to it."""
     account: str = ACCOUNT_ID
     partition: str = PARTITION
+    peer: Callable[[str], Mapping[str, Any] | None] | None = None
+    """The state of another resource of this run by its physical id (what the cloud would look up), if any."""
 
     def get(self, key: str, default: Any = None) -> Any:
         """A computed output if present, else the input, else ``default``."""
         if key in self.state:
             return self.state[key]
         return self.inputs.get(key, default)
+
+    def find(self, physical_id: str) -> Mapping[str, Any] | None:
+        """The state of the resource with that physical id, created earlier in this run (None if unknown)."""
+        return self.peer(physical_id) if self.peer is not None else None
 
     def digest(self, salt: str = "") -> bytes:
         """Deterministic bytes for this resource (and a salt)."""

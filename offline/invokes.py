@@ -11,6 +11,7 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from . import zones as zones_
 from .cloud import ACCOUNT_ID, DNS_SUFFIX, PARTITION, EmulationError
 
 Invoke = Callable[[Mapping[str, Any], str], Mapping[str, Any]]
@@ -18,8 +19,6 @@ Invoke = Callable[[Mapping[str, Any], str], Mapping[str, Any]]
 
 _INVOKES: dict[str, Invoke] = {}
 
-# Zones per region AWS publishes (us-east-1 has six; most regions three).
-_ZONE_LETTERS = {"us-east-1": "abcdef", "us-west-2": "abcd"}
 _ELB_ACCOUNTS = {
     "us-east-1": "127311923021",
     "us-east-2": "033677994240",
@@ -55,21 +54,47 @@ def emulated_invokes() -> frozenset[str]:
     return frozenset(_INVOKES)
 
 
-def _short(region: str) -> str:
-    parts = region.split("-")
-    return f"{parts[0]}{parts[1][0]}{parts[2]}" if len(parts) == 3 else region
+_ZONE_FILTERS: dict[str, Callable[[zones_.Zone], str]] = {
+    # The DescribeAvailabilityZones filters a zone list needs (EC2 API reference, DescribeAvailabilityZones).
+    "zone-type": lambda zone: zone.zone_type,
+    "opt-in-status": lambda zone: zone.opt_in_status,
+    "state": lambda zone: zone.state,
+    "zone-name": lambda zone: zone.name,
+    "zone-id": lambda zone: zone.zone_id,
+    "group-name": lambda zone: zone.group_name,
+}
 
 
 @register_invoke("aws:index/getAvailabilityZones:getAvailabilityZones")
 def _zones(args: Mapping[str, Any], region: str) -> Mapping[str, Any]:
-    letters = _ZONE_LETTERS.get(region, "abc")
-    excluded = set(args.get("excludeNames") or [])
-    names = [f"{region}{letter}" for letter in letters if f"{region}{letter}" not in excluded]
+    # As AWS answers (offline/zones.py): Local Zones the account opted into are listed with the region's AZs
+    # unless a zone-type filter keeps them out; names map to ids per account, not letter by letter.
+    listed = [
+        zone
+        for zone in zones_.zones(str(args.get("region") or region))
+        if args.get("allAvailabilityZones") or zone.opt_in_status != "not-opted-in"
+    ]
+    if args.get("state"):
+        listed = [zone for zone in listed if zone.state == args["state"]]
+    for entry in args.get("filters") or []:
+        field = _ZONE_FILTERS.get(str(entry.get("name")))
+        if field is None:
+            raise EmulationError(
+                f"getAvailabilityZones: the filter {entry.get('name')!r} is not emulated (EC2 would answer "
+                f"InvalidParameterValue for an unknown one); emulated: {', '.join(sorted(_ZONE_FILTERS))}"
+            )
+        listed = [zone for zone in listed if field(zone) in set(entry.get("values") or [])]
+    excluded_names = set(args.get("excludeNames") or [])
+    excluded_ids = set(args.get("excludeZoneIds") or [])
+    listed = sorted(
+        (z for z in listed if z.name not in excluded_names and z.zone_id not in excluded_ids),
+        key=lambda zone: zone.name,
+    )
     return {
         "id": region,
-        "names": names,
-        "zoneIds": [f"{_short(region)}-az{letters.index(name[-1]) + 1}" for name in names],
-        "groupNames": [region] * len(names),
+        "names": [zone.name for zone in listed],
+        "zoneIds": [zone.zone_id for zone in listed],
+        "groupNames": sorted({zone.group_name for zone in listed}),
         "state": args.get("state"),
     }
 
@@ -194,11 +219,17 @@ def _ssm_parameter(args: Mapping[str, Any], region: str) -> Mapping[str, Any]:
 
 @register_invoke("aws:eks/getAddonVersion:getAddonVersion")
 def _addon_version(args: Mapping[str, Any], region: str) -> Mapping[str, Any]:
+    # DescribeAddonVersions answers per Kubernetes version (EKS API reference): the default version differs
+    # from minor to minor, so the emulated one does too (its shape is EKS's, its figures are not).
+    kubernetes_version = str(args.get("kubernetesVersion") or "")
+    if not kubernetes_version:
+        raise EmulationError("eks.getAddonVersion needs kubernetesVersion (a required argument)")
+    minor = kubernetes_version.split(".")[-1]
     return {
         "id": str(args.get("addonName")),
         "addonName": args.get("addonName"),
-        "kubernetesVersion": args.get("kubernetesVersion"),
-        "version": "v1.0.0-eksbuild.1",
+        "kubernetesVersion": kubernetes_version,
+        "version": f"v1.0.{minor}-eksbuild.1",
         "mostRecent": args.get("mostRecent", False),
     }
 

@@ -145,6 +145,7 @@ class RecordingMonitor(MockMonitor):
         self.stack_outputs: dict[str, Any] = {}
         self.unemulated: set[str] = set()
         self._provider_regions: dict[str, str] = {}
+        self._state_by_id: dict[str, dict[str, Any]] = {}
 
     # --- URNs -----------------------------------------------------------------------------------------
     def make_urn(self, parent: str, type_: str, name: str) -> str:
@@ -168,7 +169,13 @@ class RecordingMonitor(MockMonitor):
             urn=urn,
             inputs=unwrap_secrets(inputs),
             region=self._region_for(request.provider, inputs),
+            peer=self._peer_state,
         )
+
+    def _peer_state(self, physical_id: str) -> Mapping[str, Any] | None:
+        with self._lock:
+            state = self._state_by_id.get(physical_id)
+        return unwrap_secrets(state) if state is not None else None
 
     # --- registration -----------------------------------------------------------------------------------
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802  (gRPC method name)
@@ -242,6 +249,8 @@ class RecordingMonitor(MockMonitor):
         with self._lock:
             self.records[urn] = record
             self.resources[urn] = MockMonitor.ResourceRegistration(urn, physical_id or "", state)
+            if physical_id:
+                self._state_by_id[physical_id] = state
         return resource_pb2.RegisterResourceResponse(urn=urn, id=physical_id or "", object=to_wire(state))
 
     def ReadResource(self, request: Any) -> Any:  # noqa: N802  (gRPC method name)

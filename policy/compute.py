@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from infra.k8s.charts import LB_CONTROLLER_CHART, lb_controller_crds_url
 from policy.core import Graph, PolicyRule, Violation, as_int, is_prod
 from policy.network import WORLD_CIDRS
 
@@ -141,5 +142,139 @@ COMPUTE_RULES: list[PolicyRule] = [
         "EKS clusters are created without creator admin permissions, and at least one access entry of the "
         "program grants cluster admin (one access model, no duplicate entry for the creator).",
         _eks_access_entries_only,
+    ),
+]
+
+
+# --- cluster branch rules (issue 14): each names its source ------------------------------------------------
+
+EKS_CLUSTER = "aws:eks/cluster:Cluster"
+EKS_NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
+EKS_ADDON = "aws:eks/addon:Addon"
+
+
+def _versions_follow_the_cluster(graph: Graph) -> Iterator[Violation]:
+    # pulumi-aws eks.NodeGroup `version`: "Defaults to EKS Cluster Kubernetes version. The provider will only
+    # perform drift detection if a configuration value is provided" (node_group.py); an eks.Addon without
+    # `addon_version` keeps the version EKS installed at creation. Either way a bump of the cluster's version
+    # would upgrade the control plane alone. Design rule: node groups name the cluster's version, add-ons a
+    # version (infra/eks/addons.py keeps the reviewed ones per minor).
+    clusters = graph.by_type(EKS_CLUSTER)
+    for group in graph.by_type(EKS_NODE_GROUP):
+        owners = graph.referenced(group, "clusterName") or clusters
+        expected = {str(cluster.inputs.get("version")) for cluster in owners}
+        version = group.inputs.get("version")
+        if version is None or str(version) not in expected:
+            yield Violation(
+                "eks-versions-follow-the-cluster",
+                group.urn,
+                f"node group version {version!r} is not its cluster's ({', '.join(sorted(expected))}); set "
+                "version to the cluster's, or a version bump leaves the nodes behind",
+            )
+    for addon in graph.by_type(EKS_ADDON):
+        if not addon.inputs.get("addonVersion") and not addon.property_dependencies.get("addonVersion"):
+            yield Violation(
+                "eks-versions-follow-the-cluster",
+                addon.urn,
+                f"add-on {addon.inputs.get('addonName')} has no addonVersion: it keeps what EKS installed at "
+                "creation through every version bump; pin it per minor (infra/eks/addons.py)",
+            )
+
+
+COMPUTE_RULES += [
+    PolicyRule(
+        "eks-versions-follow-the-cluster",
+        "Every EKS node group sets its cluster's Kubernetes version and every add-on a version, so that a "
+        "version bump upgrades them with the control plane.",
+        _versions_follow_the_cluster,
+    ),
+]
+
+
+HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
+K8S_CONFIG_FILE = "kubernetes:yaml/v2:ConfigFile"
+
+
+def _chart_crds_managed(graph: Graph) -> Iterator[Violation]:
+    # Helm installs a chart's crds/ once and never upgrades them ("There is no support at this time for
+    # upgrading or deleting CRDs using Helm", helm.sh chart best practices, Custom Resource Definitions). The
+    # load balancer controller's release must leave its CRDs to a ConfigFile pinned to the chart's own
+    # version, which it waits for. The chart -> CRD source table is infra/k8s/charts.py (pure).
+    for release in graph.by_type(HELM_RELEASE):
+        if release.inputs.get("chart") != LB_CONTROLLER_CHART:
+            continue
+        version = str(release.inputs.get("version"))
+        problems = []
+        if release.inputs.get("skipCrds") is not True:
+            problems.append("skipCrds is not set, so Helm owns the CRDs and never upgrades them")
+        try:
+            expected: str | None = lb_controller_crds_url(version)
+        except KeyError as exc:
+            problems.append(str(exc.args[0]))
+            expected = None
+        crd_files = [
+            dep
+            for dep in map(graph.get, release.dependencies)
+            if dep is not None and dep.type == K8S_CONFIG_FILE
+        ]
+        if expected is not None and not any(dep.inputs.get("file") == expected for dep in crd_files):
+            found = ", ".join(str(dep.inputs.get("file")) for dep in crd_files) or "none"
+            problems.append(f"it does not wait for a ConfigFile of {expected} (its CRD files: {found})")
+        if problems:
+            yield Violation("chart-crds-managed", release.urn, f"chart {version}: " + "; ".join(problems))
+
+
+COMPUTE_RULES += [
+    PolicyRule(
+        "chart-crds-managed",
+        "The load balancer controller's helm release skips its CRDs and waits for a ConfigFile of the CRDs "
+        "at the chart's own version (Helm never upgrades CRDs).",
+        _chart_crds_managed,
+    ),
+]
+
+
+CLUSTER_AUTOSCALER_CHART = "cluster-autoscaler"
+
+
+def _node_groups_one_zone_each(graph: Graph) -> Iterator[Violation]:
+    # "Cluster autoscaler does not support Auto Scaling Groups which span multiple Availability Zones; instead
+    # you should use an Auto Scaling Group for each Availability Zone and enable the
+    # --balance-similar-node-groups feature" (kubernetes/autoscaler, cluster-autoscaler/cloudprovider/aws/
+    # README.md, Common Notes and Gotchas). A multi-AZ group leaves pods of a DoNotSchedule zone spread
+    # Pending: the autoscaler cannot choose the zone of the node it adds.
+    groups = graph.by_type(EKS_NODE_GROUP)
+    for group in groups:
+        subnets = group.inputs.get("subnetIds")
+        count = len(subnets) if isinstance(subnets, list) else 0
+        if count != 1:
+            yield Violation(
+                "node-groups-one-zone-each",
+                group.urn,
+                f"the node group spans {count} subnets; give each AZ its own node group (one subnet each) so "
+                "that the Cluster Autoscaler can add nodes in the zone a pending pod needs",
+            )
+    if not groups:
+        return
+    for release in graph.by_type(HELM_RELEASE):
+        if release.inputs.get("chart") != CLUSTER_AUTOSCALER_CHART:
+            continue
+        values = release.inputs.get("values")
+        extra = values.get("extraArgs") if isinstance(values, dict) else None
+        if not isinstance(extra, dict) or extra.get("balance-similar-node-groups") is not True:
+            yield Violation(
+                "node-groups-one-zone-each",
+                release.urn,
+                "the Cluster Autoscaler runs without --balance-similar-node-groups: it would grow one zone's "
+                "node group and leave the others, against the zone spread",
+            )
+
+
+COMPUTE_RULES += [
+    PolicyRule(
+        "node-groups-one-zone-each",
+        "Every EKS managed node group lives in one AZ (one subnet), and the Cluster Autoscaler balances "
+        "similar node groups (its AWS README: one Auto Scaling Group per AZ, --balance-similar-node-groups).",
+        _node_groups_one_zone_each,
     ),
 ]

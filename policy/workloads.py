@@ -13,6 +13,7 @@ security standards, and pulumi/pulumi-kubernetes for how the provider names itse
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -495,5 +496,81 @@ WORKLOAD_RULES: list[PolicyRule] = [
         "explicit-k8s-provider",
         "Every Kubernetes object uses an explicit provider built from the stack's cluster.",
         _explicit_k8s_provider,
+    ),
+]
+
+
+# --- cluster branch rules (issue 14): each names its source ------------------------------------------------
+
+K8S_JOB = "kubernetes:batch/v1:Job"
+
+
+def _jobs_without_ttl(graph: Graph) -> Iterator[Violation]:
+    # A Job Pulumi manages must not be deleted by Kubernetes' TTL-after-finished controller: the state still
+    # lists it, `pulumi refresh` drops it, and the next `pulumi up` creates it again (the Job runs twice).
+    # Kubernetes docs, "Automatic Cleanup for Finished Jobs"; the same lifecycle clash in Terraform's
+    # Kubernetes provider: hashicorp/terraform-provider-kubernetes#2531.
+    for job in graph.by_type(K8S_JOB):
+        spec = job.inputs.get("spec")
+        if isinstance(spec, Mapping) and spec.get("ttlSecondsAfterFinished") is not None:
+            yield Violation(
+                "k8s-job-no-ttl",
+                job.urn,
+                "sets ttlSecondsAfterFinished: Kubernetes would delete the Job behind Pulumi's back and a "
+                "refresh plus up would run it again; let Pulumi delete it when it is replaced",
+            )
+
+
+WORKLOAD_RULES += [
+    PolicyRule(
+        "k8s-job-no-ttl",
+        "A Job that Pulumi manages has no ttlSecondsAfterFinished (a TTL deletes it behind Pulumi's back, "
+        "and refresh then up re-runs it).",
+        _jobs_without_ttl,
+    ),
+]
+
+
+K8S_NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
+EKS_ADDON = "aws:eks/addon:Addon"
+
+
+def _addon_configuration(addon: PolicyResource) -> dict[str, Any]:
+    raw = addon.inputs.get("configurationValues")
+    try:
+        values = json.loads(raw) if isinstance(raw, str) else raw
+    except ValueError:
+        return {}
+    return values if isinstance(values, dict) else {}
+
+
+def _network_policies_enforced(graph: Graph) -> Iterator[Violation]:
+    # NetworkPolicy objects are enforced only by a network plugin that implements them; on EKS that is the VPC
+    # CNI's network policy agent, off unless the add-on's configuration says {"enableNetworkPolicy": "true"}
+    # (EKS user guide, cni-network-policy-configure.html). Without it the policies are accepted and inert.
+    policies = graph.by_type(K8S_NETWORK_POLICY)
+    if not policies:
+        return
+    enabled = any(
+        addon.inputs.get("addonName") == "vpc-cni"
+        and _addon_configuration(addon).get("enableNetworkPolicy") == "true"
+        for addon in graph.by_type(EKS_ADDON)
+    )
+    if not enabled:
+        for policy in policies:
+            yield Violation(
+                "network-policies-enforced",
+                policy.urn,
+                'no vpc-cni add-on with configurationValues enableNetworkPolicy "true": this NetworkPolicy '
+                "would be accepted and never enforced",
+            )
+
+
+WORKLOAD_RULES += [
+    PolicyRule(
+        "network-policies-enforced",
+        "NetworkPolicies exist only where the vpc-cni add-on runs its network policy agent "
+        '(enableNetworkPolicy "true"); otherwise they are inert.',
+        _network_policies_enforced,
     ),
 ]

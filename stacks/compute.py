@@ -64,6 +64,7 @@ def eks_cluster_args(config: StackConfig, network: Network) -> EksClusterArgs:
         region=config.region,
         vpc_id=network.vpc_id,
         private_subnet_ids=network.private_subnet_ids,
+        node_subnet_ids=list(network.private_subnet_ids_by_az),
         workload_security_group_id=network.workload_security_group_id,
         admin_role_arns=tuple(cluster.admin_role_arns),
         public_access_cidrs=tuple(cluster.public_access_cidrs),

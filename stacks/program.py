@@ -51,6 +51,7 @@ def main() -> None:
             flow_logs=cfg.network.flow_logs,
             flow_log_retention_days=cfg.network.flow_log_retention_days,
             cluster_name=cluster_name(cfg),
+            zone_ids=tuple(cfg.network.zone_ids or ()),
         ),
         opts=aws_opts,
     )

@@ -12,7 +12,8 @@ from typing import Any
 
 import pulumi
 
-from infra.database import TenantShard
+from infra.cache import REDIS_PORT
+from infra.database import POSTGRES_PORT, TenantShard
 from infra.workloads import ApiSpec, WorkerSpec, Workloads, WorkloadsArgs
 from stacks.compute import Compute
 from stacks.config.model import StackConfig
@@ -80,6 +81,9 @@ def build_workloads(
             api_policy_json=datastores.api_policy,
             worker_policy_json=datastores.worker_policy,
             target_group_arn=compute.alb.target_group_arn,
+            vpc_cidr=config.network.cidr,
+            postgres_port=POSTGRES_PORT,
+            redis_port=REDIS_PORT,
             depends_on=compute.workloads_ready,
         ),
         opts=opts,

@@ -7,7 +7,10 @@ How allocatable capacity is computed, per node (the EKS-optimized AMI's kubelet 
 and AL2's bootstrap script use the same formulas):
 
 - **max pods** without prefix delegation: ``ENIs x (IPv4 addresses per ENI - 1) + 2``; the table below holds
-  the result per instance type (the AMI's ``eni-max-pods`` figures).
+  the result per instance type (the AMI's ``eni-max-pods`` figures). A managed node group without a custom
+  AMI then caps it: at most 110 pods on an instance with fewer than 30 vCPUs, 250 on larger ones
+  (``MANAGED_MAX_PODS_*``), and that cap wins over every other setting. An m6i.4xlarge (16 vCPUs, 234 by
+  its ENIs) therefore runs 110 pods, an m6i.16xlarge (64 vCPUs, 737) 250.
 - **kube-reserved CPU**: 6% of the first core, 1% of the second, 0.5% of the third and fourth, 0.25% of every
   core above four.
 - **kube-reserved memory**: ``255 MiB + 11 MiB x max pods``.
@@ -40,22 +43,27 @@ class InstanceType:
 
     vcpu: int
     memory_gib: float
-    max_pods: int
-    """Pods per node with the VPC CNI and no prefix delegation."""
+    eni_max_pods: int
+    """Pods the instance's ENIs can address with the VPC CNI and no prefix delegation (eni-max-pods.txt)."""
     arch: Arch
+
+    @property
+    def max_pods(self) -> int:
+        """Pods per node in a managed node group: the ENI figure under the managed node group's cap."""
+        return min(self.eni_max_pods, managed_max_pods_cap(self.vcpu))
 
 
 def _family(
     names: Iterable[str], arch: Arch, sizes: Sequence[tuple[str, int, float, int]]
 ) -> dict[str, InstanceType]:
     return {
-        f"{family}.{size}": InstanceType(vcpu=vcpu, memory_gib=mem, max_pods=pods, arch=arch)
+        f"{family}.{size}": InstanceType(vcpu=vcpu, memory_gib=mem, eni_max_pods=pods, arch=arch)
         for family in names
         for size, vcpu, mem, pods in sizes
     }
 
 
-# (size, vCPU, memory GiB, max pods): general purpose 4 GiB per vCPU, compute 2, memory 8.
+# (size, vCPU, memory GiB, ENI max pods): general purpose 4 GiB per vCPU, compute 2, memory 8.
 _GENERAL = (
     ("large", 2, 8, 29),
     ("xlarge", 4, 16, 58),
@@ -102,6 +110,22 @@ INSTANCE_TYPES: Final[dict[str, InstanceType]] = {
 }
 
 AMI_TYPES: Final[dict[Arch, str]] = {"x86_64": "AL2023_x86_64_STANDARD", "arm64": "AL2023_ARM_64_STANDARD"}
+
+# Source: Amazon EKS User Guide, "Choose an optimal Amazon EC2 node instance type", section "How maxPods is
+# determined" (choosing-instance-type.html#max-pods-precedence): "When you use a managed node group without a
+# custom AMI, Amazon EKS enforces a cap on maxPods in the node's user data. For instances with less than 30
+# vCPUs, the cap is 110. For instances with greater than 30 vCPUs, the cap is 250. This value takes
+# precedence over any other maxPods configuration". The same 110 / 250 split is in the AMI's
+# max-pods-calculator.sh. The page says nothing of exactly 30 vCPUs; no instance type here has 30.
+MANAGED_MAX_PODS_SMALL: Final = 110
+MANAGED_MAX_PODS_LARGE: Final = 250
+MANAGED_MAX_PODS_VCPU_THRESHOLD: Final = 30
+
+
+def managed_max_pods_cap(vcpu: int) -> int:
+    """The maxPods cap EKS puts on a managed node group's node with ``vcpu`` vCPUs."""
+    return MANAGED_MAX_PODS_SMALL if vcpu < MANAGED_MAX_PODS_VCPU_THRESHOLD else MANAGED_MAX_PODS_LARGE
+
 
 VM_MEMORY_OVERHEAD: Final = 0.075
 """Share of nominal memory the kubelet never sees (Karpenter's vmMemoryOverheadPercent default)."""
@@ -231,8 +255,11 @@ class NodePool:
     name: str
     instance_types: tuple[str, ...]
     max_size: int
+    """Maximum nodes per AZ (the group is one managed node group per AZ, all alike)."""
     schedulable: bool
     """False when a NoSchedule/NoExecute taint keeps the stack's pods off it."""
+    zones: int = 1
+    """AZs the group spans, one managed node group each."""
 
     @property
     def per_node(self) -> Resources:
@@ -240,9 +267,14 @@ class NodePool:
         return group_allocatable(self.instance_types)
 
     @property
+    def max_nodes(self) -> int:
+        """Nodes of the group at maximum size, all AZs together."""
+        return self.max_size * self.zones
+
+    @property
     def at_max(self) -> Resources:
-        """Allocatable of the whole group at its maximum size."""
-        return self.per_node.times(self.max_size)
+        """Allocatable of the whole group at its maximum size, all AZs together."""
+        return self.per_node.times(self.max_nodes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -283,7 +315,9 @@ def fit_problems(pools: Sequence[NodePool], workloads: Sequence[Workload]) -> li
                 "type to nexus:cluster.nodeGroups"
             )
             continue
-        slots = sum(pods_per_node(workload.request, pool.per_node) * pool.max_size for pool in usable)
+        # Every AZ has the same node groups at the same sizes, so a hard zone spread (maxSkew 1) can place as
+        # many pods as there are slots: the per-AZ slots times the AZs.
+        slots = sum(pods_per_node(workload.request, pool.per_node) * pool.max_nodes for pool in usable)
         if slots < workload.max_pods:
             problems.append(
                 f"{workload.count_knob}: {workload.max_pods} {workload.name} pods do not fit: the untainted "

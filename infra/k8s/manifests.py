@@ -316,8 +316,9 @@ def _pod_spec(
 def topology_spread(component: str) -> list[dict[str, Any]]:
     """Spread replicas across zones (hard: a zone outage never takes every pod) and nodes (soft).
 
-    Zones without a node are not counted as domains, so a one-zone dev node group still schedules; the
-    Cluster Autoscaler simulates these constraints when it picks the node group to grow.
+    Zones without a node are not counted as domains. The Cluster Autoscaler simulates these constraints when
+    it picks the node group to grow, which works because every node group is one managed node group per AZ
+    (a multi-AZ group would let the ASG pick the zone, and the pod could stay Pending).
     """
     selector = {"matchLabels": selector_labels(component)}
     return [
@@ -448,8 +449,6 @@ def migration_job_name(image: str, tenant_map_json: str) -> str:
     return f"migrate-{digest}"
 
 
-MIGRATION_TTL_SECONDS: Final = 86400
-"""Finished Jobs (and their pods' logs) stay a day for inspection, then Kubernetes removes them."""
 MIGRATION_BACKOFF_LIMIT: Final = 2
 MIGRATION_DEADLINE_SECONDS: Final = 900
 MIGRATION_RESOURCES: Final = Resources(cpu_millicores=250, memory_mib=256, cpu_limit_millicores=1000)
@@ -465,7 +464,15 @@ def migration_job_manifest(
     secret_name: Ref,
     service_account: str,
 ) -> Manifest:
-    """The migration Job: ``python -m app.migrate`` on every shard of the tenant map, through the writer."""
+    """The migration Job: ``python -m app.migrate`` on every shard of the tenant map, through the writer.
+
+    No ``ttlSecondsAfterFinished``: the Job's lifecycle is Pulumi's alone. With a TTL, Kubernetes deletes the
+    finished Job behind Pulumi's back; ``pulumi refresh`` then drops it from the state and the next ``pulumi
+    up`` creates it again, running the migrations once more (the same lifecycle problem as
+    hashicorp/terraform-provider-kubernetes#2531; Kubernetes docs, "Automatic Cleanup for Finished Jobs").
+    The finished Job and its pod's logs stay until a deploy changes the Job's name (new image or tenant
+    map): Pulumi then creates the new Job and deletes the old one.
+    """
     container = _container(
         name="migrate",
         image=image,
@@ -487,7 +494,6 @@ def migration_job_manifest(
         "spec": {
             "backoffLimit": MIGRATION_BACKOFF_LIMIT,
             "activeDeadlineSeconds": MIGRATION_DEADLINE_SECONDS,
-            "ttlSecondsAfterFinished": MIGRATION_TTL_SECONDS,
             "template": {
                 "metadata": {"labels": labels(COMPONENT_MIGRATE)},
                 "spec": _pod_spec(
@@ -597,14 +603,41 @@ def pdb_manifest(*, name: str, component: str) -> Manifest:
     }
 
 
-def network_policy_manifests(container_port: int = DEFAULT_CONTAINER_PORT) -> list[Manifest]:
-    """Ingress isolation inside the cluster: nothing reaches the namespace's pods except the API port.
+DNS_PORT: Final = 53
+POSTGRES_PORT: Final = 5432
+REDIS_PORT: Final = 6379
+HTTPS_PORT: Final = 443
+POD_IDENTITY_AGENT_IP: Final = "169.254.170.23"
+"""Where pods fetch Pod Identity credentials (AWS_CONTAINER_CREDENTIALS_FULL_URI=http://169.254.170.23/v1/
+credentials, port 80; EKS user guide, pod-id-how-it-works.html): the agent runs in the node's network, so a
+default-deny egress cuts pods off their AWS credentials unless it is allowed."""
+POD_IDENTITY_AGENT_PORT: Final = 80
+KUBE_DNS_LABELS: Final = {"k8s-app": "kube-dns"}
+"""The coredns add-on's pod labels (its Service is kube-dns in kube-system)."""
+ANYWHERE_V4: Final = "0.0.0.0/0"
 
-    The ALB reaches the API pods from its own subnets and the VPC CNI's network policy agent enforces these
-    (vpc-cni ``enableNetworkPolicy``); without the agent they are inert and the security groups still apply.
-    Egress stays open: the pods talk to RDS Proxy, the replicas, Redis, S3 and DNS, all guarded by AWS.
+
+def _egress_rule(to: list[dict[str, Any]], ports: Sequence[tuple[int, str]]) -> dict[str, Any]:
+    return {"to": to, "ports": [{"port": port, "protocol": protocol} for port, protocol in ports]}
+
+
+def network_policy_manifests(
+    container_port: int = DEFAULT_CONTAINER_PORT,
+    *,
+    vpc_cidr: str,
+    postgres_port: int = POSTGRES_PORT,
+    redis_port: int = REDIS_PORT,
+) -> list[Manifest]:
+    """Isolation inside the cluster, ingress and egress, for every pod of the namespace.
+
+    Ingress: nothing but the API port on the API pods (the ALB reaches them from its own subnets). Egress:
+    default deny, then exactly what the pods need: DNS to coredns, Postgres and Redis inside the VPC (RDS
+    Proxy, the replicas, ElastiCache; the databases' own security groups still narrow it), HTTPS anywhere
+    (S3, Secrets Manager, STS and the other AWS APIs, whose addresses are not fixed), and the node-local Pod
+    Identity agent. The VPC CNI's network policy agent enforces these: the cluster turns it on (vpc-cni
+    ``enableNetworkPolicy``); without it they would be inert.
     """
-    deny_all = {
+    deny_ingress = {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "NetworkPolicy",
         "metadata": metadata("default-deny-ingress", COMPONENT_API),
@@ -620,4 +653,33 @@ def network_policy_manifests(container_port: int = DEFAULT_CONTAINER_PORT) -> li
             "ingress": [{"ports": [{"port": container_port, "protocol": "TCP"}]}],
         },
     }
-    return [deny_all, api_ingress]
+    deny_egress = {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": metadata("default-deny-egress", COMPONENT_API),
+        "spec": {"podSelector": {}, "policyTypes": ["Egress"]},
+    }
+    coredns = {
+        "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
+        "podSelector": {"matchLabels": dict(KUBE_DNS_LABELS)},
+    }
+    allow_egress = {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": metadata("allow-egress", COMPONENT_API),
+        "spec": {
+            "podSelector": {},
+            "policyTypes": ["Egress"],
+            "egress": [
+                _egress_rule([coredns], [(DNS_PORT, "UDP"), (DNS_PORT, "TCP")]),
+                _egress_rule(
+                    [{"ipBlock": {"cidr": vpc_cidr}}], [(postgres_port, "TCP"), (redis_port, "TCP")]
+                ),
+                _egress_rule([{"ipBlock": {"cidr": ANYWHERE_V4}}], [(HTTPS_PORT, "TCP")]),
+                _egress_rule(
+                    [{"ipBlock": {"cidr": f"{POD_IDENTITY_AGENT_IP}/32"}}], [(POD_IDENTITY_AGENT_PORT, "TCP")]
+                ),
+            ],
+        },
+    }
+    return [deny_ingress, api_ingress, deny_egress, allow_egress]

@@ -10,7 +10,13 @@ from typing import TYPE_CHECKING, Annotated, Final, Literal
 from pydantic import Field, StringConstraints, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from infra.eks.addons import AddonName
+from infra.eks.addons import (
+    ADDON_VERSIONS,
+    NETWORK_POLICY_MIN_VPC_CNI,
+    AddonName,
+    missing_versions,
+    vpc_cni_minor,
+)
 from infra.eks.nodes import (
     INSTANCE_TYPES,
     ZERO,
@@ -21,6 +27,7 @@ from infra.eks.nodes import (
     fit_problems,
     pods_per_node,
 )
+from infra.k8s.charts import LB_CONTROLLER_APP_VERSIONS
 from stacks.config.base import ConfigModel
 from stacks.config.sections import check_min_max, field_error
 
@@ -28,8 +35,9 @@ if TYPE_CHECKING:
     from stacks.config.model import StackConfig
 
 LogType = Literal["api", "audit", "authenticator", "controllerManager", "scheduler"]
-DEFAULT_NODE_GROUP: Final = {"instanceTypes": ["m6i.xlarge"], "minSize": 2, "desiredSize": 2, "maxSize": 10}
-"""Sized for the default nexus:api and nexus:worker at their HPA maxima, with rollout surge."""
+DEFAULT_NODE_GROUP: Final = {"instanceTypes": ["m6i.xlarge"], "minSize": 1, "desiredSize": 1, "maxSize": 5}
+"""Per AZ (2 AZs by default: 2-10 nodes); sized for the default nexus:api and nexus:worker at their HPA
+maxima, with rollout surge."""
 DEFAULT_LOG_TYPES: Final[tuple[LogType, ...]] = ("api", "audit", "authenticator")
 NODE_GROUP_NAME_PATTERN: Final = r"^[a-z][a-z0-9-]{0,14}[a-z0-9]$"
 ROLE_ARN_PATTERN: Final = r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]+$"
@@ -63,11 +71,11 @@ class NodeGroupConfig(ConfigModel):
     capacity_type: Literal["ON_DEMAND", "SPOT"] = "ON_DEMAND"
     """On-demand or spot capacity."""
     min_size: int = Field(default=1, ge=0, le=450)
-    """Cluster Autoscaler never goes below this."""
+    """Per AZ: the Cluster Autoscaler never goes below this in any AZ (the group is one node group per AZ)."""
     desired_size: int = Field(default=2, ge=0, le=450)
-    """Initial size only: after creation the Cluster Autoscaler owns it (Pulumi ignores changes)."""
+    """Initial size per AZ only: after creation the Cluster Autoscaler owns it (Pulumi ignores changes)."""
     max_size: int = Field(default=3, ge=1, le=450)
-    """Cluster Autoscaler never goes above this; the capacity checks count on it."""
+    """Per AZ: the Cluster Autoscaler never goes above this; the capacity checks count maxSize x azCount."""
     disk_gib: int = Field(default=50, ge=20, le=16384)
     """Root volume (gp3, encrypted), GiB."""
     labels: dict[str, LabelValue] = Field(default_factory=dict)
@@ -131,7 +139,21 @@ class LoadBalancerControllerConfig(ConfigModel):
     """The AWS Load Balancer Controller (helm chart ``aws-load-balancer-controller``)."""
 
     chart_version: str = Field(default="1.14.0", pattern=r"^\d+\.\d+\.\d+$")
-    """Helm chart version, pinned (1.14.0 ships controller v2.14.0)."""
+    """Helm chart version, pinned (1.14.0 ships controller v2.14.0); its CRDs are applied from the
+    controller's release tag, so a version needs a row in infra/k8s/charts.py."""
+
+    @field_validator("chart_version")
+    @classmethod
+    def _crds_known(cls, value: str) -> str:
+        if value not in LB_CONTROLLER_APP_VERSIONS:
+            raise PydanticCustomError(
+                "chart_version",
+                "no CRD source known for chart {value} (known: {known}); add its appVersion from the chart's "
+                "Chart.yaml to LB_CONTROLLER_APP_VERSIONS in infra/k8s/charts.py",
+                {"value": value, "known": ", ".join(sorted(LB_CONTROLLER_APP_VERSIONS))},
+            )
+        return value
+
     replicas: int = Field(default=2, ge=1, le=5)
     """Controller replicas (one leader; two keep its webhook available during a node drain)."""
     cpu: int = Field(default=100, ge=10, le=4000)
@@ -216,10 +238,12 @@ class ClusterConfig(ConfigModel):
         default_factory=lambda: {"general": NodeGroupConfig.model_validate(DEFAULT_NODE_GROUP)},
         min_length=1,
     )
-    """Managed node groups by stable name (2-16 lowercase letters, digits, hyphens)."""
+    """Managed node groups by stable name (2-16 lowercase letters, digits, hyphens); each becomes one managed
+    node group per AZ with these sizes in every AZ (Cluster Autoscaler: one group per zone, balanced)."""
     addon_versions: dict[AddonName, AddonVersion] = Field(default_factory=dict)
-    """Pinned add-on versions (e.g. v1.19.2-eksbuild.1); an add-on left out gets EKS's default for the
-    cluster version when it is created, and keeps it until pinned here."""
+    """Add-on versions pinned here win over the reviewed per-minor table of infra/eks/addons.py (vpc-cni,
+    kube-proxy, coredns); eks-pod-identity-agent and metrics-server otherwise take EKS's default for the
+    cluster's minor. Every add-on moves with nexus:cluster.version unless pinned here."""
     autoscaler: AutoscalerConfig = AutoscalerConfig()
     """Cluster Autoscaler settings."""
     load_balancer_controller: LoadBalancerControllerConfig = LoadBalancerControllerConfig()
@@ -279,6 +303,31 @@ class ClusterConfig(ConfigModel):
                 "no cluster admin: the cluster is created without creator admin permissions, so list the IAM "
                 "role that runs pulumi up (the Kubernetes provider acts as it) and any human admin roles, "
                 "e.g. [arn:aws:iam::123456789012:role/deploy]",
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _addons_versioned(self) -> ClusterConfig:
+        missing = missing_versions(self.version, {str(k): v for k, v in self.addon_versions.items()})
+        if missing:
+            raise field_error(
+                "addonVersions",
+                f"Kubernetes {self.version} has no reviewed versions of {', '.join(missing)} in "
+                f"infra/eks/addons.py (reviewed: {', '.join(sorted(ADDON_VERSIONS))}); pin them here, e.g. "
+                f"{{{missing[0]}: vX.Y.Z-eksbuild.N}} from `aws eks describe-addon-versions "
+                f"--kubernetes-version {self.version}`, or add the row with its source",
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _cni_enforces_network_policies(self) -> ClusterConfig:
+        pinned = self.addon_versions.get("vpc-cni")
+        if pinned is not None and vpc_cni_minor(pinned) < NETWORK_POLICY_MIN_VPC_CNI:
+            low = ".".join(map(str, NETWORK_POLICY_MIN_VPC_CNI))
+            raise field_error(
+                "addonVersions",
+                f"vpc-cni {pinned} cannot enforce the namespace's network policies (the VPC CNI does from "
+                f"v{low}); pin v{low}.0 or later, or leave vpc-cni out to use the reviewed version",
             )
         return self
 
@@ -356,14 +405,15 @@ def stack_workloads(config: StackConfig) -> list[Workload]:
     return workloads + _system_workloads(config.cluster)
 
 
-def node_pools(cluster: ClusterConfig) -> list[NodePool]:
-    """The node groups as the capacity checks see them."""
+def node_pools(cluster: ClusterConfig, zones: int) -> list[NodePool]:
+    """The node groups as the capacity checks see them: each one managed node group per AZ."""
     return [
         NodePool(
             name=name,
             instance_types=tuple(group.instance_types),
             max_size=group.max_size,
             schedulable=group.schedulable,
+            zones=zones,
         )
         for name, group in cluster.node_groups.items()
     ]
@@ -371,7 +421,7 @@ def node_pools(cluster: ClusterConfig) -> list[NodePool]:
 
 def node_capacity_problems(config: StackConfig) -> list[str]:
     """Cross-check: every pod fits a node, and every workload at max fits the node groups at max."""
-    return fit_problems(node_pools(config.cluster), stack_workloads(config))
+    return fit_problems(node_pools(config.cluster, config.network.az_count), stack_workloads(config))
 
 
 def api_reachability_problems(config: StackConfig) -> list[str]:
@@ -404,19 +454,21 @@ def cluster_prod_problems(config: StackConfig) -> list[str]:
 
 def node_capacity_lines(config: StackConfig, run: object = None) -> list[str]:
     """The preview's node capacity section: per-node allocatable of each group and the pods at full scale."""
-    pools = node_pools(config.cluster)
+    zones = config.network.az_count
+    pools = node_pools(config.cluster, zones)
     lines = []
     for pool in pools:
         group = config.cluster.node_groups[pool.name]
         taint = "" if pool.schedulable else "  (tainted: not counted)"
         lines.append(
             f"{pool.name}: {', '.join(pool.instance_types)} {group.capacity_type}, {group.min_size}-"
-            f"{group.max_size} nodes; per node {pool.per_node.describe()} allocatable{taint}"
+            f"{group.max_size} nodes per AZ x {zones} AZs; per node {pool.per_node.describe()} "
+            f"allocatable{taint}"
         )
     usable = [pool for pool in pools if pool.schedulable]
     for workload in stack_workloads(config):
         per_node = {pool.name: pods_per_node(workload.request, pool.per_node) for pool in usable}
-        slots = sum(per_node[pool.name] * pool.max_size for pool in usable)
+        slots = sum(per_node[pool.name] * pool.max_nodes for pool in usable)
         lines.append(
             f"  {workload.name}: up to {workload.max_pods} pods of {workload.request.cpu_m}m / "
             f"{workload.request.memory_mib} MiB; room at maxSize for {slots}"

@@ -15,6 +15,7 @@ from stacks.config.alb import alb_problems
 from stacks.config.aws_values import log_retention_problems, tag_problems
 from stacks.config.cache import prod_cache_problems
 from stacks.config.cluster import api_reachability_problems, cluster_prod_problems, node_capacity_problems
+from stacks.config.network import zone_region_problems
 from stacks.config.storage import prod_storage_problems
 
 if TYPE_CHECKING:
@@ -60,4 +61,5 @@ CROSS_CHECKS: list[Check] = [
     cluster_prod_problems,
     api_reachability_problems,
     alb_problems,
+    zone_region_problems,
 ]

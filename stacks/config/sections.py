@@ -9,6 +9,7 @@ from pydantic import Field, StringConstraints, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from infra.catalog import RDS_INSTANCE_CLASSES, SUPPORTED_POSTGRES_MAJORS
+from infra.eks.zones import AZ_ID_PATTERN, EKS_UNSUPPORTED_ZONE_IDS
 from stacks.config.base import ConfigModel
 
 SHARD_ID_PATTERN = r"^[a-z][a-z0-9-]{0,29}[a-z0-9]$"
@@ -44,6 +45,36 @@ class NetworkConfig(ConfigModel):
     """VPC flow logs to CloudWatch Logs."""
     flow_log_retention_days: int = Field(default=30, ge=1, le=3653)
     """Retention of the flow log group, in days."""
+    zone_ids: list[Annotated[str, StringConstraints(pattern=AZ_ID_PATTERN)]] | None = None
+    """AZ ids to use (e.g. [use1-az1, use1-az2]), one per AZ index, azCount of them; default: the region's
+    first usable Availability Zone ids in sorted order (never a Local Zone, never one EKS refuses)."""
+
+    @field_validator("zone_ids")
+    @classmethod
+    def _usable_zone_ids(cls, value: list[str] | None) -> list[str] | None:
+        if value is None:
+            return value
+        if len(set(value)) != len(value):
+            raise PydanticCustomError("zone_ids", "zone ids repeat: {value}; each AZ once", {"value": value})
+        refused = sorted(set(value) & EKS_UNSUPPORTED_ZONE_IDS)
+        if refused:
+            raise PydanticCustomError(
+                "zone_ids",
+                "{refused}: EKS cannot place the cluster's control-plane interfaces there "
+                "(UnsupportedAvailabilityZoneException; EKS user guide, network-reqs.html); pick other ids",
+                {"refused": ", ".join(refused)},
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _one_zone_per_az(self) -> NetworkConfig:
+        if self.zone_ids is not None and len(self.zone_ids) != self.az_count:
+            raise field_error(
+                "zoneIds",
+                f"{len(self.zone_ids)} zone ids for azCount {self.az_count}; list exactly azCount ids (or "
+                f"set azCount to {len(self.zone_ids)})",
+            )
+        return self
 
 
 class ProxyPoolConfig(ConfigModel):

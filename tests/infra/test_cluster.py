@@ -15,7 +15,7 @@ from infra.cluster import kubeconfig, principal_key
 from infra.lb_controller import POLICY_FILE, controller_policy
 from policy import RULES, PolicyResource, check_rule, from_records
 from stacks.config.cluster import ROLLOUT_SURGE
-from tests.support.harness import RecordedResource, StackRun, run_stack, stack_config
+from tests.support.harness import RecordedResource, StackRun, config_problems, run_stack, stack_config
 
 pytestmark = pytest.mark.infra
 
@@ -160,23 +160,44 @@ def test_adding_an_admin_leaves_the_existing_entry_alone() -> None:
 # --- node groups --------------------------------------------------------------------------------------------
 
 
+def zone_groups(run: StackRun, group_name: str) -> list[RecordedResource]:
+    """The managed node groups of one configured group, in AZ-index order."""
+    groups = [
+        g for g in run.by_type(NODE_GROUP) if g.name.rsplit("-", 1)[0].endswith(f"cluster-{group_name}")
+    ]
+    return sorted(groups, key=lambda g: int(g.name.rsplit("-", 1)[1]))
+
+
 def test_node_group_from_config(prod_run: StackRun) -> None:
-    group = prod_run.one(NODE_GROUP, "cluster-general")
-    inputs = group.inputs
-    assert inputs["clusterName"] == "nexus-prod-eks"
-    assert inputs["instanceTypes"] == ["m6i.2xlarge"]
-    assert inputs["capacityType"] == "ON_DEMAND"
-    assert inputs["amiType"] == "AL2023_x86_64_STANDARD"
-    assert inputs["scalingConfig"] == {"minSize": 3, "desiredSize": 3, "maxSize": 15}
-    assert inputs["subnetIds"] == subnet_ids(prod_run, "private")
-    assert inputs["tags"]["k8s.io/cluster-autoscaler/enabled"] == "true"
-    assert inputs["tags"]["k8s.io/cluster-autoscaler/nexus-prod-eks"] == "owned"
-    # The Cluster Autoscaler owns the size after creation.
-    assert group.ignore_changes == ("scalingConfig.desiredSize",)
+    groups = zone_groups(prod_run, "general")
+    # One managed node group per AZ, each in its AZ's private subnet (Cluster Autoscaler: one ASG per AZ).
+    assert [g.name for g in groups] == [f"nexus-prod-cluster-general-{i}" for i in range(3)]
+    assert [g.inputs["subnetIds"] for g in groups] == [[subnet] for subnet in subnet_ids(prod_run, "private")]
+    for index, group in enumerate(groups):
+        inputs = group.inputs
+        assert inputs["clusterName"] == "nexus-prod-eks"
+        assert inputs["instanceTypes"] == ["m6i.2xlarge"]
+        assert inputs["capacityType"] == "ON_DEMAND"
+        assert inputs["amiType"] == "AL2023_x86_64_STANDARD"
+        assert inputs["scalingConfig"] == {"minSize": 1, "desiredSize": 1, "maxSize": 5}  # per AZ
+        assert inputs["version"] == "1.34"  # the cluster's: a version bump upgrades the nodes too
+        assert inputs["nodeGroupNamePrefix"] == f"general-{index}-"
+        # Identical labels in every AZ: the autoscaler treats the groups as similar and balances them.
+        assert inputs["labels"] == {"nexus.io/node-group": "general"}
+        assert inputs["tags"]["k8s.io/cluster-autoscaler/enabled"] == "true"
+        assert inputs["tags"]["k8s.io/cluster-autoscaler/nexus-prod-eks"] == "owned"
+        # The Cluster Autoscaler owns the size after creation.
+        assert group.ignore_changes == ("scalingConfig.desiredSize",)
+
+
+def test_the_first_az_keeps_the_old_single_group_urn(prod_run: StackRun) -> None:
+    first, *others = zone_groups(prod_run, "general")
+    assert [alias["spec"]["name"] for alias in first.record.aliases] == ["nexus-prod-cluster-general"]
+    assert all(not group.record.aliases for group in others)
 
 
 def test_spot_group_with_diversified_types(dev_run: StackRun) -> None:
-    inputs = dev_run.one(NODE_GROUP, "cluster-general").inputs
+    inputs = dev_run.one(NODE_GROUP, "cluster-general-1").inputs
     assert inputs["capacityType"] == "SPOT"
     assert inputs["instanceTypes"] == ["t3.xlarge", "m5.xlarge", "m6i.xlarge"]
 
@@ -198,11 +219,15 @@ def test_launch_template_hardens_nodes(prod_run: StackRun) -> None:
     }
     cluster_sg = prod_run.one(CLUSTER).outputs["vpcConfig"]["clusterSecurityGroupId"]
     assert inputs["vpcSecurityGroupIds"] == [cluster_sg, workload_sg_id(prod_run)]
-    group = prod_run.one(NODE_GROUP, "cluster-general").inputs
-    assert group["launchTemplate"] == {"id": template.id, "version": str(template.outputs["latestVersion"])}
-    # Disk and SGs live in the template: the group must not set them too (EKS refuses both).
-    assert "diskSize" not in group
-    assert "remoteAccess" not in group
+    # One template serves the group's node group in every AZ.
+    for group in (g.inputs for g in zone_groups(prod_run, "general")):
+        assert group["launchTemplate"] == {
+            "id": template.id,
+            "version": str(template.outputs["latestVersion"]),
+        }
+        # Disk and SGs live in the template: the group must not set them too (EKS refuses both).
+        assert "diskSize" not in group
+        assert "remoteAccess" not in group
 
 
 def two_groups_run() -> StackRun:
@@ -222,11 +247,13 @@ def two_groups_run() -> StackRun:
 
 
 def test_labels_and_taints_reach_the_group() -> None:
-    batch = two_groups_run().one(NODE_GROUP, "cluster-batch").inputs
-    assert batch["labels"] == {"workload": "batch", "nexus.io/node-group": "batch"}
-    assert batch["taints"] == [{"key": "dedicated", "value": "batch", "effect": "NO_SCHEDULE"}]
-    assert batch["amiType"] == "AL2023_ARM_64_STANDARD"
-    assert batch["nodeGroupNamePrefix"] == "batch-"
+    batches = zone_groups(two_groups_run(), "batch")
+    assert len(batches) == 2  # dev's two AZs
+    for index, batch in enumerate(b.inputs for b in batches):
+        assert batch["labels"] == {"workload": "batch", "nexus.io/node-group": "batch"}
+        assert batch["taints"] == [{"key": "dedicated", "value": "batch", "effect": "NO_SCHEDULE"}]
+        assert batch["amiType"] == "AL2023_ARM_64_STANDARD"
+        assert batch["nodeGroupNamePrefix"] == f"batch-{index}-"
 
 
 def test_adding_a_node_group_leaves_the_others_alone(dev_run: StackRun) -> None:
@@ -268,22 +295,21 @@ def test_changing_instance_types_replaces_without_a_name_collision(prod_run: Sta
     # replace-only property of aws_eks_node_group, plans a replacement of that one resource.
     assert {r.urn for r in bigger} == {r.urn for r in prod_run}
     changed = sorted(r.urn for r in bigger if r.inputs != prod_run.get(r.urn).inputs)
-    old = prod_run.one(NODE_GROUP, "cluster-general")
-    new = bigger.one(NODE_GROUP, "cluster-general")
-    assert changed == [old.urn]
-    assert {k for k in new.inputs if new.inputs[k] != old.inputs.get(k)} == {"instanceTypes"}
-
-    # The group is auto-named and replaced create-before-delete: no two live groups share a name.
-    assert "nodeGroupName" not in new.inputs
-    assert new.inputs["nodeGroupNamePrefix"] == "general-"
-    assert not new.record.delete_before_replace
-    assert old.outputs["nodeGroupName"].startswith("general-")
-    assert not collides(old, new)
+    olds = zone_groups(prod_run, "general")
+    assert changed == sorted(g.urn for g in olds)  # the group's node group in every AZ, nothing else
+    for old in olds:
+        new = bigger.get(old.urn)
+        assert {k for k in new.inputs if new.inputs[k] != old.inputs.get(k)} == {"instanceTypes"}
+        # Each is auto-named and replaced create-before-delete: no two live groups share a name.
+        assert "nodeGroupName" not in new.inputs
+        assert not new.record.delete_before_replace
+        assert old.outputs["nodeGroupName"].startswith(new.inputs["nodeGroupNamePrefix"])
+        assert not collides(old, new)
 
 
 def test_the_collision_check_catches_a_fixed_name(prod_run: StackRun) -> None:
     # The negative control: the same replacement with a fixed name would collide.
-    old = prod_run.one(NODE_GROUP, "cluster-general")
+    old = prod_run.one(NODE_GROUP, "cluster-general-0")
     fixed_inputs = {**old.inputs, "nodeGroupName": "general"}
     fixed_old = RecordedResource(
         record=old.record,
@@ -308,12 +334,13 @@ def test_the_collision_check_catches_a_fixed_name(prod_run: StackRun) -> None:
 def test_addons_and_their_order(prod_run: StackRun) -> None:
     addons = {addon.inputs["addonName"]: addon for addon in prod_run.by_type(ADDON)}
     assert set(addons) == {"vpc-cni", "kube-proxy", "eks-pod-identity-agent", "coredns", "metrics-server"}
-    group = prod_run.one(NODE_GROUP, "cluster-general")
+    group = prod_run.one(NODE_GROUP, "cluster-general-2")
     for name, addon in addons.items():
         assert addon.inputs["clusterName"] == "nexus-prod-eks"
         assert addon.inputs["resolveConflictsOnCreate"] == "OVERWRITE"
         assert addon.inputs["resolveConflictsOnUpdate"] == "OVERWRITE"
-        assert "addonVersion" not in addon.inputs  # EKS's default for 1.34, fixed once created
+        # Every add-on carries a version, so that it follows nexus:cluster.version (test below).
+        assert addon.inputs["addonVersion"].startswith("v"), name
         after_nodes = group.urn in addon.dependencies
         assert after_nodes == (name in ("coredns", "metrics-server")), name
     # The node groups wait for the CNI, kube-proxy and the Pod Identity agent.
@@ -324,7 +351,52 @@ def test_addons_and_their_order(prod_run: StackRun) -> None:
 def test_pinned_addon_version_is_used() -> None:
     addons = {addon.inputs["addonName"]: addon.inputs for addon in two_groups_run().by_type(ADDON)}
     assert addons["coredns"]["addonVersion"] == "v1.12.1-eksbuild.2"
-    assert "addonVersion" not in addons["vpc-cni"]
+    # Not pinned: the reviewed row for 1.34 (infra/eks/addons.py, whose sources the module names).
+    assert addons["vpc-cni"]["addonVersion"] == "v1.22.4-eksbuild.3"
+
+
+def _versions(run: StackRun) -> tuple[set[str], dict[str, str]]:
+    groups = {group.inputs["version"] for group in run.by_type(NODE_GROUP)}
+    addons = {addon.inputs["addonName"]: addon.inputs["addonVersion"] for addon in run.by_type(ADDON)}
+    return groups, addons
+
+
+def test_bumping_the_cluster_version_moves_node_groups_and_addons(dev_run: StackRun) -> None:
+    # Downgrade the dev stack by one minor (as if it still ran 1.33), then compare with the real 1.34 run:
+    # every node group and every add-on must change with the control plane.
+    older = variant("dev", version="1.33", autoscaler={"chartVersion": "9.47.0", "imageTag": "v1.33.1"})
+    assert older.one(CLUSTER).inputs["version"] == "1.33"
+    old_groups, old_addons = _versions(older)
+    new_groups, new_addons = _versions(dev_run)
+    assert old_groups == {"1.33"}
+    assert new_groups == {"1.34"}
+    assert old_addons["kube-proxy"] == "v1.33.10-eksbuild.21"
+    assert new_addons["kube-proxy"] == "v1.34.6-eksbuild.21"
+    moved = {name for name in new_addons if old_addons[name] != new_addons[name]}
+    # vpc-cni and coredns have the same reviewed build for 1.33 and 1.34; the others move.
+    assert moved == {"kube-proxy", "eks-pod-identity-agent", "metrics-server"}
+
+
+def test_a_minor_without_reviewed_addon_versions_is_refused() -> None:
+    config = stack_config("dev")
+    config["nexus:cluster"] = {
+        **config["nexus:cluster"],
+        "version": "1.36",
+        "autoscaler": {"chartVersion": "9.55.0", "imageTag": "v1.36.0"},
+    }
+    problems = config_problems(config, stack="dev")
+    assert any(
+        line.startswith("nexus:cluster.addonVersions: Kubernetes 1.36 has no reviewed versions of vpc-cni, ")
+        for line in problems
+    ), problems
+    pinned = {
+        "vpc-cni": "v1.22.4-eksbuild.3",
+        "kube-proxy": "v1.36.0-eksbuild.1",
+        "coredns": "v1.14.3-eksbuild.1",
+    }
+    config["nexus:cluster"]["addonVersions"] = pinned
+    run = run_stack(config, stack="dev")
+    assert _versions(run)[1]["kube-proxy"] == "v1.36.0-eksbuild.1"
 
 
 # --- the Kubernetes provider and the kubeconfig ------------------------------------------------------------
@@ -388,7 +460,7 @@ def test_autoscaler_release(prod_run: StackRun) -> None:
     assert release.provider is not None
     assert release.provider.split("::")[-1].startswith("nexus-prod-cluster-k8s")
     deps = set(release.dependencies)
-    assert prod_run.one(NODE_GROUP, "cluster-general").urn in deps
+    assert {g.urn for g in zone_groups(prod_run, "general")} <= set(deps)
     assert prod_run.one(POD_IDENTITY, "autoscaler-identity").urn in deps
     assert prod_run.one(ADDON, "cluster-eks-pod-identity-agent").urn in deps
 
@@ -462,6 +534,34 @@ def test_lb_controller_release(dev_run: StackRun) -> None:
     assert values["replicaCount"] == 2
     association = dev_run.one(POD_IDENTITY, "lb-controller-identity").inputs
     assert association["serviceAccount"] == values["serviceAccount"]["name"] == "aws-load-balancer-controller"
+
+
+def test_lb_controller_crds_follow_the_chart_version(dev_run: StackRun) -> None:
+    release = dev_run.one(RELEASE, "lb-controller-release")
+    crds = dev_run.one("kubernetes:yaml/v2:ConfigFile", "lb-controller-crds")
+    # Chart 1.14.0 ships controller v2.14.0 (its Chart.yaml); the CRDs are read at that tag, not Helm's.
+    assert crds.inputs["file"] == (
+        "https://raw.githubusercontent.com/kubernetes-sigs/aws-load-balancer-controller/v2.14.0/"
+        "helm/aws-load-balancer-controller/crds/crds.yaml"
+    )
+    assert release.inputs["skipCrds"] is True
+    assert crds.urn in release.dependencies
+    assert crds.provider == release.provider or crds.record.providers.get("kubernetes") == release.provider
+
+
+def test_an_lb_controller_chart_without_a_crd_source_is_refused() -> None:
+    config = stack_config("dev")
+    config["nexus:cluster"] = {
+        **config["nexus:cluster"],
+        "loadBalancerController": {"chartVersion": "1.15.0"},
+    }
+    problems = config_problems(config, stack="dev")
+    assert any(
+        line.startswith(
+            "nexus:cluster.loadBalancerController.chartVersion: no CRD source known for chart 1.15.0"
+        )
+        for line in problems
+    ), problems
 
 
 # --- policy rules of this part: they hold on the stacks (test_policy.py) and each can fail ----------------
@@ -538,3 +638,20 @@ def test_capacity_checks_assume_the_deployments_real_surge(prod_run: StackRun) -
     for deployment in deployments:
         rolling = deployment.inputs["spec"]["strategy"]["rollingUpdate"]
         assert rolling == {"maxUnavailable": 0, "maxSurge": f"{round(ROLLOUT_SURGE * 100)}%"}
+
+
+def test_vpc_cni_gets_its_network_policy_agent(prod_run: StackRun) -> None:
+    cni = next(a for a in prod_run.by_type(ADDON) if a.inputs["addonName"] == "vpc-cni")
+    assert json.loads(cni.inputs["configurationValues"]) == {"enableNetworkPolicy": "true"}
+    others = [a for a in prod_run.by_type(ADDON) if a.inputs["addonName"] != "vpc-cni"]
+    assert all("configurationValues" not in a.inputs for a in others)
+
+
+def test_a_vpc_cni_too_old_for_network_policies_is_refused() -> None:
+    config = stack_config("dev")
+    config["nexus:cluster"] = {**config["nexus:cluster"], "addonVersions": {"vpc-cni": "v1.13.4-eksbuild.1"}}
+    problems = config_problems(config, stack="dev")
+    assert any(
+        line.startswith("nexus:cluster.addonVersions: vpc-cni v1.13.4-eksbuild.1 cannot enforce")
+        for line in problems
+    ), problems

@@ -62,7 +62,7 @@ def test_every_kind_is_there(manifests: Manifests) -> None:
         "Deployment": 2,
         "Service": 1,
         "TargetGroupBinding": 1,
-        "NetworkPolicy": 2,
+        "NetworkPolicy": 4,
         "HorizontalPodAutoscaler": 2,
         "PodDisruptionBudget": 2,
     }

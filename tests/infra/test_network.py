@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from infra.subnets import plan_subnets
+from offline import invokes
 from policy import RULES, PolicyResource, check_rule, from_records
 from tests.support.harness import (
     PROJECT_DIR,
@@ -49,6 +50,16 @@ EXPECTED = {
     "dev": ("10.20.0.0/16", 2, 1, False, None),
     "prod": ("10.40.0.0/16", 3, 3, True, 90),
 }
+# us-east-1's usable AZ ids in sorted order: use1-az3 is skipped (EKS refuses control-plane subnets there),
+# and the emulated account's opted-in Local Zone (use1-bos1-az1) is never a candidate.
+ZONE_IDS = ["use1-az1", "use1-az2", "use1-az4"]
+
+
+def zone_names(region: str, zone_ids: list[str]) -> list[str]:
+    """The names the emulated AWS gives those zone ids in its account (names map to ids per account)."""
+    answer = invokes.answer("aws:index/getAvailabilityZones:getAvailabilityZones", {}, region)
+    name_of = dict(zip(answer["zoneIds"], answer["names"], strict=True))
+    return [name_of[zone] for zone in zone_ids]
 
 
 class Net:
@@ -112,7 +123,8 @@ def test_component_outputs_are_registered_and_known(net: tuple[str, Net]) -> Non
     outputs = network.component.record.component_outputs
     assert outputs["vpcCidr"] == cidr
     assert outputs["vpcId"] == network.named(VPC, "vpc").id
-    assert outputs["azs"] == [f"us-east-1{letter}" for letter in "abcdef"[:az_count]]
+    assert outputs["zoneIds"] == ZONE_IDS[:az_count]
+    assert outputs["azs"] == zone_names("us-east-1", ZONE_IDS[:az_count])
     for tier in ("public", "private", "isolated"):
         ids = [network.named(SUBNET, f"{tier}-{i}").id for i in range(az_count)]
         assert outputs[f"{tier}SubnetIds"] == ids
@@ -143,7 +155,9 @@ def test_subnets_follow_the_plan_keyed_by_az_index(net: tuple[str, Net]) -> None
         subnet = network.named(SUBNET, f"{plan.tier}-{plan.az_index}")
         assert subnet.inputs["cidrBlock"] == plan.cidr
         assert subnet.inputs["vpcId"] == vpc_id
-        assert subnet.inputs["availabilityZone"] == f"us-east-1{'abcdef'[plan.az_index]}"
+        # Placed by zone id: the same physical zone in every account (names are per account).
+        assert subnet.inputs["availabilityZoneId"] == ZONE_IDS[plan.az_index]
+        assert "availabilityZone" not in subnet.inputs
         assert subnet.inputs["mapPublicIpOnLaunch"] is False
 
 
@@ -360,8 +374,8 @@ def test_another_region_keeps_every_urn_and_changes_only_zones_and_the_endpoint(
     east = Net(network_run("dev"))
     west = Net(network_run("dev", region="us-west-2"))
     assert [r.urn for r in east.children] == [r.urn for r in west.children]
-    zones = [s.inputs["availabilityZone"] for s in west.all(SUBNET)]
-    assert set(zones) == {"us-west-2a", "us-west-2b"}
+    zones = [s.inputs["availabilityZoneId"] for s in west.all(SUBNET)]
+    assert set(zones) == {"usw2-az1", "usw2-az2"}
     assert west.named(ENDPOINT, "s3").inputs["serviceName"] == "com.amazonaws.us-west-2.s3"
 
 
@@ -371,9 +385,9 @@ def test_more_azs_than_the_region_has_is_refused_by_name() -> None:
     config["nexus:network"] = {**config["nexus:network"], "azCount": 4}
     run = run_stack(config, stack="netcheck")
     assert run.error is not None
-    assert run.error.startswith("nexus:network.azCount: 4 AZs requested but the region has 3 available")
+    assert run.error.startswith("nexus:network.azCount: 4 AZs requested but the region has 3 usable")
     assert run.by_type(SUBNET) == [] or all(
-        s.inputs.get("availabilityZone") is None for s in run.by_type(SUBNET)
+        s.inputs.get("availabilityZoneId") is None for s in run.by_type(SUBNET)
     )
 
 

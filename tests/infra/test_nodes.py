@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
@@ -58,7 +59,37 @@ def test_allocatable_is_positive_and_below_capacity(name: str) -> None:
     node = allocatable(name)
     assert 0 < node.cpu_m < spec.vcpu * 1000
     assert 0 < node.memory_mib < spec.memory_gib * 1024
-    assert 0 < node.pods < spec.max_pods
+    assert 0 < node.pods < spec.max_pods <= spec.eni_max_pods
+
+
+@pytest.mark.parametrize(
+    ("name", "pods"),
+    [
+        ("m6i.large", 29),  # 2 vCPUs: the ENIs' 29 is below the cap
+        ("m6i.4xlarge", 110),  # 16 vCPUs: ENIs allow 234, managed node groups cap at 110 below 30 vCPUs
+        ("r6g.4xlarge", 110),
+        ("m6i.8xlarge", 234),  # 32 vCPUs: the cap is 250, the ENIs' 234 is lower
+        ("m6i.16xlarge", 250),  # 64 vCPUs: ENIs allow 737, capped at 250
+    ],
+)
+def test_max_pods_follow_the_managed_node_group_cap(name: str, pods: int) -> None:
+    # EKS user guide, choosing-instance-type.html#max-pods-precedence: 110 below 30 vCPUs, 250 above.
+    assert INSTANCE_TYPES[name].max_pods == pods
+    assert allocatable(name).pods == pods - DAEMONSET_OVERHEAD.pods
+
+
+def test_kube_reserved_memory_counts_the_capped_pods() -> None:
+    # An m6i.4xlarge has 64 GiB; kube-reserved is 255 + 11 x 110, not 255 + 11 x 234.
+    node = allocatable("m6i.4xlarge")
+    visible = int(64 * 1024 * 0.925)
+    assert node.memory_mib == visible - (255 + 11 * 110) - 100 - DAEMONSET_OVERHEAD.memory_mib
+
+
+@given(st.sampled_from(sorted(INSTANCE_TYPES)))
+def test_no_node_counts_more_pods_than_a_managed_node_group_allows(name: str) -> None:
+    spec = INSTANCE_TYPES[name]
+    assert spec.max_pods <= (110 if spec.vcpu < 30 else 250)
+    assert spec.max_pods <= spec.eni_max_pods
 
 
 def test_group_allocatable_promises_only_the_smallest_type() -> None:
@@ -182,11 +213,26 @@ def test_stack_files_pass_the_capacity_checks(stack: str) -> None:
 
 def test_prod_node_group_too_small_for_api_max_is_refused() -> None:
     cluster = _cluster("prod")
-    cluster["nodeGroups"]["general"]["maxSize"] = 4
-    cluster["nodeGroups"]["general"]["desiredSize"] = 3
+    # Sizes are per AZ: 2 nodes in each of prod's 3 AZs hold 3 API pods each, 18 in all.
+    cluster["nodeGroups"]["general"]["maxSize"] = 2
     problems = _problems("prod", **{"nexus:cluster": cluster})
-    assert any(line.startswith("nexus:api.maxReplicas: 25 api pods do not fit") for line in problems), (
-        problems
+    assert any(
+        line.startswith(
+            "nexus:api.maxReplicas: 25 api pods do not fit: the untainted node groups at maxSize hold 18"
+        )
+        for line in problems
+    ), problems
+
+
+def test_a_group_counts_its_nodes_in_every_az() -> None:
+    # m6i.large holds one 1000m pod per node; 2 nodes per AZ in 3 AZs hold 6.
+    api = Workload("api", Resources(1000, 512), 6, "nexus:api.cpu / memoryMib", "nexus:api.maxReplicas")
+    three_azs = NodePool("general", ("m6i.large",), 2, schedulable=True, zones=3)
+    assert three_azs.max_nodes == 6
+    assert fit_problems([three_azs], [api]) == []
+    more = dataclasses.replace(api, max_pods=7)
+    assert fit_problems([three_azs], [more])[0].startswith(
+        "nexus:api.maxReplicas: 7 api pods do not fit: the untainted node groups at maxSize hold 6 of them"
     )
 
 
@@ -279,7 +325,8 @@ def test_preview_capacity_lines_for_prod() -> None:
 
     lines = node_capacity_lines(load(_raw("prod"), stack="prod"))
     assert lines[0] == (
-        "general: m6i.2xlarge ON_DEMAND, 3-15 nodes; per node 7760m CPU, 29167 MiB, 55 pods allocatable"
+        "general: m6i.2xlarge ON_DEMAND, 1-5 nodes per AZ x 3 AZs; per node 7760m CPU, 29167 MiB, 55 pods "
+        "allocatable"
     )
     # 3 API pods of 2000m per 7760m node, 15 nodes.
     assert "    api: up to 25 pods of 2000m / 1024 MiB; room at maxSize for 45" in [

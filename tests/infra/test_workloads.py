@@ -74,7 +74,7 @@ def test_every_child_belongs_to_the_component_and_is_named_from_it(run: StackRun
         "apps/v1": 2,
         "batch/v1": 1,
         "elbv2.k8s.aws/v1beta1": 1,
-        "networking.k8s.io/v1": 2,
+        "networking.k8s.io/v1": 4,  # ingress and egress: default deny + what is allowed
         "autoscaling/v2": 2,
         "policy/v1": 2,
     }
@@ -187,7 +187,7 @@ def test_job_name_is_the_hash_of_image_and_tenant_map(run: StackRun, stack: str)
     spec = job.inputs["spec"]
     assert container(job)["command"] == ["python", "-m", "app.migrate"]
     assert spec["backoffLimit"] == m.MIGRATION_BACKOFF_LIMIT
-    assert spec["ttlSecondsAfterFinished"] == m.MIGRATION_TTL_SECONDS
+    assert "ttlSecondsAfterFinished" not in spec  # the lifecycle is Pulumi's (policy k8s-job-no-ttl)
     assert spec["template"]["spec"]["restartPolicy"] == "Never"
     assert job.inputs["metadata"]["annotations"] == {"pulumi.com/replaceUnready": "true"}
     # Pulumi waits longer than Kubernetes' deadline, so a slow migration ends as a failed Job.
@@ -351,7 +351,7 @@ def _plain_outputs(run: StackRun) -> str:
 def test_whole_stack_runs_the_workloads_on_the_clusters_provider(stack_run: StackRun) -> None:
     component = stack_run.one("nexus:workloads:Workloads")
     objects = [r for r in stack_run.descendants_of(component) if r.type.startswith(K8S_PREFIX)]
-    assert len(objects) == 17
+    assert len(objects) == 19
     providers = {r.provider for r in objects}
     assert len(providers) == 1
     provider = stack_run.get(providers.pop())
@@ -370,8 +370,11 @@ def test_whole_stack_namespace_waits_for_nodes_addons_and_the_load_balancer_cont
     assert ("aws:eks/addon:Addon", "agent") in waits_for  # eks-pod-identity-agent: credentials for the pods
     assert ("aws:eks/addon:Addon", "server") in waits_for  # metrics-server: the HPAs' metrics
     assert ("kubernetes:helm.sh/v3:Release", "release") in waits_for  # the TargetGroupBinding CRD and webhook
-    node_groups = {name for type_, name in waits_for if type_ == "aws:eks/nodeGroup:NodeGroup"}
-    assert node_groups == set(config_of(stack_run.stack).cluster.node_groups)
+    # Every node group of every AZ (one managed node group per configured group and AZ).
+    config = config_of(stack_run.stack)
+    node_groups = {urn for urn in namespace.dependencies if "aws:eks/nodeGroup:NodeGroup" in urn}
+    assert node_groups == {group.urn for group in stack_run.by_type("aws:eks/nodeGroup:NodeGroup")}
+    assert len(node_groups) == len(config.cluster.node_groups) * config.network.az_count
 
 
 def test_no_secret_reaches_a_plain_output_or_a_config_map(stack_run: StackRun) -> None:

@@ -194,12 +194,14 @@ def test_cloud_values_are_emulated(tiny_run: StackRun) -> None:
     assert out["address"].startswith(f"{identifier}.")
     assert out["address"].endswith(".us-west-2.rds.amazonaws.com")
     assert out["endpoint"] == f"{out['address']}:5432"
+    # Region from the provider; unfiltered, AWS lists the account's opted-in Local Zone with the AZs.
     assert out["zones"] == [
+        "us-west-2-lax-1a",
         "us-west-2a",
         "us-west-2b",
         "us-west-2c",
         "us-west-2d",
-    ]  # region from the provider
+    ]
     assert out["account"] == "123456789012"
     top = tiny_run.one("aws:s3/bucket:Bucket", "top")
     assert out["topArn"] == f"arn:aws:s3:::{top.outputs['bucket']}"
