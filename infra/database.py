@@ -426,8 +426,10 @@ class TenantShard(pulumi.ComponentResource):
         assert replica_sg is not None  # created whenever read_replicas > 0
         return aws.rds.Instance(
             f"{self._name}-replica-{index}",
-            # Engine, version, database, user and password come from the source.
-            replicate_source_db=primary.identifier,
+            # Engine, version, database, user and password come from the source. By ARN, not identifier: with
+            # a subnet group in the same region RDS refuses an identifier (DBSubnetGroupNotAllowedFault; the
+            # pulumi-aws docstring of replicate_source_db says to use the ARN then).
+            replicate_source_db=primary.arn,
             instance_class=args.replica_instance_class,
             auto_minor_version_upgrade=True,
             port=POSTGRES_PORT,

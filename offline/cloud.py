@@ -59,6 +59,9 @@ class Ctx:
     """Outputs computed so far (auto-names first); emulations read and add to it."""
     account: str = ACCOUNT_ID
     partition: str = PARTITION
+    created: Callable[[str], list[Mapping[str, Any]]] = field(default=lambda _type: [])
+    """States (secrets unwrapped) of the resources of a type the cloud has already created in this run: what
+    AWS would resolve a reference against (e.g. a read replica's source). Empty outside a run."""
 
     def get(self, key: str, default: Any = None) -> Any:
         """A computed output if present, else the input, else ``default``."""

@@ -168,7 +168,14 @@ class RecordingMonitor(MockMonitor):
             urn=urn,
             inputs=unwrap_secrets(inputs),
             region=self._region_for(request.provider, inputs),
+            created=self._created,
         )
+
+    def _created(self, type_: str) -> list[Mapping[str, Any]]:
+        """States of the already created resources of a type (a registration answers only once created)."""
+        with self._lock:
+            states = [record.outputs for record in self.records.values() if record.type == type_]
+        return [unwrap_secrets(dict(state)) for state in states]
 
     # --- registration -----------------------------------------------------------------------------------
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802  (gRPC method name)

@@ -176,8 +176,10 @@ def test_replicas_point_at_their_primary(runs: dict[str, tuple[StackRun, StackCo
         params = child(run, shard, "aws:rds/parameterGroup:ParameterGroup", "params")
         for replica in replicas:
             inputs = replica.inputs
-            assert primary.outputs["identifier"]  # emulated: never None
-            assert inputs["replicateSourceDb"] == primary.outputs["identifier"]
+            assert primary.outputs["arn"]  # emulated: never None
+            # By ARN: the replica also names a subnet group, and RDS then refuses an identifier.
+            assert inputs["replicateSourceDb"] == primary.outputs["arn"]
+            assert inputs["dbSubnetGroupName"]
             assert primary.urn in replica.dependencies
             assert inputs["instanceClass"] == shard_config.replica_instance_class
             assert inputs["parameterGroupName"] == params.outputs["name"]
