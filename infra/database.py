@@ -26,6 +26,9 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
+from infra.catalog import performance_insights_supported
+
+ENGINE: Final = "postgres"
 POSTGRES_PORT: Final = 5432
 PROXY_ENGINE_FAMILY: Final = "POSTGRESQL"
 # Characters RDS refuses in a master password are '/', '"', '@' and space; the rest of this set also needs no
@@ -66,7 +69,8 @@ class TenantShardArgs:
     master_username: str
     """Master user; its password is generated and kept in the shard's secret."""
     performance_insights: bool
-    """Enable Performance Insights (only on classes that support it)."""
+    """Enable Performance Insights on every instance whose class supports it, decided per instance: the
+    primary by ``instance_class``, each replica by ``replica_instance_class``."""
     proxy_max_connections_percent: int
     """Share of the primary's max_connections the proxy may open."""
     proxy_max_idle_connections_percent: int
@@ -362,8 +366,9 @@ class TenantShard(pulumi.ComponentResource):
             opts=self._opts(),
         )
 
-    def _performance_insights(self) -> dict[str, Any]:
-        if not self._args.performance_insights:
+    def _performance_insights(self, instance_class: str) -> dict[str, Any]:
+        # Per instance: a replica's class may differ from the primary's, and RDS checks each one.
+        if not (self._args.performance_insights and performance_insights_supported(ENGINE, instance_class)):
             return {"performance_insights_enabled": False}
         return {
             "performance_insights_enabled": True,
@@ -381,7 +386,7 @@ class TenantShard(pulumi.ComponentResource):
         args = self._args
         return aws.rds.Instance(
             f"{self._name}-primary",
-            engine="postgres",
+            engine=ENGINE,
             # The major only: RDS applies minor upgrades itself, and a pinned minor would make the next run
             # try to downgrade.
             engine_version=args.engine_version,
@@ -410,7 +415,7 @@ class TenantShard(pulumi.ComponentResource):
             enabled_cloudwatch_logs_exports=list(LOG_EXPORTS),
             tags=tags,
             opts=self._data_opts(),
-            **self._performance_insights(),
+            **self._performance_insights(args.instance_class),
         )
 
     def _replica(
@@ -448,7 +453,7 @@ class TenantShard(pulumi.ComponentResource):
             enabled_cloudwatch_logs_exports=list(LOG_EXPORTS),
             tags={**tags, "Role": "replica", "ReplicaIndex": str(index)},
             opts=self._data_opts(),
-            **self._performance_insights(),
+            **self._performance_insights(args.replica_instance_class),
         )
 
     def _proxy(

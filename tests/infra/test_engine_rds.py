@@ -10,7 +10,9 @@ from typing import Any
 
 import pytest
 
+from infra.catalog import RDS_INSTANCE_CLASSES, performance_insights_supported
 from offline import EmulationError, StackRun, run_config
+from offline.cloud import Ctx, emulate, lookup
 
 pytestmark = pytest.mark.infra
 
@@ -109,3 +111,40 @@ def test_performance_insights_on_small_postgres_classes_passes(project: Path, in
     # AWS's table lists no instance-class restriction for RDS for PostgreSQL.
     run = _run(project, primaryClass=instance_class, replicaClass=instance_class)
     assert all(db.inputs["performanceInsightsEnabled"] for db in run.by_type("aws:rds/instance:Instance"))
+
+
+# --- the program's decision (infra/catalog.py) agrees with what the engine refuses ------------------------
+
+SMALL_BURSTABLE = ("db.t2.micro", "db.t2.small", "db.t3.micro", "db.t3.small", "db.t4g.micro", "db.t4g.small")
+
+
+@pytest.mark.parametrize("engine", ["mysql", "mariadb"])
+def test_catalog_excludes_the_small_burstable_classes_for_mysql_and_mariadb(engine: str) -> None:
+    for instance_class in SMALL_BURSTABLE:
+        assert not performance_insights_supported(engine, instance_class)
+    for instance_class in ("db.t3.medium", "db.t4g.medium", "db.r6g.large", "db.m7g.xlarge"):
+        assert performance_insights_supported(engine, instance_class)
+
+
+def test_catalog_supports_every_class_for_postgres() -> None:
+    assert all(
+        performance_insights_supported("postgres", c) for c in (*SMALL_BURSTABLE, *RDS_INSTANCE_CLASSES)
+    )
+
+
+@pytest.mark.parametrize("engine", ["postgres", "mysql", "mariadb"])
+def test_the_engine_refuses_exactly_what_the_catalog_rules_out(engine: str) -> None:
+    emulation = lookup("aws:rds/instance:Instance")
+    for instance_class in sorted({*SMALL_BURSTABLE, *RDS_INSTANCE_CLASSES}):
+        ctx = Ctx(
+            type="aws:rds/instance:Instance",
+            name="db",
+            urn="urn:pulumi:t::p::aws:rds/instance:Instance::db",
+            inputs={"engine": engine, "instanceClass": instance_class, "performanceInsightsEnabled": True},
+            region="us-east-1",
+        )
+        if performance_insights_supported(engine, instance_class):
+            emulate(ctx, emulation)
+        else:
+            with pytest.raises(EmulationError, match="Performance Insights not supported"):
+                emulate(ctx, emulation)
