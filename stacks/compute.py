@@ -14,6 +14,7 @@ import pulumi
 from infra.alb import ApiLoadBalancer, ApiLoadBalancerArgs
 from infra.autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
 from infra.cluster import EksCluster, EksClusterArgs, NodeGroupSpec, NodeTaintSpec
+from infra.iam_policies import ALB_ACCESS_LOG_PREFIX
 from infra.lb_controller import LoadBalancerController, LoadBalancerControllerArgs
 from infra.network import Network
 from stacks.config.cluster import NodeGroupConfig
@@ -84,6 +85,7 @@ def build_compute(
     *,
     opts: pulumi.ResourceOptions,
     access_logs_bucket: pulumi.Input[str] | None = None,
+    access_logs_prefix: str = ALB_ACCESS_LOG_PREFIX,
     alb_depends_on: Sequence[pulumi.Resource] = (),
 ) -> Compute:
     """Build the cluster, the Cluster Autoscaler, the Load Balancer Controller and the ALB.
@@ -137,6 +139,7 @@ def build_compute(
             deregistration_delay_seconds=alb_config.deregistration_delay_seconds,
             idle_timeout=alb_config.idle_timeout,
             access_logs_bucket=access_logs_bucket if alb_config.access_logs else None,
+            access_logs_prefix=access_logs_prefix,
             is_prod=config.is_prod,
             depends_on=tuple(alb_depends_on),
         ),
