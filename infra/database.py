@@ -472,7 +472,7 @@ class TenantShard(pulumi.ComponentResource):
             tags=tags,
             opts=self._opts(),
         )
-        aws.iam.RolePolicy(
+        secret_access = aws.iam.RolePolicy(
             f"{self._name}-proxy-secret-access",
             role=role.id,
             policy=secret.arn.apply(lambda arn: proxy_secret_policy(arn, args.region)),
@@ -499,8 +499,10 @@ class TenantShard(pulumi.ComponentResource):
                 )
             ],
             tags=tags,
-            # The proxy validates its secret on creation: the secret must hold a value by then.
-            opts=self._opts(depends_on=[secret_version]),
+            # The proxy reads its secret with its role on creation: the secret must hold a value and the role
+            # must already be allowed to read it (role_arn alone orders the proxy after the role, not after
+            # the role's policy).
+            opts=self._opts(depends_on=[secret_version, secret_access]),
         )
         target_group = aws.rds.ProxyDefaultTargetGroup(
             f"{self._name}-proxy-pool",

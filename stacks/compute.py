@@ -95,6 +95,12 @@ def build_compute(
     prefix = config.name_prefix
     cluster = EksCluster(f"{prefix}-cluster", eks_cluster_args(config, network), opts=opts)
     name = cluster_name(config)
+    # The controllers know the cluster by its name from config (a plain string, which orders nothing): their
+    # Pod Identity associations would be created while the cluster is still CREATING. As their parent's
+    # dependency, the cluster comes before every child (policy rule eks-resources-wait-for-cluster).
+    on_cluster = pulumi.ResourceOptions.merge(
+        opts, pulumi.ResourceOptions(depends_on=[cluster.control_plane])
+    )
     autoscaler = ClusterAutoscaler(
         f"{prefix}-autoscaler",
         ClusterAutoscalerArgs(
@@ -108,7 +114,7 @@ def build_compute(
             k8s_provider=cluster.k8s_provider,
             depends_on=cluster.ready,
         ),
-        opts=opts,
+        opts=on_cluster,
     )
     lbc = config.cluster.load_balancer_controller
     lb_controller = LoadBalancerController(
@@ -124,7 +130,7 @@ def build_compute(
             k8s_provider=cluster.k8s_provider,
             depends_on=cluster.ready,
         ),
-        opts=opts,
+        opts=on_cluster,
     )
     alb_config = config.alb
     alb = ApiLoadBalancer(

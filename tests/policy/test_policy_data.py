@@ -12,6 +12,7 @@ from collections.abc import Callable
 import pytest
 
 from policy import RULES, PolicyResource, Violation, check_rule, from_records
+from policy.core import Graph, waits_for
 from tests.support.harness import StackRun
 
 pytestmark = pytest.mark.infra
@@ -93,3 +94,107 @@ def test_log_grant_is_not_checked_when_logging_is_off(graph: list[PolicyResource
         inputs={**lb.inputs, "accessLogs": {**lb.inputs["accessLogs"], "enabled": False}},
     )
     assert _violations("alb-access-log-prefix-granted", _log_policy_granting(off, "nothing/*")) == []
+
+
+# --- creation order: eks-resources-wait-for-cluster, role-policies-before-use -----------------------------
+
+CLUSTER = "aws:eks/cluster:Cluster"
+ASSOCIATION = "aws:eks/podIdentityAssociation:PodIdentityAssociation"
+PROXY = "aws:rds/proxy:Proxy"
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+
+
+def _without_dependency(resources: list[PolicyResource], urn: str, dropped: str) -> list[PolicyResource]:
+    resource = next(r for r in resources if r.urn == urn)
+    return _edit(
+        resources,
+        lambda r: r.urn == urn,
+        dependencies=tuple(d for d in resource.dependencies if d != dropped),
+        property_dependencies={
+            k: tuple(d for d in v if d != dropped) for k, v in resource.property_dependencies.items()
+        },
+    )
+
+
+def test_the_lb_controller_association_waits_for_the_cluster_through_its_parent(
+    graph: list[PolicyResource],
+) -> None:
+    cluster = _one(graph, CLUSTER)
+    association = _one(graph, ASSOCIATION, "lb-controller")
+    controller = next(r for r in graph if r.urn == association.parent)
+    # Its cluster name is a plain string: only the controller component's dependency orders it.
+    assert cluster.urn not in association.dependencies
+    assert cluster.urn in controller.dependencies
+    broken = _without_dependency(graph, controller.urn, cluster.urn)  # today's code
+    violations = _violations("eks-resources-wait-for-cluster", broken)
+    assert association.urn in {v.urn for v in violations}
+    assert "CREATING" in violations[0].message
+    # Everything else under the controller still waits: the helm release through the Kubernetes provider.
+    assert _one(graph, "kubernetes:helm.sh/v3:Release", "lb-controller").urn not in {
+        v.urn for v in violations
+    }
+
+
+def test_kubernetes_resources_wait_for_the_cluster_through_their_provider(
+    graph: list[PolicyResource],
+) -> None:
+    cluster = _one(graph, CLUSTER)
+    provider = _one(graph, "pulumi:providers:kubernetes")
+    assert cluster.urn in provider.dependencies  # the kubeconfig comes from the cluster's outputs
+    broken = _without_dependency(graph, provider.urn, cluster.urn)
+    flagged = {v.urn for v in _violations("eks-resources-wait-for-cluster", broken)}
+    assert provider.urn in flagged
+    namespace = _one(graph, "kubernetes:core/v1:Namespace")
+    assert namespace.urn not in flagged  # it also waits for the node groups, which wait for the cluster
+    assert _one(graph, "kubernetes:helm.sh/v3:Release", "autoscaler").urn not in flagged
+
+
+def test_an_eks_child_named_by_a_plain_string_is_refused(graph: list[PolicyResource]) -> None:
+    cluster = _one(graph, CLUSTER)
+    loose = PolicyResource(
+        urn=cluster.urn.replace(CLUSTER, "aws:eks/addon:Addon").replace(
+            "::nexus-prod-cluster-eks", "::loose"
+        ),
+        type="aws:eks/addon:Addon",
+        name="loose",
+        inputs={"clusterName": cluster.inputs["name"], "addonName": "x"},
+        parent=cluster.parent,
+    )
+    assert [v.urn for v in _violations("eks-resources-wait-for-cluster", [*graph, loose])] == [loose.urn]
+
+
+def test_the_proxy_waits_for_its_roles_policy(graph: list[PolicyResource]) -> None:
+    proxy = _one(graph, PROXY, "shard-a")
+    policy = _one(graph, ROLE_POLICY, "shard-a-proxy-secret-access")
+    assert _violations("role-policies-before-use", graph) == []
+    violations = _violations("role-policies-before-use", _without_dependency(graph, proxy.urn, policy.urn))
+    assert [v.urn for v in violations] == [proxy.urn]
+    assert policy.name in violations[0].message
+
+
+def test_pod_identity_associations_wait_for_their_roles_policy(graph: list[PolicyResource]) -> None:
+    association = _one(graph, ASSOCIATION, "workloads-api")
+    policy = _one(graph, ROLE_POLICY, "workloads-api-policy")
+    broken = _without_dependency(graph, association.urn, policy.urn)
+    assert [v.urn for v in _violations("role-policies-before-use", broken)] == [association.urn]
+
+
+def test_waits_for_follows_dependencies_parents_and_providers() -> None:
+    def res(name: str, **kw: object) -> PolicyResource:
+        return PolicyResource(urn=f"u::{name}", type="t:m:T", name=name, inputs={}, **kw)  # type: ignore[arg-type]
+
+    graph = Graph(
+        [
+            res("a"),
+            res("b", dependencies=("u::a",)),
+            res("comp", custom=False, dependencies=("u::b",)),
+            res("child", parent="u::comp"),
+            res("prov", dependencies=("u::x",)),
+            res("x"),
+            res("via-provider", provider="u::prov"),
+            res("alone", dependencies=("u::x",)),
+        ]
+    )
+    assert waits_for(graph, graph.get("u::child")) == {"u::comp", "u::b", "u::a"}  # type: ignore[arg-type]
+    assert waits_for(graph, graph.get("u::via-provider")) == {"u::prov", "u::x"}  # type: ignore[arg-type]
+    assert "u::a" not in waits_for(graph, graph.get("u::alone"))  # type: ignore[arg-type]
