@@ -8,9 +8,11 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
+from offline import Emulation, register, run_config
 from policy import RULES, PolicyResource, Violation, check_rule, from_records
 from policy.core import Graph, waits_for
 from tests.support.harness import StackRun
@@ -198,3 +200,56 @@ def test_waits_for_follows_dependencies_parents_and_providers() -> None:
     assert waits_for(graph, graph.get("u::child")) == {"u::comp", "u::b", "u::a"}  # type: ignore[arg-type]
     assert waits_for(graph, graph.get("u::via-provider")) == {"u::prov", "u::x"}  # type: ignore[arg-type]
     assert "u::a" not in waits_for(graph, graph.get("u::alone"))  # type: ignore[arg-type]
+
+
+# The premise of waits_for, checked against the SDK itself: a probe resource reports which buckets the cloud
+# had already created when it was created. A child of a component that depends_on a bucket sees it; a probe
+# created before the bucket does not; one whose provider waits for the bucket sees it too.
+
+ORDER_PROGRAM = """
+import pulumi
+import pulumi_aws as aws
+
+
+class Probe(pulumi.CustomResource):
+    def __init__(self, name, opts=None):
+        super().__init__("aws:order/probe:Probe", name, {"seen": None}, opts)
+
+
+class Comp(pulumi.ComponentResource):
+    def __init__(self, name, opts=None):
+        super().__init__("order:index:Comp", name, None, opts)
+        Probe(f"{name}-child", pulumi.ResourceOptions(parent=self))
+        self.register_outputs({})
+
+
+free = Probe("free")
+# Created only once "free" is: so "free" cannot have seen it, whatever the timing.
+slow = aws.s3.Bucket("slow", bucket=free.id.apply(lambda _: "slow-bucket"))
+Comp("after", opts=pulumi.ResourceOptions(depends_on=[slow]))
+provider = aws.Provider("late", region=slow.bucket.apply(lambda _: "us-east-1"))
+Probe("via-provider", pulumi.ResourceOptions(provider=provider))
+"""
+
+
+def test_the_sdk_waits_for_parents_dependencies_and_providers(tmp_path: Path) -> None:
+    register(
+        Emulation(
+            type="aws:order/probe:Probe",
+            compute=lambda ctx: {
+                "seen": sorted(str(s.get("bucket")) for s in ctx.created("aws:s3/bucket:Bucket"))
+            },
+        )
+    )
+    (tmp_path / "Pulumi.yaml").write_text("name: order\nruntime: python\nmain: .\n")
+    (tmp_path / "__main__.py").write_text(ORDER_PROGRAM)
+    run = run_config({}, project_dir=tmp_path, stack="t")
+    seen = {probe.name: probe.outputs["seen"] for probe in run.by_type("aws:order/probe:Probe")}
+    assert seen == {"after-child": ["slow-bucket"], "free": [], "via-provider": ["slow-bucket"]}
+    graph = Graph(from_records(run))
+    slow = run.one("aws:s3/bucket:Bucket", "slow").urn
+    probes = {name: graph.get(run.one("aws:order/probe:Probe", name).urn) for name in seen}
+    waiting = {
+        name for name, probe in probes.items() if probe is not None and slow in waits_for(graph, probe)
+    }
+    assert waiting == {"after-child", "via-provider"}  # what the policy rules assume is what the SDK did
