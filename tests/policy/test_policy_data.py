@@ -154,9 +154,7 @@ def test_kubernetes_resources_wait_for_the_cluster_through_their_provider(
 def test_an_eks_child_named_by_a_plain_string_is_refused(graph: list[PolicyResource]) -> None:
     cluster = _one(graph, CLUSTER)
     loose = PolicyResource(
-        urn=cluster.urn.replace(CLUSTER, "aws:eks/addon:Addon").replace(
-            "::nexus-prod-cluster-eks", "::loose"
-        ),
+        urn=cluster.urn.rsplit("::", 1)[0].replace(CLUSTER, "aws:eks/addon:Addon") + "::loose",
         type="aws:eks/addon:Addon",
         name="loose",
         inputs={"clusterName": cluster.inputs["name"], "addonName": "x"},
