@@ -22,12 +22,12 @@ from typing import Final
 import pulumi
 import pulumi_aws as aws
 
+from infra.iam_policies import ALB_ACCESS_LOG_PREFIX
 from infra.lb_controller import BINDING_TAG
 
 HEALTH_CHECK_PATH: Final = "/readyz"
 TLS_POLICY: Final = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 """TLS 1.3 and 1.2 only, forward-secret ciphers."""
-ACCESS_LOG_PREFIX: Final = "alb"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -52,6 +52,8 @@ class ApiLoadBalancerArgs:
     """Client connection idle timeout, seconds."""
     access_logs_bucket: pulumi.Input[str] | None = None
     """Bucket for access logs (SSE-S3, ELB delivery policy); None = no access logs."""
+    access_logs_prefix: str = ALB_ACCESS_LOG_PREFIX
+    """Key prefix of the logs; the log bucket's policy must let ELB write under it (its log_prefix)."""
     is_prod: bool = False
     """Deletion protection on."""
     depends_on: Sequence[pulumi.Resource] = field(default_factory=tuple)
@@ -103,7 +105,7 @@ class ApiLoadBalancer(pulumi.ComponentResource):
             enable_deletion_protection=args.is_prod,
             access_logs=(
                 aws.lb.LoadBalancerAccessLogsArgs(
-                    bucket=args.access_logs_bucket, prefix=ACCESS_LOG_PREFIX, enabled=True
+                    bucket=args.access_logs_bucket, prefix=args.access_logs_prefix, enabled=True
                 )
                 if args.access_logs_bucket is not None
                 else None

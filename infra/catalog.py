@@ -8,6 +8,7 @@ estimate and the budget check keeps a margin.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Final
 
 GIB: Final = 1024**3
@@ -54,11 +55,26 @@ RDS_INSTANCE_CLASSES: Final[dict[str, tuple[int, float]]] = {
     },
 }
 
-# Classes that cannot use Multi-AZ instance deployments or Performance Insights beyond the free tier are
-# still valid; only burstable classes below medium lack Performance Insights support on some engines.
-PERFORMANCE_INSIGHTS_UNSUPPORTED: Final = frozenset(
-    {"db.t4g.micro", "db.t4g.small", "db.t3.micro", "db.t3.small"}
+# Instance classes on which RDS does not support Performance Insights, per engine (rds.Instance ``engine``).
+# Source: AWS RDS user guide, "Amazon RDS DB engine, Region, and instance class support for Performance
+# Insights" (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_PerfInsights.Overview.Engines.html):
+# RDS for MariaDB and MySQL exclude db.t2, db.t3 and db.t4g micro and small; RDS for PostgreSQL (this
+# project's engine), SQL Server and Oracle list no instance-class restriction. RDS refuses the others with
+# "InvalidParameterCombination: Performance Insights not supported for this configuration".
+_SMALL_BURSTABLE: Final = frozenset(
+    {"db.t2.micro", "db.t2.small", "db.t3.micro", "db.t3.small", "db.t4g.micro", "db.t4g.small"}
 )
+PERFORMANCE_INSIGHTS_UNSUPPORTED: Final[Mapping[str, frozenset[str]]] = {
+    "mariadb": _SMALL_BURSTABLE,
+    "mysql": _SMALL_BURSTABLE,
+    "postgres": frozenset(),
+}
+
+
+def performance_insights_supported(engine: str, instance_class: str) -> bool:
+    """Whether RDS supports Performance Insights for this engine on this instance class."""
+    return instance_class not in PERFORMANCE_INSIGHTS_UNSUPPORTED.get(engine, frozenset())
+
 
 SUPPORTED_POSTGRES_MAJORS: Final = ("14", "15", "16", "17")
 

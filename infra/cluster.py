@@ -250,6 +250,8 @@ def launch_template_metadata() -> dict[str, Any]:
 class EksCluster(pulumi.ComponentResource):
     """An EKS cluster with managed node groups, managed add-ons and a Kubernetes provider."""
 
+    control_plane: aws.eks.Cluster
+    """The EKS cluster resource: ACTIVE once created, so whatever acts on the cluster waits for it."""
     cluster_name: pulumi.Output[str]
     endpoint: pulumi.Output[str]
     certificate_authority: pulumi.Output[str]
@@ -281,6 +283,7 @@ class EksCluster(pulumi.ComponentResource):
             opts=self._child(),
         )
         cluster = self._cluster(cluster_role, key, [log_group, *role_ready])
+        self.control_plane = cluster
         self.cluster_name = cluster.name
         self.endpoint = cluster.endpoint
         self.certificate_authority = cluster.certificate_authority.apply(lambda ca: ca.data or "")

@@ -30,6 +30,9 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
+from infra.catalog import performance_insights_supported
+
+ENGINE: Final = "postgres"
 POSTGRES_PORT: Final = 5432
 PROXY_ENGINE_FAMILY: Final = "POSTGRESQL"
 # Characters RDS refuses in a master password are '/', '"', '@' and space; the rest of this set also needs no
@@ -70,7 +73,8 @@ class TenantShardArgs:
     master_username: str
     """Master user; its password is generated and kept in the shard's secret."""
     performance_insights: bool
-    """Enable Performance Insights (only on classes that support it)."""
+    """Enable Performance Insights on every instance whose class supports it, decided per instance: the
+    primary by ``instance_class``, each replica by ``replica_instance_class``."""
     proxy_max_connections_percent: int
     """Share of the primary's max_connections the proxy may open."""
     proxy_max_idle_connections_percent: int
@@ -366,8 +370,9 @@ class TenantShard(pulumi.ComponentResource):
             opts=self._opts(),
         )
 
-    def _performance_insights(self) -> dict[str, Any]:
-        if not self._args.performance_insights:
+    def _performance_insights(self, instance_class: str) -> dict[str, Any]:
+        # Per instance: a replica's class may differ from the primary's, and RDS checks each one.
+        if not (self._args.performance_insights and performance_insights_supported(ENGINE, instance_class)):
             return {"performance_insights_enabled": False}
         return {
             "performance_insights_enabled": True,
@@ -385,7 +390,7 @@ class TenantShard(pulumi.ComponentResource):
         args = self._args
         return aws.rds.Instance(
             f"{self._name}-primary",
-            engine="postgres",
+            engine=ENGINE,
             # The major only: RDS applies minor upgrades itself, and a pinned minor would make the next run
             # try to downgrade.
             engine_version=args.engine_version,
@@ -414,7 +419,7 @@ class TenantShard(pulumi.ComponentResource):
             enabled_cloudwatch_logs_exports=list(LOG_EXPORTS),
             tags=tags,
             opts=self._data_opts(),
-            **self._performance_insights(),
+            **self._performance_insights(args.instance_class),
         )
 
     def _replica(
@@ -430,8 +435,10 @@ class TenantShard(pulumi.ComponentResource):
         assert replica_sg is not None  # created whenever read_replicas > 0
         return aws.rds.Instance(
             f"{self._name}-replica-{index}",
-            # Engine, version, database, user and password come from the source.
-            replicate_source_db=primary.identifier,
+            # Engine, version, database, user and password come from the source. By ARN, not identifier: with
+            # a subnet group in the same region RDS refuses an identifier (DBSubnetGroupNotAllowedFault; the
+            # pulumi-aws docstring of replicate_source_db says to use the ARN then).
+            replicate_source_db=primary.arn,
             instance_class=args.replica_instance_class,
             auto_minor_version_upgrade=True,
             port=POSTGRES_PORT,
@@ -450,7 +457,7 @@ class TenantShard(pulumi.ComponentResource):
             enabled_cloudwatch_logs_exports=list(LOG_EXPORTS),
             tags={**tags, "Role": "replica", "ReplicaIndex": str(index)},
             opts=self._data_opts(),
-            **self._performance_insights(),
+            **self._performance_insights(args.replica_instance_class),
         )
 
     def _proxy(
@@ -469,7 +476,7 @@ class TenantShard(pulumi.ComponentResource):
             tags=tags,
             opts=self._opts(),
         )
-        aws.iam.RolePolicy(
+        secret_access = aws.iam.RolePolicy(
             f"{self._name}-proxy-secret-access",
             role=role.id,
             policy=secret.arn.apply(lambda arn: proxy_secret_policy(arn, args.region)),
@@ -496,8 +503,10 @@ class TenantShard(pulumi.ComponentResource):
                 )
             ],
             tags=tags,
-            # The proxy validates its secret on creation: the secret must hold a value by then.
-            opts=self._opts(depends_on=[secret_version]),
+            # The proxy reads its secret with its role on creation: the secret must hold a value and the role
+            # must already be allowed to read it (role_arn alone orders the proxy after the role, not after
+            # the role's policy).
+            opts=self._opts(depends_on=[secret_version, secret_access]),
         )
         target_group = aws.rds.ProxyDefaultTargetGroup(
             f"{self._name}-proxy-pool",

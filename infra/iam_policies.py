@@ -60,6 +60,9 @@ ELB_LOG_ACCOUNTS: Final[Mapping[str, str]] = {
     "cn-northwest-1": "037604701340",
 }
 ELB_LOG_DELIVERY_SERVICE: Final = "logdelivery.elasticloadbalancing.amazonaws.com"
+ALB_ACCESS_LOG_PREFIX: Final = "alb"
+"""The one prefix of the ALB's access logs: the load balancer's ``access_logs.prefix`` and the log bucket's
+delivery grant both derive from it (infra/alb.py, infra/storage.py, wired by stacks/program.py)."""
 
 Statement = dict[str, Any]
 PolicyDocument = dict[str, Any]
@@ -182,7 +185,23 @@ def elb_log_delivery_principal(region: str) -> dict[str, str]:
     return {"AWS": f"arn:{partition_of(region)}:iam::{account}:root"}
 
 
-def access_log_bucket_policy(*, bucket_arn: str, region: str, account_id: str) -> PolicyDocument:
+def elb_log_key_prefix(prefix: str, account_id: str) -> str:
+    """Where ELB writes a load balancer's access logs in the bucket: ``<prefix>/AWSLogs/<account id>/``.
+
+    Source: the ELB user guide, "Access logs for your Application Load Balancer": log files are named
+    ``bucket[/prefix]/AWSLogs/aws-account-id/elasticloadbalancing/region/...``, the bucket policy grants
+    ``arn:aws:s3:::bucket-name/prefix/AWSLogs/your-aws-account-id/*``, and when logging is enabled ELB writes
+    ``prefix/AWSLogs/<account id>/ELBAccessLogTestFile`` to check that grant (the load balancer's create or
+    update fails with "Access Denied for bucket" when it cannot). The prefix must not contain ``AWSLogs``.
+    """
+    if "AWSLogs" in prefix or prefix.startswith("/") or prefix.endswith("/"):
+        raise ValueError(f"access log prefix {prefix!r}: no 'AWSLogs' and no leading or trailing '/'")
+    return f"{prefix}/AWSLogs/{account_id}/" if prefix else f"AWSLogs/{account_id}/"
+
+
+def access_log_bucket_policy(
+    *, bucket_arn: str, region: str, account_id: str, prefix: str = ALB_ACCESS_LOG_PREFIX
+) -> PolicyDocument:
     """The ALB access-log bucket's policy: TLS only; ELB may put objects under this account's log prefix."""
     bucket = _check_bucket_arn(bucket_arn)
     if not _ACCOUNT_ID.fullmatch(account_id):
@@ -195,7 +214,7 @@ def access_log_bucket_policy(*, bucket_arn: str, region: str, account_id: str) -
                 "Effect": "Allow",
                 "Principal": elb_log_delivery_principal(region),
                 "Action": "s3:PutObject",
-                "Resource": f"{bucket}/AWSLogs/{account_id}/*",
+                "Resource": f"{bucket}/{elb_log_key_prefix(prefix, account_id)}*",
             },
         ]
     )

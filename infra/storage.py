@@ -18,6 +18,7 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.iam_policies import (
+    ALB_ACCESS_LOG_PREFIX,
     access_log_bucket_policy,
     api_policy_document,
     tls_only_bucket_policy,
@@ -64,11 +65,13 @@ class AccessLogBucketArgs:
     region: str
     """Region of the bucket and the load balancer (selects the ELB log delivery principal)."""
     account_id: pulumi.Input[str]
-    """This account's id: ELB writes under AWSLogs/<account id>/."""
+    """This account's id: ELB writes under <prefix>/AWSLogs/<account id>/."""
     retention_days: int
     """Days access logs are kept."""
     is_prod: bool
     """Protect the bucket against deletion."""
+    prefix: str = ALB_ACCESS_LOG_PREFIX
+    """Key prefix the load balancer writes under; ELB may write only below ``<prefix>/AWSLogs/<account>/``."""
 
 
 def _json(document: dict[str, Any]) -> str:
@@ -262,6 +265,8 @@ class AccessLogBucket(pulumi.ComponentResource):
     """Name of the bucket (the load balancer's access_logs bucket)."""
     bucket_arn: pulumi.Output[str]
     """ARN of the bucket."""
+    log_prefix: str
+    """The prefix ELB may write under: the load balancer's ``access_logs.prefix`` must be this one."""
 
     def __init__(
         self, name: str, args: AccessLogBucketArgs, opts: pulumi.ResourceOptions | None = None
@@ -272,7 +277,9 @@ class AccessLogBucket(pulumi.ComponentResource):
         def policy_for(arn: str) -> pulumi.Output[str]:
             return account_id.apply(
                 lambda account: _json(
-                    access_log_bucket_policy(bucket_arn=arn, region=args.region, account_id=account)
+                    access_log_bucket_policy(
+                        bucket_arn=arn, region=args.region, account_id=account, prefix=args.prefix
+                    )
                 )
             )
 
@@ -289,4 +296,5 @@ class AccessLogBucket(pulumi.ComponentResource):
         )
         self.bucket_name = base.bucket.bucket
         self.bucket_arn = base.bucket.arn
+        self.log_prefix = args.prefix
         self.register_outputs({"bucketName": self.bucket_name, "bucketArn": self.bucket_arn})

@@ -255,7 +255,7 @@ class Workloads(pulumi.ComponentResource):
             max_session_duration=3600,
             opts=pulumi.ResourceOptions(parent=self),
         )
-        aws.iam.RolePolicy(
+        policy = aws.iam.RolePolicy(
             f"{self._name}-{workload}-policy",
             role=role.id,
             policy=policy_json,
@@ -267,7 +267,8 @@ class Workloads(pulumi.ComponentResource):
             namespace=m.NAMESPACE,
             service_account=workload,
             role_arn=role.arn,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)),
+            # Pods get the role's credentials once the association exists: its permissions must be there.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[policy, *args.depends_on]),
         )
         return role, identity
 

@@ -251,7 +251,8 @@ def _oidc_provider(ctx: Ctx) -> dict[str, Any]:
 
 def _rds_instance(ctx: Ctx) -> dict[str, Any]:
     identifier = ctx.get("identifier")
-    engine = str(ctx.get("engine") or "postgres")
+    # A replica takes its engine from its source (RDS copies it); the default only serves bare test inputs.
+    engine = str(_rds_engine(ctx) or "postgres")
     port = ctx.get("port") or (3306 if "mysql" in engine or "maria" in engine else 5432)
     address = f"{identifier}.{ctx.chars(12, salt='cluster-id')}.{ctx.region}.rds.{DNS_SUFFIX}"
     resource_id = "db-" + ctx.chars(26, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", "resource-id")
@@ -548,6 +549,72 @@ def _rds_identifier(prop: str) -> Any:
     return check
 
 
+# --- RDS: what CreateDBInstance / CreateDBInstanceReadReplica refuse ----------------------------------------
+
+_RDS_INSTANCE = "aws:rds/instance:Instance"
+
+# Instance classes on which RDS refuses Performance Insights, per engine. Source: Amazon RDS User Guide,
+# "Amazon RDS DB engine, Region, and instance class support for Performance Insights"
+# (https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_PerfInsights.Overview.Engines.html, and the
+# same table under USER_DatabaseInsights.Engines.html): RDS for MariaDB and RDS for MySQL list db.t2, db.t3
+# and db.t4g micro and small; RDS for PostgreSQL, SQL Server and Oracle list no class restriction ("N/A").
+_PI_UNSUPPORTED_CLASSES: dict[str, frozenset[str]] = {
+    engine: frozenset(
+        {"db.t2.micro", "db.t2.small", "db.t3.micro", "db.t3.small", "db.t4g.micro", "db.t4g.small"}
+    )
+    for engine in ("mariadb", "mysql")
+}
+
+
+def _rds_source(ctx: Ctx) -> dict[str, Any] | None:
+    """The state of a read replica's source if the run created it (RDS resolves an identifier or an ARN)."""
+    source = ctx.inputs.get("replicateSourceDb")
+    if not source:
+        return None
+    for state in ctx.created(_RDS_INSTANCE):
+        if source in (state.get("identifier"), state.get("arn")):
+            return dict(state)
+    return None
+
+
+def _rds_engine(ctx: Ctx) -> str | None:
+    """The instance's engine: its own input, else (a replica) its source's."""
+    engine = ctx.inputs.get("engine") or (_rds_source(ctx) or {}).get("engine")
+    return str(engine) if engine else None
+
+
+def _rds_replica_source_form(ctx: Ctx) -> str | None:
+    # pulumi-aws rds.Instance, replicate_source_db: "If replicating an Amazon RDS Database Instance in the
+    # same region, use the `identifier` of the source DB, unless also specifying the `db_subnet_group_name`.
+    # If specifying the `db_subnet_group_name` in the same region, use the `arn` of the source DB." Given an
+    # identifier and a subnet group, RDS answers with the error quoted below (hashicorp/terraform-provider-aws
+    # issue 528; the provider accepts the ARN form since its pull request 40426). An identifier is always
+    # same-region (a cross-region source must be an ARN anyway).
+    source = str(ctx.inputs.get("replicateSourceDb") or "")
+    if not source or source.startswith("arn:") or not ctx.inputs.get("dbSubnetGroupName"):
+        return None
+    return (
+        f"creating the read replica fails: DBSubnetGroupNotAllowedFault: DbSubnetGroupName should not be "
+        f"specified for read replicas that are created in the same region as the master (replicateSourceDb "
+        f"{source!r} is an identifier while dbSubnetGroupName is set; with a subnet group the source must be "
+        "given by its ARN)"
+    )
+
+
+def _rds_performance_insights_class(ctx: Ctx) -> str | None:
+    # See _PI_UNSUPPORTED_CLASSES for the source. A replica's engine is its source's.
+    if not ctx.inputs.get("performanceInsightsEnabled"):
+        return None
+    engine, instance_class = _rds_engine(ctx), str(ctx.inputs.get("instanceClass") or "")
+    if instance_class not in _PI_UNSUPPORTED_CLASSES.get(engine or "", frozenset()):
+        return None
+    return (
+        "InvalidParameterCombination: Performance Insights not supported for this configuration "
+        f"({engine} on {instance_class}: RDS for MariaDB and MySQL do not support it on micro and small "
+        "burstable classes)"
+    )
+
+
 def _rds_subnet_group_name(ctx: Ctx) -> str | None:
     value = str(ctx.get("name") or "")
     if _RDS_SUBNET_GROUP.match(value) and value != "default":
@@ -809,7 +876,11 @@ register(
         id=lambda ctx: str(ctx.state.get("resourceId")),
         autonames=(AutoName("identifier", prefix_prop="identifierPrefix"),),
         compute=_rds_instance,
-        checks=(_rds_identifier("identifier"),),
+        checks=(
+            _rds_identifier("identifier"),
+            _rds_replica_source_form,
+            _rds_performance_insights_class,
+        ),
     ),
     Emulation(
         type="aws:rds/subnetGroup:SubnetGroup",

@@ -61,6 +61,9 @@ class Ctx:
     partition: str = PARTITION
     peer: Callable[[str], Mapping[str, Any] | None] | None = None
     """The state of another resource of this run by its physical id (what the cloud would look up), if any."""
+    created: Callable[[str], list[Mapping[str, Any]]] = field(default=lambda _type: [])
+    """States (secrets unwrapped) of the resources of a type the cloud has already created in this run: what
+    AWS would resolve a reference against (e.g. a read replica's source). Empty outside a run."""
 
     def get(self, key: str, default: Any = None) -> Any:
         """A computed output if present, else the input, else ``default``."""

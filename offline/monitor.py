@@ -170,12 +170,19 @@ class RecordingMonitor(MockMonitor):
             inputs=unwrap_secrets(inputs),
             region=self._region_for(request.provider, inputs),
             peer=self._peer_state,
+            created=self._created,
         )
 
     def _peer_state(self, physical_id: str) -> Mapping[str, Any] | None:
         with self._lock:
             state = self._state_by_id.get(physical_id)
         return unwrap_secrets(state) if state is not None else None
+
+    def _created(self, type_: str) -> list[Mapping[str, Any]]:
+        """States of the already created resources of a type (a registration answers only once created)."""
+        with self._lock:
+            states = [record.outputs for record in self.records.values() if record.type == type_]
+        return [unwrap_secrets(dict(state)) for state in states]
 
     # --- registration -----------------------------------------------------------------------------------
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802  (gRPC method name)

@@ -16,6 +16,7 @@ from policy.core import (
     effective_tags,
     is_taggable,
     json_object,
+    waits_for,
 )
 
 REQUIRED_TAGS: tuple[str, ...] = ("Project", "Environment", "ManagedBy")
@@ -127,6 +128,41 @@ def _no_star_on_star(graph: Graph) -> Iterator[Violation]:
                 )
 
 
+# Role policies before the role is used (creation order: see policy.core.waits_for).
+
+IAM_ROLE = "aws:iam/role:Role"
+ROLE_POLICY_TYPES: frozenset[str] = frozenset(
+    {"aws:iam/rolePolicy:RolePolicy", "aws:iam/rolePolicyAttachment:RolePolicyAttachment"}
+)
+# Resources that hand a role to a service, which uses it at once. pulumi-aws docstrings: rds.Proxy role_arn is
+# "the IAM role that the proxy uses to access secrets in AWS Secrets Manager" (the proxy reads its secret when
+# it is created); eks.PodIdentityAssociation role_arn: "The EKS Pod Identity agent manages credentials to
+# assume this role for applications in the containers in the pods that use this service account".
+ROLE_CONSUMERS: Mapping[str, str] = {
+    "aws:rds/proxy:Proxy": "roleArn",
+    "aws:eks/podIdentityAssociation:PodIdentityAssociation": "roleArn",
+}
+
+
+def _role_users_after_role_policies(graph: Graph) -> Iterator[Violation]:
+    policies = [policy for policy in graph.resources if policy.type in ROLE_POLICY_TYPES]
+    for type_, prop in sorted(ROLE_CONSUMERS.items()):
+        for consumer in graph.by_type(type_):
+            roles = {role.urn for role in graph.referenced(consumer, prop) if role.type == IAM_ROLE}
+            before = waits_for(graph, consumer)
+            for policy in policies:
+                if (
+                    roles & {role.urn for role in graph.referenced(policy, "role")}
+                    and policy.urn not in before
+                ):
+                    yield Violation(
+                        "role-policies-before-use",
+                        consumer.urn,
+                        f"does not wait for {policy.name}, a policy of the role it uses: the service would "
+                        "start with a role that cannot do its job yet (add the policy to depends_on)",
+                    )
+
+
 BASELINE_RULES: list[PolicyRule] = [
     PolicyRule(
         "required-tags",
@@ -150,5 +186,11 @@ BASELINE_RULES: list[PolicyRule] = [
         "No IAM or resource policy statement allows every action on every resource (NotAction and "
         "NotResource included).",
         _no_star_on_star,
+    ),
+    PolicyRule(
+        "role-policies-before-use",
+        "An RDS Proxy and a Pod Identity association wait for every inline or attached policy of the role "
+        "they hand to the service.",
+        _role_users_after_role_policies,
     ),
 ]

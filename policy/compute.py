@@ -6,10 +6,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from infra.k8s.charts import LB_CONTROLLER_CHART, lb_controller_crds_url
-from policy.core import Graph, PolicyRule, Violation, as_int, is_prod
+from policy.core import Graph, PolicyResource, PolicyRule, Violation, as_int, is_prod, waits_for
 from policy.network import WORLD_CIDRS
 
 EKS_CLUSTER = "aws:eks/cluster:Cluster"
+K8S_PROVIDER = "pulumi:providers:kubernetes"
 
 
 def _eks_endpoint_not_world(graph: Graph) -> Iterator[Violation]:
@@ -116,6 +117,44 @@ def _eks_access_entries_only(graph: Graph) -> Iterator[Violation]:
             )
 
 
+# Creation order on the cluster: see policy.core.waits_for for what the engine waits for, and its source.
+
+
+def _target_clusters(graph: Graph, resource: PolicyResource) -> list[PolicyResource]:
+    clusters = graph.by_type(EKS_CLUSTER)
+    if resource.type.startswith("aws:eks/"):
+        by_reference = [c for c in graph.referenced(resource, "clusterName") if c.type == EKS_CLUSTER]
+        if by_reference:
+            return by_reference
+        name = resource.inputs.get("clusterName")
+        by_name = [c for c in clusters if name is not None and c.inputs.get("name") == name]
+        if by_name:
+            return by_name
+    return clusters if len(clusters) == 1 else []
+
+
+def _is_kubernetes(resource: PolicyResource) -> bool:
+    return resource.type == K8S_PROVIDER or resource.type.startswith("kubernetes:")
+
+
+def _eks_after_cluster(graph: Graph) -> Iterator[Violation]:
+    for resource in graph.resources:
+        on_cluster = resource.type.startswith("aws:eks/") and resource.type != EKS_CLUSTER
+        if not (on_cluster or _is_kubernetes(resource)):
+            continue
+        clusters = _target_clusters(graph, resource)
+        if not clusters:
+            continue  # no cluster in the stack (or several, and no way to tell which): nothing to order
+        if not {cluster.urn for cluster in clusters} & waits_for(graph, resource):
+            yield Violation(
+                "eks-resources-wait-for-cluster",
+                resource.urn,
+                f"does not wait for the EKS cluster {clusters[0].name} (no dependency, input Output, "
+                "parent or provider leads to it): it would be created while the cluster is still CREATING, "
+                "or before it exists; take the cluster name from the cluster's output or depend on it",
+            )
+
+
 COMPUTE_RULES: list[PolicyRule] = [
     PolicyRule(
         "eks-endpoint-private",
@@ -142,6 +181,12 @@ COMPUTE_RULES: list[PolicyRule] = [
         "EKS clusters are created without creator admin permissions, and at least one access entry of the "
         "program grants cluster admin (one access model, no duplicate entry for the creator).",
         _eks_access_entries_only,
+    ),
+    PolicyRule(
+        "eks-resources-wait-for-cluster",
+        "Every aws:eks/* resource on a cluster and every Kubernetes resource (and provider) waits, "
+        "transitively through dependencies, parents and providers, for the EKS cluster.",
+        _eks_after_cluster,
     ),
 ]
 

@@ -212,3 +212,30 @@ def from_records(records: Iterable[Any]) -> list[PolicyResource]:
         )
         for resource in records
     ]
+
+
+# Creation order. Source: pulumi's Python SDK, pulumi/runtime/resource.py ``prepare_resource`` (3.272): before
+# a resource is registered (and so created) the SDK awaits (1) its explicit ``depends_on``, a component
+# standing for all its children (rpc._expand_dependencies), (2) every resource an input Output came from, (3)
+# its parent's URN, which a component gets only once its own ``depends_on`` and inputs are done, and (4) its
+# explicit provider (``_create_provider_ref`` awaits the provider's URN and id). The engine records (1) and
+# (2) as the resource's ``dependencies``; (3) and (4) are its ``parent`` and ``provider``. So a resource waits
+# for everything reachable through those three edges, and for nothing else: a plain string input (a cluster
+# name typed in config) orders nothing. Pulumi's docs say the same of dependsOn on components
+# (https://www.pulumi.com/docs/iac/concepts/resources/options/dependson/).
+
+
+def waits_for(graph: Graph, resource: PolicyResource) -> set[str]:
+    """URNs of everything the engine creates before this resource: dependencies, parent and provider, closed
+    transitively (see the comment above for the SDK source)."""
+    seen: set[str] = set()
+    todo = [resource]
+    while todo:
+        current = todo.pop()
+        for urn in (*current.dependencies, current.parent, current.provider):
+            if urn and urn not in seen:
+                seen.add(urn)
+                found = graph.get(urn)
+                if found is not None:
+                    todo.append(found)
+    return seen

@@ -4,6 +4,7 @@ baseline, and no data store reachable from the internet."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
@@ -17,7 +18,7 @@ from policy.core import (
     is_prod,
     items_of,
 )
-from policy.network import WORLD_CIDRS, ingress_rules
+from policy.network import LOAD_BALANCER_TYPES, WORLD_CIDRS, ingress_rules
 
 REPLICATION_GROUP = "aws:elasticache/replicationGroup:ReplicationGroup"
 S3_BUCKET = "aws:s3/bucket:Bucket"
@@ -322,6 +323,84 @@ def _prod_data_retained(graph: Graph) -> Iterator[Violation]:
             )
 
 
+# --- the ALB's access-log bucket (issue 14 item 3) ----------------------------------------------------------
+
+S3_BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
+# Source: the ELB user guide, "Access logs for your Application Load Balancer"
+# (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-access-logs.html, "Bucket
+# permissions" and "Enable access logging"): logs go to bucket[/prefix]/AWSLogs/<account id>/..., the bucket
+# policy grants s3:PutObject on arn:aws:s3:::bucket/prefix/AWSLogs/<account id>/*, and on enabling logging ELB
+# writes prefix/AWSLogs/<account id>/ELBAccessLogTestFile to check it; without the grant the load balancer's
+# create fails with "Access Denied for bucket". The rule compares prefixes; the principal is golden-tested.
+ELB_TEST_FILE = "ELBAccessLogTestFile"
+_ACCOUNT_IN_KEY = re.compile(r"AWSLogs/(\d{12})/")
+
+
+def iam_pattern(pattern: str) -> re.Pattern[str]:
+    """An IAM resource or action pattern as a regex: ``*`` matches any run of characters, ``?`` one."""
+    return re.compile("".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern))
+
+
+def _puts_on(statement: Mapping[str, Any]) -> list[str]:
+    """The object-key patterns an Allow statement lets someone s3:PutObject on (bucket part dropped)."""
+    if statement.get("Effect") != "Allow":
+        return []
+    if not any(iam_pattern(str(a)).fullmatch("s3:PutObject") for a in items_of(statement.get("Action"))):
+        return []
+    keys = []
+    for resource in items_of(statement.get("Resource")):
+        _, sep, key = str(resource).partition("/")
+        if str(resource).startswith("arn:") and ":s3:::" in str(resource) and sep:
+            keys.append(key)
+    return keys
+
+
+def elb_access_log_test_key(prefix: str, key_pattern: str) -> str:
+    """The key ELB test-writes under a prefix, for the account the grant names (any if it names none)."""
+    found = _ACCOUNT_IN_KEY.search(key_pattern)
+    account = found.group(1) if found else "000000000000"
+    return f"{prefix.strip('/')}/AWSLogs/{account}/{ELB_TEST_FILE}".lstrip("/")
+
+
+def _alb_access_logs_granted(graph: Graph) -> Iterator[Violation]:
+    for balancer in graph.by_type(*LOAD_BALANCER_TYPES):
+        logs = balancer.inputs.get("accessLogs")
+        if not isinstance(logs, Mapping) or logs.get("enabled") is not True:
+            continue
+        prefix = str(logs.get("prefix") or "")
+        buckets = [
+            b for b in graph.referenced(balancer, "accessLogs", logs.get("bucket")) if b.type == S3_BUCKET
+        ]
+        if not buckets:
+            continue  # a bucket outside the stack: its policy is not visible here
+        bucket_urns = {bucket.urn for bucket in buckets}
+        policies = [
+            policy
+            for policy in graph.by_type(S3_BUCKET_POLICY)
+            if bucket_urns & {found.urn for found in graph.referenced(policy, "bucket")}
+        ]
+        documents = [_known_document(policy.inputs.get("policy")) for policy in policies]
+        if any(document is None for document in documents):
+            continue  # not known yet (a first preview): nothing to compare
+        patterns = [
+            key
+            for document in documents
+            for statement in items_of((document or {}).get("Statement"))
+            if isinstance(statement, Mapping)
+            for key in _puts_on(statement)
+        ]
+        if any(iam_pattern(key).fullmatch(elb_access_log_test_key(prefix, key)) for key in patterns):
+            continue
+        granted = ", ".join(sorted(patterns)) or "nothing"
+        yield Violation(
+            "alb-access-log-prefix-granted",
+            balancer.urn,
+            f"the ALB writes its access logs under '{prefix}/AWSLogs/<account>/' (and test-writes "
+            f"{ELB_TEST_FILE} there when logging is turned on), but the log bucket's policy lets ELB put "
+            f"objects only on: {granted}; the create would fail with 'Access Denied for bucket'",
+        )
+
+
 DATA_RULES: list[PolicyRule] = [
     PolicyRule(
         "redis-encrypted-with-auth",
@@ -368,5 +447,11 @@ DATA_RULES: list[PolicyRule] = [
         "In prod, RDS primaries keep 7+ days of backups and a final snapshot; Redis groups are protected "
         "with daily and final snapshots; buckets are protected and never force-destroyed.",
         _prod_data_retained,
+    ),
+    PolicyRule(
+        "alb-access-log-prefix-granted",
+        "A load balancer's access-log prefix is one the log bucket's policy lets ELB write under "
+        "(<prefix>/AWSLogs/<account>/), or its create fails with 'Access Denied for bucket'.",
+        _alb_access_logs_granted,
     ),
 ]

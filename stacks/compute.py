@@ -14,6 +14,7 @@ import pulumi
 from infra.alb import ApiLoadBalancer, ApiLoadBalancerArgs
 from infra.autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
 from infra.cluster import EksCluster, EksClusterArgs, NodeGroupSpec, NodeTaintSpec
+from infra.iam_policies import ALB_ACCESS_LOG_PREFIX
 from infra.lb_controller import LoadBalancerController, LoadBalancerControllerArgs
 from infra.network import Network
 from stacks.config.cluster import NodeGroupConfig
@@ -85,6 +86,7 @@ def build_compute(
     *,
     opts: pulumi.ResourceOptions,
     access_logs_bucket: pulumi.Input[str] | None = None,
+    access_logs_prefix: str = ALB_ACCESS_LOG_PREFIX,
     alb_depends_on: Sequence[pulumi.Resource] = (),
 ) -> Compute:
     """Build the cluster, the Cluster Autoscaler, the Load Balancer Controller and the ALB.
@@ -94,6 +96,12 @@ def build_compute(
     prefix = config.name_prefix
     cluster = EksCluster(f"{prefix}-cluster", eks_cluster_args(config, network), opts=opts)
     name = cluster_name(config)
+    # The controllers know the cluster by its name from config (a plain string, which orders nothing): their
+    # Pod Identity associations would be created while the cluster is still CREATING. As their parent's
+    # dependency, the cluster comes before every child (policy rule eks-resources-wait-for-cluster).
+    on_cluster = pulumi.ResourceOptions.merge(
+        opts, pulumi.ResourceOptions(depends_on=[cluster.control_plane])
+    )
     autoscaler = ClusterAutoscaler(
         f"{prefix}-autoscaler",
         ClusterAutoscalerArgs(
@@ -107,7 +115,7 @@ def build_compute(
             k8s_provider=cluster.k8s_provider,
             depends_on=cluster.ready,
         ),
-        opts=opts,
+        opts=on_cluster,
     )
     lbc = config.cluster.load_balancer_controller
     lb_controller = LoadBalancerController(
@@ -123,7 +131,7 @@ def build_compute(
             k8s_provider=cluster.k8s_provider,
             depends_on=cluster.ready,
         ),
-        opts=opts,
+        opts=on_cluster,
     )
     alb_config = config.alb
     alb = ApiLoadBalancer(
@@ -138,6 +146,7 @@ def build_compute(
             deregistration_delay_seconds=alb_config.deregistration_delay_seconds,
             idle_timeout=alb_config.idle_timeout,
             access_logs_bucket=access_logs_bucket if alb_config.access_logs else None,
+            access_logs_prefix=access_logs_prefix,
             is_prod=config.is_prod,
             depends_on=tuple(alb_depends_on),
         ),

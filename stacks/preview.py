@@ -86,6 +86,9 @@ def render_json(run: Any) -> str:
                 # that the document does not contain.
                 "parent": None if resource.parent == run.raw.stack_urn else resource.parent,
                 "protect": bool(resource.protect),
+                # What the engine orders this resource after (RegisterResource's ``dependencies``: explicit
+                # depends_on, a component standing for its children, and the resources its inputs came from).
+                "dependencies": sorted(resource.dependencies),
                 "inputs": normalize_numbers(mask_secrets(dict(resource.record.inputs))),
             }
             for resource in sorted(run.resources, key=lambda resource: resource.urn)

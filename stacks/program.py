@@ -8,6 +8,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 
+from infra.iam_policies import ALB_ACCESS_LOG_PREFIX
 from infra.network import Network, NetworkArgs
 from infra.registry import ImageRepository, ImageRepositoryArgs
 from stacks.compute import build_compute, cluster_name, export_compute
@@ -83,6 +84,8 @@ def main() -> None:
         network,
         opts=aws_opts,
         access_logs_bucket=log_bucket.bucket_name if log_bucket is not None else None,
+        # The prefix the bucket's policy lets ELB write under: one value for both, so they cannot drift apart.
+        access_logs_prefix=log_bucket.log_prefix if log_bucket is not None else ALB_ACCESS_LOG_PREFIX,
         alb_depends_on=[log_bucket] if log_bucket is not None else [],
     )
 

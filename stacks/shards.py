@@ -13,7 +13,6 @@ from typing import Any
 
 import pulumi
 
-from infra.catalog import PERFORMANCE_INSIGHTS_UNSUPPORTED
 from infra.database import TenantShard, TenantShardArgs
 from infra.k8s.tenantmap import Endpoint, ShardEndpoints, build_tenant_map
 from stacks.config.model import Shard, StackConfig
@@ -41,7 +40,8 @@ def shard_args(
         engine_version=settings.engine_version,
         database_name=settings.database_name,
         master_username=settings.master_username,
-        performance_insights=settings.instance_class not in PERFORMANCE_INSIGHTS_UNSUPPORTED,
+        # Wherever the class supports it; the component decides per instance (primary and replicas).
+        performance_insights=True,
         proxy_max_connections_percent=settings.proxy.max_connections_percent,
         proxy_max_idle_connections_percent=settings.proxy.max_idle_connections_percent,
         proxy_connection_borrow_timeout=settings.proxy.connection_borrow_timeout,

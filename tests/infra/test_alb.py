@@ -4,12 +4,15 @@ access logs), the security group path clients -> ALB -> pods, and CIDR changes."
 from __future__ import annotations
 
 import copy
+import fnmatch
+import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from offline import ACCOUNT_ID
 from tests.support.harness import PROJECT_DIR, RecordedResource, StackRun, run_stack
 
 pytestmark = pytest.mark.infra
@@ -90,6 +93,25 @@ def test_prod_deletion_protection_headers_and_access_logs(prod_run: StackRun) ->
     assert lb.inputs["accessLogs"] == {"enabled": True, "bucket": bucket.outputs["bucket"], "prefix": "alb"}
     # AWS checks the bucket policy when access logs are turned on: the ALB waits for it.
     assert prod_run.one("aws:s3/bucketPolicy:BucketPolicy", "alb-logs-policy").urn in lb.dependencies
+
+
+def test_elb_may_write_the_test_file_under_the_albs_prefix(prod_run: StackRun) -> None:
+    # When logging is turned on, ELB puts <prefix>/AWSLogs/<account>/ELBAccessLogTestFile in the bucket and
+    # the create fails with "Access Denied for bucket" unless the bucket policy grants it (ELB user guide).
+    lb = prod_run.one(LB)
+    bucket = prod_run.one("aws:s3/bucket:Bucket", "alb-logs")
+    policy = json.loads(prod_run.one("aws:s3/bucketPolicy:BucketPolicy", "alb-logs-policy").inputs["policy"])
+    logs = lb.inputs["accessLogs"]
+    test_file = f"{bucket.outputs['arn']}/{logs['prefix']}/AWSLogs/{ACCOUNT_ID}/ELBAccessLogTestFile"
+    grants = [
+        resource
+        for statement in policy["Statement"]
+        if statement["Effect"] == "Allow" and statement["Action"] == "s3:PutObject"
+        for resource in (
+            [statement["Resource"]] if isinstance(statement["Resource"], str) else statement["Resource"]
+        )
+    ]
+    assert any(fnmatch.fnmatchcase(test_file, grant) for grant in grants), (test_file, grants)
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])

@@ -22,6 +22,7 @@ from infra.iam_policies import (
     access_log_bucket_policy,
     api_policy_document,
     elb_log_delivery_principal,
+    elb_log_key_prefix,
     partition_of,
     tls_only_bucket_policy,
     worker_policy_document,
@@ -165,10 +166,24 @@ def test_elb_principal_by_region() -> None:
 
 def test_access_log_delivery_is_limited_to_this_accounts_prefix() -> None:
     logs = "arn:aws:s3:::nexus-prod-alb-logs-0f1e2d3"
-    policy = access_log_bucket_policy(bucket_arn=logs, region="us-east-1", account_id="123456789012")
+    policy = access_log_bucket_policy(
+        bucket_arn=logs, region="us-east-1", account_id="123456789012", prefix="edge/alb"
+    )
     (delivery,) = [s for s in policy["Statement"] if s["Sid"] == "AllowElbLogDelivery"]
     assert delivery["Action"] == "s3:PutObject"
-    assert delivery["Resource"] == f"{logs}/AWSLogs/123456789012/*"
+    # ELB writes <bucket>/<prefix>/AWSLogs/<account>/... (the ELB user guide's file names and policy).
+    assert delivery["Resource"] == f"{logs}/edge/alb/AWSLogs/123456789012/*"
+    unprefixed = access_log_bucket_policy(
+        bucket_arn=logs, region="us-east-1", account_id="123456789012", prefix=""
+    )
+    assert unprefixed["Statement"][1]["Resource"] == f"{logs}/AWSLogs/123456789012/*"
+
+
+@pytest.mark.parametrize("prefix", ["logs/AWSLogs", "/alb", "alb/"])
+def test_access_log_prefix_follows_elb_rules(prefix: str) -> None:
+    # "The prefix that you specify must not include AWSLogs" (ELB user guide); slashes are the separator.
+    with pytest.raises(ValueError, match="access log prefix"):
+        elb_log_key_prefix(prefix, "123456789012")
 
 
 @pytest.mark.parametrize("build", [tls_only_bucket_policy])

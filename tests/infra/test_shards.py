@@ -14,7 +14,6 @@ from typing import Any
 
 import pytest
 
-from infra.catalog import PERFORMANCE_INSIGHTS_UNSUPPORTED
 from infra.database import (
     LOG_EXPORTS,
     PASSWORD_VERSION,
@@ -132,7 +131,9 @@ def test_primary_settings(runs: dict[str, tuple[StackRun, StackConfig]], which: 
             "skipFinalSnapshot": False,
             "finalSnapshotIdentifier": final_snapshot_name(shard.name),
             "enabledCloudwatchLogsExports": list(LOG_EXPORTS),
-            "performanceInsightsEnabled": settings.instance_class not in PERFORMANCE_INSIGHTS_UNSUPPORTED,
+            # RDS for PostgreSQL supports Performance Insights on every class (AWS lists no restriction).
+            "performanceInsightsEnabled": True,
+            "performanceInsightsRetentionPeriod": 7,
             "port": 5432,
             "passwordWoVersion": PASSWORD_VERSION,
             "dbSubnetGroupName": subnets.outputs["name"],
@@ -176,10 +177,13 @@ def test_replicas_point_at_their_primary(runs: dict[str, tuple[StackRun, StackCo
         params = child(run, shard, "aws:rds/parameterGroup:ParameterGroup", "params")
         for replica in replicas:
             inputs = replica.inputs
-            assert primary.outputs["identifier"]  # emulated: never None
-            assert inputs["replicateSourceDb"] == primary.outputs["identifier"]
+            assert primary.outputs["arn"]  # emulated: never None
+            # By ARN: the replica also names a subnet group, and RDS then refuses an identifier.
+            assert inputs["replicateSourceDb"] == primary.outputs["arn"]
+            assert inputs["dbSubnetGroupName"]
             assert primary.urn in replica.dependencies
             assert inputs["instanceClass"] == shard_config.replica_instance_class
+            assert inputs["performanceInsightsEnabled"] is True  # decided by the replica's own class
             assert inputs["parameterGroupName"] == params.outputs["name"]
             assert inputs["storageEncrypted"] is True
             assert inputs["publiclyAccessible"] is False
@@ -645,3 +649,23 @@ def test_parameter_family_follows_the_major(version: str, family: str) -> None:
 def test_parameter_family_refuses_a_non_numeric_version() -> None:
     with pytest.raises(ValueError, match="major version"):
         parameter_family("latest")
+
+
+def test_performance_insights_is_decided_per_instance_class() -> None:
+    # A big primary with small replicas: each instance is checked by its own class (RDS checks each
+    # CreateDBInstance / CreateDBInstanceReadReplica call), and RDS for PostgreSQL supports every class.
+    config = stack_config("dev")
+    config["nexus:shards"]["shard-a"].update(
+        {"instanceClass": "db.r6g.large", "replicaInstanceClass": "db.t4g.micro", "readReplicas": 1}
+    )
+    run = run_stack(config, stack="pi")
+    shard = run.one(SHARD, "-shard-a")
+    primary, replica = child(run, shard, INSTANCE, "primary"), child(run, shard, INSTANCE, "replica-0")
+    assert (primary.inputs["instanceClass"], primary.inputs["performanceInsightsEnabled"]) == (
+        "db.r6g.large",
+        True,
+    )
+    assert (replica.inputs["instanceClass"], replica.inputs["performanceInsightsEnabled"]) == (
+        "db.t4g.micro",
+        True,
+    )

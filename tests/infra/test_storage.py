@@ -193,8 +193,10 @@ def test_access_logs_are_delivered_by_the_regions_elb_account_and_expire() -> No
     (delivery,) = [s for s in document["Statement"] if s["Sid"] == "AllowElbLogDelivery"]
     assert delivery["Principal"] == {"AWS": "arn:aws:iam::127311923021:root"}  # us-east-1's ELB account
     assert delivery["Action"] == "s3:PutObject"
-    # The account id comes from getCallerIdentity (the emulated account here).
-    assert delivery["Resource"] == f"{logs.outputs['arn']}/AWSLogs/{ACCOUNT_ID}/*"
+    # The account id comes from getCallerIdentity (the emulated account here); the prefix is the one the
+    # load balancer writes under (ELB writes <bucket>/<prefix>/AWSLogs/<account>/...).
+    prefix = run.one("aws:lb/loadBalancer:LoadBalancer").inputs["accessLogs"]["prefix"]
+    assert delivery["Resource"] == f"{logs.outputs['arn']}/{prefix}/AWSLogs/{ACCOUNT_ID}/*"
     rules = rules_by_id(part(run, LIFECYCLE, "nexus-prod-alb-logs", "lifecycle"))
     assert rules["expire-current-versions"]["expiration"] == {"days": 365}
 

@@ -350,9 +350,11 @@ def test_preview_json_document_is_stable_and_masked() -> None:
     urns = [resource["urn"] for resource in document["resources"]]
     assert urns == sorted(urns)
     for resource in document["resources"]:
-        assert set(resource) == {"urn", "type", "name", "parent", "protect", "inputs"}
+        assert set(resource) == {"urn", "type", "name", "parent", "protect", "dependencies", "inputs"}
         assert isinstance(resource["protect"], bool)
         assert resource["parent"] is None or resource["parent"] in urns
+        assert resource["dependencies"] == sorted(resource["dependencies"])
+        assert set(resource["dependencies"]) <= set(urns)
     top_level = [r for r in document["resources"] if r["parent"] is None]
     assert top_level, "components and providers sit at the top"
     assert all(not r["type"].startswith("aws:") for r in top_level)
@@ -364,6 +366,25 @@ def test_preview_json_document_is_stable_and_masked() -> None:
     assert consumers, "the generated passwords reach some inputs, masked"
     assert ".0," not in first
     assert ".0\n" not in first
+
+
+def test_preview_json_dependencies_are_what_the_engine_recorded() -> None:
+    code, out, _ = _preview("--stack", "prod", "--json")
+    assert code == 0
+    listed = {resource["urn"]: resource["dependencies"] for resource in json.loads(out)["resources"]}
+    run = run_stack("prod")
+    assert listed == {resource.urn: sorted(resource.record.dependencies) for resource in run}
+    # An input Output is a dependency: the replica's source ARN comes from the primary.
+    replica = run.one("aws:rds/instance:Instance", "shard-a-replica-0")
+    primary = run.one("aws:rds/instance:Instance", "shard-a-primary")
+    assert primary.urn in listed[replica.urn]
+    # An explicit depends_on is one too: the proxy waits for its secret's value and its role's policy.
+    proxy = run.one("aws:rds/proxy:Proxy", "shard-a-proxy")
+    assert run.one("aws:iam/rolePolicy:RolePolicy", "shard-a-proxy-secret-access").urn in listed[proxy.urn]
+    assert (
+        run.one("aws:secretsmanager/secretVersion:SecretVersion", "shard-a-master-secret-value").urn
+        in (listed[proxy.urn])
+    )
 
 
 def test_preview_text_shows_the_plan() -> None:
