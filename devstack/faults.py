@@ -43,6 +43,26 @@ class FaultControls:
         shards.restart_primary(self._rt, shard, mode)
         self._rt.write_services()
 
+    def stop_shard(self, shard: str) -> None:
+        """Stop a shard's replicas and primary (pg_ctl fast): clients get refused connections."""
+        for index in range(self._rt.topology.shard(shard).read_replicas):
+            self._rt.stop_named(shards.replica_name(shard, index))
+        self._rt.stop_named(shards.primary_name(shard))
+
+    def start_shard(self, shard: str) -> None:
+        """Start a stopped shard's primary and replicas and wait until the replicas stream again."""
+        shards.start_stopped(self._rt, shard)
+        self._rt.write_services()
+
+    def freeze_shard(self, shard: str) -> None:
+        """SIGSTOP every process of a shard's primary and replicas: a server that accepts TCP connections
+        (the kernel does) but never answers, like a host cut off by the network. Only timeouts notice."""
+        shards.signal_shard(self._rt, shard, signal.SIGSTOP)
+
+    def thaw_shard(self, shard: str) -> None:
+        """SIGCONT what :meth:`freeze_shard` stopped; the servers go on where they were."""
+        shards.signal_shard(self._rt, shard, signal.SIGCONT)
+
     def restart_pgbouncer(self) -> None:
         """Stop PgBouncer (clients are cut off) and start it again."""
         self._rt.stop_named("pgbouncer")

@@ -6,8 +6,11 @@ together and registers them as services of the stack.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+import signal
+from pathlib import Path
 
 from devstack import postgres
 from devstack.postgres import PgInstance
@@ -80,6 +83,43 @@ def restart_primary(rt: Runtime, shard_id: str, mode: str) -> None:
     assert service.pg is not None
     postgres.restart(service.pg, rt.user, mode=mode)
     wait_streaming(rt, shard_id)
+
+
+def start_stopped(rt: Runtime, shard_id: str) -> None:
+    """Start whatever of a shard's servers is stopped, the primary first, and wait until they stream."""
+    names = [primary_name(shard_id)]
+    names += [replica_name(shard_id, i) for i in range(rt.topology.shard(shard_id).read_replicas)]
+    for name in names:
+        service = rt.services[name]
+        assert service.pg is not None
+        if service.pg.pid() is not None:
+            continue
+        if service.role == "primary":
+            postgres.start(service.pg, rt.user)
+        else:
+            _start_replica_instance(rt, shard_id, service.pg)
+    wait_streaming(rt, shard_id)
+
+
+def _process_tree(pid: int) -> list[int]:
+    """`pid` and its descendants (Linux /proc), parents first."""
+    found = [pid]
+    for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
+        found += _process_tree(int(child))
+    return found
+
+
+def signal_shard(rt: Runtime, shard_id: str, sig: signal.Signals) -> None:
+    """Send `sig` to every process of the shard's servers (postmasters and their backends)."""
+    names = [primary_name(shard_id)]
+    names += [replica_name(shard_id, i) for i in range(rt.topology.shard(shard_id).read_replicas)]
+    for name in names:
+        pid = rt.services[name].pid()
+        if pid is None:
+            continue
+        # Children first on SIGSTOP would let the postmaster fork a new one in between: stop it first.
+        for each in _process_tree(pid):
+            os.kill(each, sig)
 
 
 def _start_replica_instance(rt: Runtime, shard_id: str, replica: PgInstance) -> None:

@@ -9,6 +9,7 @@ fall back to the writer when no replica is healthy.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import logging
 import ssl as ssl_lib
@@ -37,6 +38,9 @@ CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.TooManyConnectionsError,
     asyncpg.ConnectionFailureError,
     asyncpg.AdminShutdownError,
+    # Class 08 (connection exception), e.g. PgBouncer's "server login has been failing" (08P01) while the
+    # shard's primary is down.
+    asyncpg.PostgresConnectionError,
 )
 
 
@@ -63,11 +67,57 @@ class PoolHandle:
 
 @dataclass
 class ShardPools:
+    """A shard's pools, and whether its writer is known to be down.
+
+    The writer's state is a circuit breaker: the first request that finds the writer unreachable (a
+    connection error, or no transaction begun within the acquire timeout) opens it, and from then on that
+    shard's requests get their 503 at once instead of each waiting out a timeout. One background task
+    probes the writer every `shard_probe_interval_seconds` and closes the breaker on the first answer.
+    Other shards have breakers of their own: one shard's outage costs the others nothing.
+    """
+
     shard_id: str
     writer: PoolHandle
     readers: list[PoolHandle]
     settings: DatabaseSettings
     _rr: itertools.count[int] = field(default_factory=itertools.count)
+    writer_down_since: float | None = None
+    _prober: asyncio.Task[None] | None = None
+
+    def writer_error(self) -> DependencyUnavailableError:
+        return DependencyUnavailableError(f"database {self.writer.name}", code="shard_unavailable")
+
+    def check_writer(self) -> None:
+        """Fail fast while the breaker is open."""
+        if self.writer_down_since is not None:
+            raise self.writer_error()
+
+    def writer_failed(self) -> None:
+        """Open the breaker and start the probe that will close it."""
+        if self.writer_down_since is None:
+            self.writer_down_since = time.monotonic()
+            log.warning("shard writer unreachable, failing fast", extra={"shard": self.shard_id})
+        if self._prober is None or self._prober.done():
+            self._prober = asyncio.get_running_loop().create_task(self._probe_until_back())
+
+    def writer_answered(self) -> None:
+        if self.writer_down_since is not None:
+            down_for = time.monotonic() - self.writer_down_since
+            self.writer_down_since = None
+            log.warning("shard writer back", extra={"shard": self.shard_id, "down_s": round(down_for, 3)})
+
+    async def _probe_until_back(self) -> None:
+        interval = self.settings.shard_probe_interval_seconds
+        while self.writer_down_since is not None:
+            try:
+                reason = await probe(self.writer, self.settings.acquire_timeout_seconds)
+            except Exception as exc:  # the breaker must never stay open because its probe died
+                reason = type(exc).__name__
+                log.warning("shard probe failed", extra={"shard": self.shard_id, "error": repr(exc)})
+            if reason is None:
+                self.writer_answered()
+                return
+            await asyncio.sleep(interval)
 
     def pick_reader(self) -> PoolHandle:
         """Round-robin over healthy replicas; the writer when none is healthy."""
@@ -83,6 +133,8 @@ class ShardPools:
             log.warning("replica marked unhealthy", extra={"shard": self.shard_id, "pool": handle.name})
 
     async def close(self) -> None:
+        if self._prober is not None:
+            self._prober.cancel()
         await asyncio.gather(*(h.pool.close() for h in (self.writer, *self.readers)), return_exceptions=True)
 
 
@@ -149,21 +201,34 @@ async def tenant_tx(
     `set_config(..., true)` is local to the transaction, so the setting never leaks to the next client of a
     pooled server connection.
     """
-    handle, conn = await _acquire(shards, shards.writer if role == "writer" else shards.pick_reader())
+    handle, conn = await _begin(shards, shards.writer if role == "writer" else shards.pick_reader(), tenant)
     try:
-        async with _transaction(conn, tenant, readonly=role != "writer"):
+        async with _transaction(conn, readonly=role != "writer"):
             yield conn
     except DependencyUnavailableError:
         raise
     except Exception as exc:
         # A server that goes away mid-transaction surfaces as a connection error, or (when the ROLLBACK
         # on the way out hits the dead connection) as an asyncpg state error on a closed connection.
-        if not isinstance(exc, CONNECTION_ERRORS) and not conn.is_closed():
+        if not isinstance(exc, CONNECTION_ERRORS) and not _closed(conn):
             raise
-        shards.mark_down(handle)
-        raise DependencyUnavailableError(f"database {handle.name}") from exc
+        _failed(shards, handle)
+        raise _unavailable(shards, handle) from exc
     finally:
         await _release(handle, conn)
+
+
+def _failed(shards: ShardPools, handle: PoolHandle) -> None:
+    if handle is shards.writer:
+        shards.writer_failed()
+    else:
+        shards.mark_down(handle)
+
+
+def _unavailable(shards: ShardPools, handle: PoolHandle) -> DependencyUnavailableError:
+    if handle is shards.writer:
+        return shards.writer_error()
+    return DependencyUnavailableError(f"database {handle.name}", code="shard_unavailable")
 
 
 def begin_sql(tenant: str, *, readonly: bool) -> str:
@@ -178,9 +243,9 @@ def begin_sql(tenant: str, *, readonly: bool) -> str:
 
 
 @asynccontextmanager
-async def _transaction(conn: asyncpg.Connection, tenant: str, *, readonly: bool) -> AsyncIterator[None]:
-    """What conn.transaction() does (commit on success, roll back on any exception), tenant included."""
-    await conn.execute(begin_sql(tenant, readonly=readonly))
+async def _transaction(conn: asyncpg.Connection, *, readonly: bool) -> AsyncIterator[None]:
+    """What conn.transaction() does (commit on success, roll back on any exception), once `_begin` has
+    opened the transaction with the tenant set."""
     try:
         yield
     except BaseException:
@@ -188,6 +253,13 @@ async def _transaction(conn: asyncpg.Connection, tenant: str, *, readonly: bool)
             await conn.execute("ROLLBACK")
         raise
     await conn.execute("COMMIT")
+
+
+def _closed(conn: asyncpg.Connection) -> bool:
+    try:
+        return bool(conn.is_closed())
+    except asyncpg.InterfaceError:  # already detached from its pool proxy: asyncpg closed it
+        return True
 
 
 async def _release(handle: PoolHandle, conn: asyncpg.Connection) -> None:
@@ -209,23 +281,47 @@ async def replica_read(
         async with tenant_tx(shards, tenant, role="reader") as conn:
             return await query(conn)
     except DependencyUnavailableError as exc:
-        if exc.dependency == f"database {shards.writer.name}":
+        if exc.dependency == shards.writer_error().dependency:
             raise
         async with tenant_tx(shards, tenant, role="reader") as conn:
             return await query(conn)
 
 
-async def _acquire(shards: ShardPools, handle: PoolHandle) -> tuple[PoolHandle, asyncpg.Connection]:
+async def _begin(
+    shards: ShardPools, handle: PoolHandle, tenant: str
+) -> tuple[PoolHandle, asyncpg.Connection]:
+    """A connection of `handle`'s pool inside a transaction with the tenant set, or a 503 within
+    `acquire_timeout_seconds`: that bound covers the checkout, a new connection's TCP and TLS handshake
+    and the first round trip, which through the pooler waits for a server connection. A writer that does
+    not answer in that time opens the shard's breaker; a replica is skipped and the read retried once on
+    whatever is healthy now (another replica or the writer)."""
+    if handle is shards.writer:
+        shards.check_writer()
+    sql = begin_sql(tenant, readonly=handle is not shards.writer)
+    conn: asyncpg.Connection | None = None
     try:
-        return handle, await handle.pool.acquire(timeout=shards.settings.acquire_timeout_seconds)
-    except CONNECTION_ERRORS as exc:
-        shards.mark_down(handle)
+        async with asyncio.timeout(shards.settings.acquire_timeout_seconds):
+            conn = await handle.pool.acquire()
+            await conn.execute(sql)
+    except Exception as exc:
+        # As in tenant_tx: a server going away can surface as some other error on a closed connection.
+        if not isinstance(exc, CONNECTION_ERRORS) and not (conn is not None and _closed(conn)):
+            if conn is not None:
+                await _release(handle, conn)
+            raise
+        if conn is not None:
+            # Half-way through its first statement: its state is unknown, so it is not handed out again
+            # (asyncpg may already have closed and detached it).
+            with contextlib.suppress(asyncpg.InterfaceError):
+                conn.terminate()
+            await _release(handle, conn)
+        _failed(shards, handle)
         if handle is not shards.writer:
-            # A replica failed: retry once on whatever is healthy now (another replica or the writer).
             fallback = shards.pick_reader()
             if fallback is not handle:
-                return await _acquire(shards, fallback)
-        raise DependencyUnavailableError(f"database {handle.name}") from exc
+                return await _begin(shards, fallback, tenant)
+        raise _unavailable(shards, handle) from exc
+    return handle, conn
 
 
 async def probe(handle: PoolHandle, limit_seconds: float) -> str | None:

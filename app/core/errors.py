@@ -26,10 +26,12 @@ class ApiError(Exception):
 
 
 class DependencyUnavailableError(ApiError):
-    """A dependency (database shard, Redis, S3) cannot be reached: 503 naming it."""
+    """A dependency (database shard, Redis, S3) cannot be reached: 503 naming it, with a code per kind of
+    dependency (`shard_unavailable`, `queue_unavailable`, `storage_unavailable`) that clients and alerts
+    can match without parsing the message."""
 
-    def __init__(self, dependency: str, detail: str = "unreachable"):
-        super().__init__(503, "unavailable", f"{dependency} is {detail}", {"Retry-After": "1"})
+    def __init__(self, dependency: str, detail: str = "unreachable", *, code: str = "unavailable"):
+        super().__init__(503, code, f"{dependency} is {detail}", {"Retry-After": "1"})
         self.dependency = dependency
 
 

@@ -34,8 +34,16 @@ class DatabaseSettings(BaseSettings):
     ssl: Literal["disable", "require"] = "disable"
     connect_timeout_seconds: float = Field(2.0, gt=0)
     command_timeout_seconds: float = Field(5.0, gt=0)
-    acquire_timeout_seconds: float = Field(2.0, gt=0)
+    acquire_timeout_seconds: float = Field(
+        0.75,
+        gt=0,
+        description="longest wait for a transaction to begin (checkout, connect, first round trip); a read "
+        "whose replica fails in that time tries the writer with the same bound, so at most twice this",
+    )
     replica_retry_seconds: float = Field(5.0, gt=0, description="how long a failed replica is skipped")
+    shard_probe_interval_seconds: float = Field(
+        0.5, gt=0, description="while a shard's writer is down, how often it is probed"
+    )
 
 
 class RedisSettings(BaseSettings):

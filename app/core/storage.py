@@ -37,7 +37,7 @@ class Storage:
         try:
             await self._client.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType=content_type)
         except S3_ERRORS as exc:
-            raise DependencyUnavailableError("object storage") from exc
+            raise DependencyUnavailableError("object storage", code="storage_unavailable") from exc
 
     async def delete_many(self, keys: list[str]) -> None:
         if not keys:

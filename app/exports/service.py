@@ -32,8 +32,10 @@ async def _data_fingerprint(p: Principal) -> str:
 
 def _redis_unavailable(exc: Exception) -> DependencyUnavailableError:
     if isinstance(exc, OutOfMemoryError):
-        return DependencyUnavailableError("redis", "out of memory, the job was not queued")
-    return DependencyUnavailableError("redis")
+        return DependencyUnavailableError(
+            "redis", "out of memory, the job was not queued", code="queue_unavailable"
+        )
+    return DependencyUnavailableError("redis", code="queue_unavailable")
 
 
 async def enqueue(svc: Services, p: Principal, idempotency_key: str | None) -> ExportAccepted:
@@ -69,7 +71,7 @@ async def state(svc: Services, p: Principal, job_id: str) -> ExportState:
         client: Any = svc.redis
         fields = await client.hgetall(status_key(job_id))
     except (RedisError, OSError) as exc:
-        raise DependencyUnavailableError("redis") from exc
+        raise DependencyUnavailableError("redis", code="queue_unavailable") from exc
     doc = {k.decode(): v.decode() for k, v in fields.items()}
     # Another tenant's job is as invisible as a job that never existed.
     if doc.get("tenant") != p.tenant:

@@ -35,8 +35,15 @@ async def _redis_check(svc: Services) -> str | None:
     return None
 
 
-async def readiness(svc: Services) -> tuple[bool, dict[str, Any], list[str]]:
-    """Probe every pool and Redis at once. A shard's reader role is up when any replica answers."""
+async def readiness(svc: Services) -> tuple[str, dict[str, Any], list[str]]:
+    """Probe every pool and Redis at once; the status, the checks and what is failing.
+
+    The status follows the failure domain: "ready" when everything answers, "degraded" when a shard, a
+    shard's replicas or Redis do not (the pod still serves every other tenant, and reads without the
+    cache), "unavailable" only when no shard's writer answers, so the pod can serve nobody. A shard's
+    reader role is up when any replica answers. The probes also steer the request path: a replica that
+    answers comes back into rotation at once, and a writer that does not opens its shard's breaker.
+    """
     names: list[str] = []
     probes = []
     for shard in svc.shards.values():
@@ -52,12 +59,14 @@ async def readiness(svc: Services) -> tuple[bool, dict[str, Any], list[str]]:
         writer_err = results[shard.writer.name]
         reader_errs = {h.name: results[h.name] for h in shard.readers}
         for handle in shard.readers:
-            # A successful probe brings a replica back at once; a failed one takes it out of rotation.
             if results[handle.name] is None:
                 handle.down_until = 0.0
             else:
                 shard.mark_down(handle)
-        if writer_err is not None:
+        if writer_err is None:
+            shard.writer_answered()
+        else:
+            shard.writer_failed()
             failing.append(f"{shard_id}.writer")
         if all(err is not None for err in reader_errs.values()):
             failing.append(f"{shard_id}.reader")
@@ -68,14 +77,17 @@ async def readiness(svc: Services) -> tuple[bool, dict[str, Any], list[str]]:
     if results["redis"] is not None:
         failing.append("redis")
     checks["redis"] = results["redis"] or "ok"
-    return not failing, checks, failing
+    if all(results[shard.writer.name] is not None for shard in svc.shards.values()):
+        status = "unavailable"
+    else:
+        status = "degraded" if failing else "ready"
+    return status, checks, failing
 
 
 async def readyz(request: Request) -> Response:
-    ok, checks, failing = await readiness(services(request))
-    if ok:
-        return json_response({"status": "ready", "checks": checks})
-    return json_response({"status": "unavailable", "failing": failing, "checks": checks}, 503)
+    status, checks, failing = await readiness(services(request))
+    body = {"status": status, "failing": failing, "checks": checks}
+    return json_response(body, 503 if status == "unavailable" else 200)
 
 
 async def metrics(request: Request) -> Response:
@@ -100,7 +112,7 @@ ROUTES = (
         "GET",
         "/readyz",
         readyz,
-        "Readiness: every shard's writer and readers, and Redis",
+        "Readiness: 200 while any shard's writer answers; the body reports every shard and Redis",
         "ops",
         {200: None},
         auth=False,

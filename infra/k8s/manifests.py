@@ -364,7 +364,8 @@ def api_deployment_manifest(
         # Startup may wait for the pools to open; liveness only starts counting once it succeeded.
         startupProbe=_http_probe("/healthz", period=2, failures=30),
         livenessProbe=_http_probe("/healthz", period=10, failures=3),
-        # /readyz checks every shard's writer and readers and Redis: an unready pod leaves the ALB.
+        # /readyz fails only when no shard's writer answers (the pod can serve nobody); one shard or Redis
+        # down leaves the pod in the ALB, so the other shards' tenants are still served.
         readinessProbe=_http_probe("/readyz", period=5, failures=2),
         lifecycle={"preStop": {"sleep": {"seconds": timing.pre_stop_seconds}}},
     )

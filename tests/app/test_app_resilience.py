@@ -13,7 +13,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,15 +21,11 @@ import httpx
 import pytest
 from app_support import Procs, create_document, free_port, http_status
 
-from tests.support.clients import User
+from tests.support.clients import User, fully_ready
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[2]
-
-
-def _ready(api: httpx.Client) -> bool:
-    return api.get("/readyz").status_code == 200
 
 
 def test_redis_down_reads_and_writes_go_on_queue_says_503(
@@ -51,17 +47,20 @@ def test_redis_down_reads_and_writes_go_on_queue_says_503(
         assert api.get(url, headers=user.headers).json()["title"] == "during"
         assert create_document(api, user)["version"] == 1
         assert api.get("/v1/documents", headers=user.headers).status_code == 200
+        # Degraded, still ready: the pod serves every tenant, reads without the cache.
         ready = api.get("/readyz")
-        assert ready.status_code == 503
+        assert ready.status_code == 200
+        assert ready.json()["status"] == "degraded"
         assert ready.json()["failing"] == ["redis"]
         queued = api.post("/v1/exports", headers=user.headers)
         assert queued.status_code == 503
+        assert queued.json()["error"]["code"] == "queue_unavailable"
         assert "redis" in queued.json()["error"]["message"]
         assert queued.headers["retry-after"] == "1"
         assert time.monotonic() - started < 15, "every answer came quickly (short timeouts, no hang)"
     finally:
         local_stack.start_redis()
-    wait_until(lambda: _ready(api), what="/readyz after redis returned")
+    wait_until(lambda: fully_ready(api), what="/readyz after redis returned")
     # The cache did not keep a stale copy, and the worker survived the outage: an export runs.
     assert api.get(url, headers=user.headers).json()["title"] == "during"
     job_id = api.post("/v1/exports", headers=user.headers).json()["job_id"]
@@ -83,13 +82,14 @@ def test_replica_down_reads_fall_back_to_the_writer(
         assert listed.status_code == 200
         assert api.get("/v1/reports/summary", headers=user.headers).status_code == 200
         ready = api.get("/readyz")
-        assert ready.status_code == 503
+        assert ready.status_code == 200
+        assert ready.json()["status"] == "degraded"
         assert ready.json()["failing"] == ["shard-b.reader"]
         # The other shard is untouched.
         assert ready.json()["checks"]["shard-a"]["writer"] == "ok"
     finally:
         local_stack.start_replica("shard-b")
-    wait_until(lambda: _ready(api), what="/readyz after the replica returned")
+    wait_until(lambda: fully_ready(api), what="/readyz after the replica returned")
 
 
 def test_sigterm_finishes_in_flight_requests(api: httpx.Client, new_user: Any, local_stack: Any) -> None:
@@ -157,13 +157,16 @@ def test_dead_writer_is_a_fast_503_for_its_shard_only(local_stack: Any, tmp_path
         procs.start("api", [sys.executable, "-m", "app.serve"], env)
         wait_until(lambda: http_status(f"{base}/healthz") == 200, timeout=30, what="the API")
         ready = httpx.get(f"{base}/readyz", timeout=10)
-        assert ready.status_code == 503
+        assert ready.status_code == 200, "shard-a can still be served"
         assert ready.json()["failing"] == ["shard-b.writer"]
         creds = {"email": f"w-{secrets.token_hex(4)}@example.com", "password": "long enough pw"}
         started = time.monotonic()
         refused = httpx.post(f"{base}/v1/auth/register", json=creds | {"tenant": "initech"}, timeout=30)
         assert refused.status_code == 503
-        assert refused.json()["error"]["message"] == "database shard-b.writer is unreachable"
+        assert refused.json()["error"] == {
+            "code": "shard_unavailable",
+            "message": "database shard-b.writer is unreachable",
+        }
         assert time.monotonic() - started < 10
         # shard-a's tenants are unaffected.
         assert (
@@ -172,3 +175,77 @@ def test_dead_writer_is_a_fast_503_for_its_shard_only(local_stack: Any, tmp_path
         )
     finally:
         procs.stop_all()
+
+
+def _timed(call: Callable[[], httpx.Response]) -> tuple[httpx.Response, float]:
+    began = time.monotonic()
+    response = call()
+    return response, time.monotonic() - began
+
+
+@pytest.mark.parametrize("outage", ["freeze", "stop"])
+def test_one_shard_down_is_a_fast_503_for_its_tenants_only(
+    api: httpx.Client, new_user: Any, local_stack: Any, outage: str
+) -> None:
+    """shard-b's primary and replica stop answering (frozen by SIGSTOP: connections hang; or stopped:
+    connections are refused). shard-b's tenants get a 503 with Retry-After and `shard_unavailable` well
+    within 2 s, from the first request on; shard-a's tenants keep reading and writing; /readyz stays 200."""
+    on_a: User = new_user("acme")  # shard-a
+    on_b: User = new_user("initech")  # shard-b
+    doc_a = create_document(api, on_a)
+    fail, repair = (
+        (local_stack.freeze_shard, local_stack.thaw_shard)
+        if outage == "freeze"
+        else (local_stack.stop_shard, local_stack.start_shard)
+    )
+    b_calls: list[tuple[str, Callable[[], httpx.Response]]] = [
+        ("list", lambda: api.get("/v1/documents", headers=on_b.headers)),
+        ("create", lambda: api.post("/v1/documents", json={"title": "t", "body": "b"}, headers=on_b.headers)),
+        ("report", lambda: api.get("/v1/reports/summary", headers=on_b.headers)),
+        (
+            "login",
+            lambda: api.post(
+                "/v1/auth/token", json={"tenant": "initech", "email": on_b.email, "password": on_b.password}
+            ),
+        ),
+    ]
+    latencies: list[tuple[str, float]] = []
+    a_statuses: list[int] = []
+    fail("shard-b")
+    try:
+        for _ in range(3):  # every call at least twice per API instance behind nginx
+            for name, call in b_calls:
+                response, seconds = _timed(call)
+                latencies.append((name, seconds))
+                assert response.status_code == 503, (name, response.text)
+                assert response.json()["error"]["code"] == "shard_unavailable"
+                assert "shard-b" in response.json()["error"]["message"]
+                assert response.headers["retry-after"] == "1"
+                assert seconds < 2.0, (name, seconds)
+            # shard-a in the same moments: writes, the writer read, the replica reads.
+            made = create_document(api, on_a)
+            a_statuses += [
+                api.get(f"/v1/documents/{made['id']}", headers=on_a.headers).status_code,
+                api.put(
+                    f"/v1/documents/{doc_a['id']}",
+                    json={"title": "t", "body": "again", "version": doc_a["version"]},
+                    headers=on_a.headers,
+                ).status_code,
+                api.get("/v1/documents", headers=on_a.headers).status_code,
+                api.get("/v1/reports/summary", headers=on_a.headers).status_code,
+            ]
+            doc_a["version"] += 1
+        ready = api.get("/readyz")
+        assert ready.status_code == 200, "the pod still serves shard-a: it stays in the load balancer"
+        assert ready.json()["status"] == "degraded"
+        assert set(ready.json()["failing"]) == {"shard-b.writer", "shard-b.reader"}
+        assert ready.json()["checks"]["shard-a"]["writer"] == "ok"
+    finally:
+        repair("shard-b")
+    assert set(a_statuses) == {200}, a_statuses
+    for index in range(2):
+        with httpx.Client(base_url=local_stack.api_url(index)) as direct:
+            wait_until(lambda: fully_ready(direct), what=f"api-{index} ready after shard-b returned")
+    assert b_calls[1][1]().status_code == 201, "shard-b's tenants are served again"
+    figures = {name: [round(s, 3) for n, s in latencies if n == name] for name, _ in b_calls}
+    print(f"\nshard-b {outage}: 503 latency per call, in order: {figures}", file=sys.stderr)

@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 
 from devstack import LocalStack
+from tests.support.clients import fully_ready
 from tests.support.waiting import wait_until
 
 REPORT_ENV = "NEXUS_RELIABILITY_REPORT"
@@ -186,5 +187,5 @@ def repair(stack: LocalStack) -> list[str]:
             continue
         started.append(name)
     with httpx.Client(base_url=stack.url) as client:
-        wait_until(lambda: status_of(client, "/readyz") == 200, timeout=60, what="/readyz after repair")
+        wait_until(lambda: fully_ready(client), timeout=60, what="/readyz ready after repair")
     return started
