@@ -10,13 +10,14 @@ from __future__ import annotations
 import logging
 import sys
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import create_engine
 from sqlalchemy.pool import NullPool
 
+from app.core.dbtls import libpq_params
 from app.core.logs import configure_logging
 from app.core.settings import Settings, build_settings
 
@@ -25,12 +26,16 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 
 def shard_url(settings: Settings, shard_id: str) -> str:
+    """The shard's writer as a SQLAlchemy URL, with the same TLS choice as the API (verify-full against
+    NEXUS_DB_CA_BUNDLE, through libpq's sslmode and sslrootcert)."""
     shard = settings.tenant_map.shards[shard_id]
     password = quote(settings.db_passwords[shard_id].get_secret_value(), safe="")
     user = quote(shard.username, safe="")
+    params = libpq_params(settings.db.ssl, settings.db.ca_bundle)
+    params["connect_timeout"] = str(max(1, int(settings.db.connect_timeout_seconds)))
     return (
         f"postgresql+psycopg2://{user}:{password}@{shard.writer.host}:{shard.writer.port}/{shard.database}"
-        f"?sslmode={settings.db.ssl}&connect_timeout={max(1, int(settings.db.connect_timeout_seconds))}"
+        f"?{urlencode(params)}"
     )
 
 

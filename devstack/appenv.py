@@ -74,6 +74,7 @@ def app_environment(
     ports: PortPlan,
     secrets_: LocalSecrets,
     tenant_map_file: Path,
+    ca_bundle: Path,
     api_workers: int,
     overrides: dict[str, str] | None = None,
 ) -> dict[str, str]:
@@ -83,7 +84,9 @@ def app_environment(
     env = {
         "NEXUS_ENV": "development",
         "NEXUS_TENANT_MAP_FILE": str(tenant_map_file),
-        "NEXUS_DB_SSL": "disable",
+        # Every database connection is TLS, verified against the stack's own CA (the RDS bundle in AWS).
+        "NEXUS_DB_SSL": "verify-full",
+        "NEXUS_DB_CA_BUNDLE": str(ca_bundle),
         "NEXUS_DB_POOL_MAX": "10",
         "NEXUS_REDIS_URL": f"redis://127.0.0.1:{ports.redis}/0",
         "NEXUS_S3_BUCKET": S3_BUCKET,

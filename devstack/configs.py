@@ -10,6 +10,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from devstack.tls import ServerCert
 from devstack.topology import PortPlan, Topology
 
 PGBOUNCER_ADMIN = "nexus_pgbouncer_admin"
@@ -34,9 +35,21 @@ class PoolSettings:
 
 
 def pgbouncer_ini(
-    *, ports: PortPlan, topology: Topology, pool: PoolSettings, userlist: Path, pidfile: Path
+    *,
+    ports: PortPlan,
+    topology: Topology,
+    pool: PoolSettings,
+    userlist: Path,
+    pidfile: Path,
+    tls: ServerCert,
+    ca_cert: Path,
 ) -> str:
-    """pgbouncer.ini: one alias per shard pointing at that shard's primary database."""
+    """pgbouncer.ini: one alias per shard pointing at that shard's primary database, TLS on both sides.
+
+    Clients must use TLS (``client_tls_sslmode = require``: the server side of that setting presents the
+    certificate; clients do the verifying), and PgBouncer verifies each primary against the local CA
+    (``server_tls_sslmode = verify-full``), as RDS Proxy does with RDS (pgbouncer.org/config.html, TLS
+    settings, in 1.18)."""
     databases = "\n".join(
         f"{shard.alias} = host=127.0.0.1 port={ports.primary(shard.id)} dbname={shard.database}"
         for shard in topology.shards
@@ -74,6 +87,13 @@ ignore_startup_parameters = extra_float_digits
 log_connections = 0
 log_disconnections = 0
 stats_period = 10
+client_tls_sslmode = require
+client_tls_cert_file = {tls.cert}
+client_tls_key_file = {tls.key}
+client_tls_protocols = secure
+server_tls_sslmode = verify-full
+server_tls_ca_file = {ca_cert}
+server_tls_protocols = secure
 """
 
 

@@ -401,11 +401,20 @@ def pod_run(pod_spec: dict[str, object], container_name: str) -> PodRun:
 
 
 def run_command(
-    image: str, run: PodRun, *, name: str, env: dict[str, str], command: tuple[str, ...] | None = None
+    image: str,
+    run: PodRun,
+    *,
+    name: str,
+    env: dict[str, str],
+    command: tuple[str, ...] | None = None,
+    read_only_files: tuple[Path, ...] = (),
 ) -> list[str]:
-    """``podman run --detach`` of ``image`` with a pod's settings, on the host's network, ``env`` added."""
+    """``podman run --detach`` of ``image`` with a pod's settings, on the host's network, ``env`` added, and
+    ``read_only_files`` of the host mounted read-only at the same paths (the devstack's CA certificate, which
+    ``NEXUS_DB_CA_BUNDLE`` names: in AWS the image's own bundle)."""
     environment = {**env, **run.env}
     env_flags = [flag for key, value in sorted(environment.items()) for flag in ("--env", f"{key}={value}")]
+    mount_flags = [flag for path in read_only_files for flag in ("--volume", f"{path}:{path}:ro")]
     return [
         *PODMAN,
         "run",
@@ -419,6 +428,7 @@ def run_command(
         *ULIMITS,
         *run.flags,
         *env_flags,
+        *mount_flags,
         image,
         *(command if command is not None else run.command),
     ]

@@ -31,6 +31,8 @@ class StackPaths:
     pgbouncer: Path = field(init=False)
     redis: Path = field(init=False)
     nginx: Path = field(init=False)
+    tls: Path = field(init=False)
+    """The local CA (kept across runs) and the server certificates it signs (renewed on every start)."""
 
     def __post_init__(self) -> None:
         self.pg = self.servers / "pg"
@@ -38,10 +40,11 @@ class StackPaths:
         self.pgbouncer = self.servers / "pgbouncer"
         self.redis = self.servers / "redis"
         self.nginx = self.servers / "nginx"
+        self.tls = self.servers / "tls"
 
     @property
     def server_dirs(self) -> tuple[Path, ...]:
-        return (self.pg, self.logs, self.pgbouncer, self.redis, self.nginx)
+        return (self.pg, self.logs, self.pgbouncer, self.redis, self.nginx, self.tls)
 
     @property
     def services_json(self) -> Path:

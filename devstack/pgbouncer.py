@@ -42,6 +42,8 @@ def start(rt: Runtime) -> None:
             pool=rt.pool,
             userlist=userlist,
             pidfile=directory / "pgbouncer.pid",
+            tls=rt.server_cert("pgbouncer"),
+            ca_cert=rt.ca_cert,
         )
     )
     rt.chown_to_service_user(userlist, ini)

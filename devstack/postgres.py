@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from devstack.procs import ServiceUser, StartError, run, tail
+from devstack.tls import ServerCert
 
 PG_BIN = Path(os.environ.get("NEXUS_PG_BIN", "/usr/lib/postgresql/15/bin"))
 SUPERUSER = "postgres"
@@ -23,6 +24,8 @@ class PgInstance:
     datadir: Path
     port: int
     log_path: Path
+    tls: ServerCert | None = None
+    """The server's certificate and key; every start (re)writes the TLS settings to use them."""
 
     @property
     def initialised(self) -> bool:
@@ -37,8 +40,19 @@ class PgInstance:
         return int(first) if first.strip().isdigit() else None
 
 
-def render_conf(port: int) -> str:
-    """postgresql.conf of a local server. Primaries and replicas share it; only the port differs."""
+def render_conf(port: int, tls: ServerCert | None = None) -> str:
+    """postgresql.conf of a local server. Primaries and replicas share it; the port and the certificate
+    differ. With a certificate, TLS is on and pg_hba.conf accepts TLS connections only (RDS for
+    PostgreSQL 15 has rds.force_ssl=1 by default)."""
+    ssl = (
+        f"""ssl = on
+ssl_cert_file = '{tls.cert}'
+ssl_key_file = '{tls.key}'
+ssl_min_protocol_version = 'TLSv1.2'
+"""
+        if tls is not None
+        else "ssl = off\n"
+    )
     return f"""# Written by devstack; rewritten on every start.
 listen_addresses = '127.0.0.1'
 port = {port}
@@ -65,12 +79,16 @@ logging_collector = off
 log_min_messages = warning
 log_connections = off
 log_line_prefix = '%m [%p] %q%u@%d '
-"""
+{ssl}"""
 
 
-HBA = f"""# Written by devstack: loopback only, passwords (SCRAM) for everyone.
-host    all             all             127.0.0.1/32            scram-sha-256
-host    replication     {SUPERUSER}     127.0.0.1/32            scram-sha-256
+def render_hba(tls: bool) -> str:
+    """Loopback only, passwords (SCRAM) for everyone; with TLS on, only over TLS (`hostssl`): a client
+    that does not ask for TLS is refused, replication included."""
+    kind = "hostssl" if tls else "host"
+    return f"""# Written by devstack.
+{kind:<8}all             all             127.0.0.1/32            scram-sha-256
+{kind:<8}replication     {SUPERUSER}     127.0.0.1/32            scram-sha-256
 """
 
 
@@ -86,7 +104,11 @@ def _pg_env(superuser_password: str) -> dict[str, str]:
 
 def write_config(inst: PgInstance, user: ServiceUser) -> None:
     """(Re)write postgresql.conf and pg_hba.conf so that a changed port plan takes effect."""
-    for name, text in (("postgresql.conf", render_conf(inst.port)), ("pg_hba.conf", HBA)):
+    files = (
+        ("postgresql.conf", render_conf(inst.port, inst.tls)),
+        ("pg_hba.conf", render_hba(inst.tls is not None)),
+    )
+    for name, text in files:
         path = inst.datadir / name
         path.write_text(text)
         if not user.is_current:

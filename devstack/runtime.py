@@ -15,12 +15,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from devstack import postgres
+from devstack import postgres, tls
 from devstack.appenv import LocalSecrets, app_environment
 from devstack.configs import PoolSettings
 from devstack.layout import REPO_ROOT, StackPaths
 from devstack.postgres import APP_ROLE, SUPERUSER, PgInstance
 from devstack.procs import ServiceUser, StartError, spawn, stop_child
+from devstack.tls import ServerCert
 from devstack.topology import PortPlan, Topology
 
 HEALTH_TIMEOUT = 60.0
@@ -98,6 +99,7 @@ class Runtime:
         self.overrides = overrides
         self.log = log
         self._secrets: LocalSecrets | None = None
+        self._ca: tuple[Path, Path] | None = None
         self.services: dict[str, Service] = {}
         self.drained: set[int] = set()
         """API instances taken out of nginx's upstream."""
@@ -115,6 +117,26 @@ class Runtime:
         """Read the work dir's secrets.json (made on the first start, kept so that the data stays usable)."""
         self._secrets = LocalSecrets.load_or_create(self.paths.root / "secrets.json")
 
+    def prepare_tls(self) -> None:
+        """Make the work dir's CA (once; kept so that its certificate stays the clients' trust anchor)."""
+        self._ca = tls.make_ca(self.paths.tls)
+
+    @property
+    def ca_cert(self) -> Path:
+        """The CA certificate every client of the stack's databases verifies against."""
+        if self._ca is None:
+            raise RuntimeError("the stack has not been started")
+        return self._ca[0]
+
+    def server_cert(self, name: str) -> ServerCert:
+        """A fresh certificate and key for one server (``127.0.0.1`` and ``localhost``), owned by the
+        service user that runs it."""
+        if self._ca is None:
+            raise RuntimeError("the stack has not been started")
+        return tls.issue_server_cert(
+            self.paths.tls, name, ca_cert=self._ca[0], ca_key=self._ca[1], owner=self.user
+        )
+
     @property
     def app_env(self) -> dict[str, str]:
         """The NEXUS_* environment given to the API, the worker and the migrations."""
@@ -123,6 +145,7 @@ class Runtime:
             ports=self.ports,
             secrets_=self.secrets,
             tenant_map_file=self.paths.tenant_map,
+            ca_bundle=self.ca_cert,
             api_workers=self.api_workers,
             overrides=self.overrides,
         )

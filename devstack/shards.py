@@ -28,7 +28,11 @@ def replica_name(shard: str, index: int) -> str:
 
 def _instance(rt: Runtime, name: str, datadir_name: str, shard_id: str, port: int) -> PgInstance:
     return PgInstance(
-        name=name, datadir=rt.paths.pg / shard_id / datadir_name, port=port, log_path=rt.paths.log_file(name)
+        name=name,
+        datadir=rt.paths.pg / shard_id / datadir_name,
+        port=port,
+        log_path=rt.paths.log_file(name),
+        tls=rt.server_cert(name),
     )
 
 

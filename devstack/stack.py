@@ -223,6 +223,11 @@ class LocalStack(FaultControls):
         return self._rt.app_env
 
     @property
+    def ca_cert(self) -> Path:
+        """The local CA's certificate: every Postgres server and PgBouncer present one it signed."""
+        return self._rt.ca_cert
+
+    @property
     def redis_url(self) -> str:
         return redis_server.url(self.ports)
 
@@ -288,6 +293,7 @@ class LocalStack(FaultControls):
             paths.link_server_dirs(self._rt.user, self.log)
         give_to(self._rt.user, *paths.server_dirs, paths.nginx / "temp")
         self._rt.load_secrets()
+        self._rt.prepare_tls()
 
     def _start_data(self) -> None:
         rt = self._rt

@@ -21,6 +21,7 @@ from typing import TypeVar
 
 import asyncpg
 
+from app.core.dbtls import verifying_context
 from app.core.errors import DependencyUnavailableError
 from app.core.settings import DatabaseSettings, Settings
 from app.core.tenantmap import TENANT_ID_RE, Endpoint, Shard
@@ -44,11 +45,13 @@ CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
-def _ssl_context(mode: str) -> ssl_lib.SSLContext | bool:
-    if mode == "disable":
+def _ssl_context(settings: DatabaseSettings) -> ssl_lib.SSLContext | bool:
+    if settings.ssl == "disable":
         return False
-    # RDS and RDS Proxy certificates chain to the Amazon roots shipped in the system bundle.
-    return ssl_lib.create_default_context()
+    # verify-full against NEXUS_DB_CA_BUNDLE: the RDS bundle is not in the system store, the devstack's CA
+    # is in no store at all. The settings refuse verify-full without a bundle.
+    assert settings.ca_bundle is not None
+    return verifying_context(settings.ca_bundle)
 
 
 @dataclass
@@ -167,7 +170,7 @@ def _make_pool(
         statement_cache_size=0,
         timeout=settings.connect_timeout_seconds,
         command_timeout=settings.command_timeout_seconds,
-        ssl=_ssl_context(settings.ssl),
+        ssl=_ssl_context(settings),
         max_inactive_connection_lifetime=60.0,
         reset=_no_session_state,
         server_settings={"application_name": f"nexus-{role}"},

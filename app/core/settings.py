@@ -14,6 +14,7 @@ import msgspec
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from app.core.dbtls import verifying_context
 from app.core.tenantmap import TenantMap, parse_tenant_map
 
 # Secrets that ship in examples and the local stack; refused when NEXUS_ENV=production.
@@ -31,7 +32,12 @@ class DatabaseSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="NEXUS_DB_", extra="ignore", frozen=True)
 
     pool_max: int = Field(10, ge=1, le=200, description="connections per process, per shard, per role")
-    ssl: Literal["disable", "require"] = "disable"
+    ssl: Literal["disable", "verify-full"] = Field(
+        "disable", description="verify-full: TLS, the chain checked against ca_bundle and the host name"
+    )
+    ca_bundle: Path | None = Field(
+        None, description="PEM file of the CAs that database certificates chain to"
+    )
     connect_timeout_seconds: float = Field(2.0, gt=0)
     command_timeout_seconds: float = Field(5.0, gt=0)
     acquire_timeout_seconds: float = Field(
@@ -44,6 +50,14 @@ class DatabaseSettings(BaseSettings):
     shard_probe_interval_seconds: float = Field(
         0.5, gt=0, description="while a shard's writer is down, how often it is probed"
     )
+
+    @model_validator(mode="after")
+    def _bundle_loads(self) -> DatabaseSettings:
+        if self.ssl == "verify-full":
+            if self.ca_bundle is None:
+                raise ValueError("NEXUS_DB_SSL=verify-full needs NEXUS_DB_CA_BUNDLE (a PEM file of CAs)")
+            verifying_context(self.ca_bundle)  # fails at start, naming the file, not at the first query
+        return self
 
 
 class RedisSettings(BaseSettings):
@@ -141,8 +155,8 @@ class Settings(BaseModel):
         for shard_id, password in self.db_passwords.items():
             if _is_placeholder(password.get_secret_value()):
                 problems.append(f"the password of shard {shard_id} is a placeholder")
-        if self.db.ssl != "require":
-            problems.append("NEXUS_DB_SSL must be `require` in production")
+        if self.db.ssl != "verify-full":
+            problems.append("NEXUS_DB_SSL must be `verify-full` in production")
         if problems:
             raise ValueError("production settings refused: " + "; ".join(problems))
         return self

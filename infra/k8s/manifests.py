@@ -164,14 +164,17 @@ def settings_env(
 ) -> dict[str, Any]:
     """The non-secret NEXUS_* settings shared by the API, the worker and the migration Job (a ConfigMap).
 
-    Every AWS stack runs the app in production mode: its secrets are generated, never placeholders, and the
-    database connection requires TLS (RDS Proxy and rds.force_ssl demand it).
+    Every AWS stack runs the app in production mode: its secrets are generated, never placeholders, and every
+    database connection is TLS with full verification (RDS Proxy and rds.force_ssl demand TLS; verify-full
+    checks the chain against the image's bundle of the system roots and the RDS global bundle, which RDS
+    and RDS Proxy certificates chain to, and the host name).
     """
     del environment  # the same mode everywhere in AWS; kept in the signature so the choice is visible here
     return {
         "NEXUS_ENV": "production",
         "NEXUS_TENANT_MAP": tenant_map_json,
-        "NEXUS_DB_SSL": "require",
+        "NEXUS_DB_SSL": "verify-full",
+        "NEXUS_DB_CA_BUNDLE": IMAGE_DB_CA_BUNDLE,
         "NEXUS_DB_POOL_MAX": str(db_pool_max),
         "NEXUS_S3_BUCKET": bucket,
         "NEXUS_S3_REGION": region,
@@ -186,6 +189,9 @@ def settings_env(
         "NEXUS_LOG_LEVEL": "INFO",
     }
 
+
+IMAGE_DB_CA_BUNDLE: Final = "/usr/local/share/nexus/db-ca-bundle.pem"
+"""Where app/Dockerfile puts the system roots plus the RDS global bundle (pinned by checksum)."""
 
 SHARED_SECRET_KEYS: Final = ("NEXUS_REDIS_URL", "NEXUS_JWT_KEYS", "NEXUS_JWT_ACTIVE_KID")
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import redis
@@ -33,3 +34,12 @@ def redis_client(local_stack: LocalStack) -> Iterator[redis.Redis]:
     client = redis.Redis.from_url(local_stack.redis_url, socket_timeout=5)
     yield client
     client.close()
+
+
+@pytest.fixture
+def verify_full(tmp_path: Path) -> dict[str, str]:
+    """NEXUS_DB_SSL=verify-full with a CA bundle that loads (a CA made for the test)."""
+    from devstack.tls import make_ca
+
+    ca_cert, _ = make_ca(tmp_path / "db-ca")
+    return {"NEXUS_DB_SSL": "verify-full", "NEXUS_DB_CA_BUNDLE": str(ca_cert)}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from app_support import tenant_map_doc
@@ -48,8 +49,10 @@ def test_active_kid_must_be_a_key(app_environ: dict[str, str]) -> None:
         build_settings(app_environ)
 
 
-def test_production_refuses_placeholder_secrets(app_environ: dict[str, str]) -> None:
-    app_environ |= {"NEXUS_ENV": "production", "NEXUS_DB_SSL": "require"}
+def test_production_refuses_placeholder_secrets(
+    app_environ: dict[str, str], verify_full: dict[str, str]
+) -> None:
+    app_environ |= {"NEXUS_ENV": "production"} | verify_full
     app_environ["NEXUS_JWT_KEYS"] = json.dumps({"k1": "change-me-" + "x" * 40, "k2": "short"})
     app_environ["NEXUS_DB_PASSWORD_SHARD_A"] = "changeme"
     with pytest.raises(ValueError, match="production settings refused") as err:
@@ -61,19 +64,23 @@ def test_production_refuses_placeholder_secrets(app_environ: dict[str, str]) -> 
     assert "shard-b" not in message
 
 
-def test_production_requires_tls_to_the_database(app_environ: dict[str, str]) -> None:
+def test_production_requires_tls_to_the_database(
+    app_environ: dict[str, str], verify_full: dict[str, str]
+) -> None:
     app_environ |= {"NEXUS_ENV": "production", "NEXUS_JWT_KEYS": json.dumps({"k2": STRONG})}
     app_environ |= {"NEXUS_DB_PASSWORD_SHARD_A": STRONG, "NEXUS_DB_PASSWORD_SHARD_B": STRONG}
     with pytest.raises(ValueError, match="NEXUS_DB_SSL"):
         build_settings(app_environ)
-    app_environ["NEXUS_DB_SSL"] = "require"
+    app_environ |= verify_full
     assert build_settings(app_environ).server.env == "production"
 
 
-def test_the_default_development_key_is_refused_in_production(app_environ: dict[str, str]) -> None:
+def test_the_default_development_key_is_refused_in_production(
+    app_environ: dict[str, str], verify_full: dict[str, str]
+) -> None:
     for key in ("NEXUS_JWT_KEYS", "NEXUS_JWT_ACTIVE_KID"):
         del app_environ[key]
-    app_environ |= {"NEXUS_ENV": "production", "NEXUS_DB_SSL": "require"}
+    app_environ |= {"NEXUS_ENV": "production"} | verify_full
     app_environ |= {"NEXUS_DB_PASSWORD_SHARD_A": STRONG, "NEXUS_DB_PASSWORD_SHARD_B": STRONG}
     with pytest.raises(ValueError, match=r"NEXUS_JWT_KEYS\[dev\]"):
         build_settings(app_environ)
@@ -143,11 +150,44 @@ def test_tenant_map_matches_the_stack_builder_format() -> None:
     assert parsed.tenants == built["tenants"]
 
 
-def test_worker_and_migrations_need_no_jwt_keys_in_production(app_environ: dict[str, str]) -> None:
+def test_worker_and_migrations_need_no_jwt_keys_in_production(
+    app_environ: dict[str, str], verify_full: dict[str, str]
+) -> None:
     for key in ("NEXUS_JWT_KEYS", "NEXUS_JWT_ACTIVE_KID"):
         del app_environ[key]
-    app_environ |= {"NEXUS_ENV": "production", "NEXUS_DB_SSL": "require"}
+    app_environ |= {"NEXUS_ENV": "production"} | verify_full
     app_environ |= {"NEXUS_DB_PASSWORD_SHARD_A": STRONG, "NEXUS_DB_PASSWORD_SHARD_B": STRONG}
     assert build_settings(app_environ, signs_tokens=False).server.env == "production"
     with pytest.raises(ValueError, match="NEXUS_JWT_KEYS"):
         build_settings(app_environ)
+
+
+def test_verify_full_needs_a_bundle_that_loads(app_environ: dict[str, str], tmp_path: Path) -> None:
+    app_environ["NEXUS_DB_SSL"] = "verify-full"
+    with pytest.raises(ValueError, match="needs NEXUS_DB_CA_BUNDLE"):
+        build_settings(app_environ)
+    app_environ["NEXUS_DB_CA_BUNDLE"] = str(tmp_path / "missing.pem")
+    with pytest.raises(ValueError, match=r"missing\.pem: cannot load it"):
+        build_settings(app_environ)
+    empty = tmp_path / "empty.pem"
+    empty.write_text("not a certificate\n")
+    app_environ["NEXUS_DB_CA_BUNDLE"] = str(empty)
+    with pytest.raises(ValueError, match=r"empty\.pem"):
+        build_settings(app_environ)
+
+
+def test_the_image_bundle_of_system_roots_plus_a_ca_loads(tmp_path: Path) -> None:
+    """The image concatenates the system roots and the RDS bundle into one file; the app loads that file
+    with every certificate of both (a local CA stands in for the RDS bundle, which is not reachable here)."""
+    import ssl
+
+    from app.core.dbtls import verifying_context
+    from devstack.tls import make_ca
+
+    system = Path(ssl.get_default_verify_paths().cafile or "/etc/ssl/certs/ca-certificates.crt")
+    ca_cert, _ = make_ca(tmp_path / "ca")
+    bundle = tmp_path / "bundle.pem"
+    bundle.write_bytes(system.read_bytes() + b"\n" + ca_cert.read_bytes())
+    roots = ssl.create_default_context(cafile=str(system)).cert_store_stats()["x509_ca"]
+    assert roots > 0, "the system store is not empty"
+    assert verifying_context(bundle).cert_store_stats()["x509_ca"] == roots + 1

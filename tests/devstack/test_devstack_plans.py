@@ -10,6 +10,7 @@ import pytest
 from devstack.appenv import LocalSecrets, app_environment, local_tenant_map
 from devstack.configs import PoolSettings, nginx_conf, pgbouncer_ini, redis_command
 from devstack.stack import DEFAULT_STACK_FILE
+from devstack.tls import ServerCert
 from devstack.topology import PortPlan, Topology, free_port_plan, load_topology
 
 pytestmark = pytest.mark.unit
@@ -64,9 +65,20 @@ def test_free_port_plan_covers_every_service(topology: Topology) -> None:
 
 def test_pgbouncer_pools_per_transaction_with_an_alias_per_shard(topology: Topology, ports: PortPlan) -> None:
     ini = pgbouncer_ini(
-        ports=ports, topology=topology, pool=PoolSettings(), userlist=Path("/u"), pidfile=Path("/p")
+        ports=ports,
+        topology=topology,
+        pool=PoolSettings(),
+        userlist=Path("/u"),
+        pidfile=Path("/p"),
+        tls=ServerCert(cert=Path("/t/pgbouncer.crt"), key=Path("/t/pgbouncer.key")),
+        ca_cert=Path("/t/ca.crt"),
     )
     assert "pool_mode = transaction" in ini
+    # TLS on both sides: clients must use it, and PgBouncer verifies the primaries against the local CA.
+    assert "client_tls_sslmode = require" in ini
+    assert "client_tls_cert_file = /t/pgbouncer.crt" in ini
+    assert "server_tls_sslmode = verify-full" in ini
+    assert "server_tls_ca_file = /t/ca.crt" in ini
     assert "nexus_shard_a = host=127.0.0.1 port=25420 dbname=nexus" in ini
     assert "nexus_shard_b = host=127.0.0.1 port=25430 dbname=nexus" in ini
     assert "listen_addr = 127.0.0.1" in ini
@@ -127,6 +139,7 @@ def test_app_environment_follows_the_contract(topology: Topology, ports: PortPla
         ports=ports,
         secrets_=secrets,
         tenant_map_file=tmp_path / "tenant-map.json",
+        ca_bundle=tmp_path / "ca.crt",
         api_workers=2,
         overrides={"NEXUS_CACHE_ENABLED": "false"},
     )
@@ -136,6 +149,8 @@ def test_app_environment_follows_the_contract(topology: Topology, ports: PortPla
     assert env["NEXUS_DB_PASSWORD_SHARD_A"] == env["NEXUS_DB_PASSWORD_SHARD_B"] == secrets.app_password
     assert json.loads(env["NEXUS_JWT_KEYS"])[env["NEXUS_JWT_ACTIVE_KID"]] == secrets.jwt_secret
     assert env["NEXUS_CACHE_ENABLED"] == "false"
+    assert env["NEXUS_DB_SSL"] == "verify-full"
+    assert env["NEXUS_DB_CA_BUNDLE"] == str(tmp_path / "ca.crt")
     assert all(isinstance(value, str) for value in env.values())
 
 

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -106,8 +107,11 @@ def container(
     """A detached container with the pod's settings, removed afterwards (its log is printed: pytest shows it
     for a failing test)."""
     name = f"nexus-test-{secrets.token_hex(4)}"
+    # The local stack's databases verify against its own CA: mounted where NEXUS_DB_CA_BUNDLE says.
+    bundle = env.get("NEXUS_DB_CA_BUNDLE")
+    mounts = (Path(bundle),) if bundle and Path(bundle).is_file() else ()
     started = subprocess.run(
-        run_command(image, run, name=name, env=env, command=command),
+        run_command(image, run, name=name, env=env, command=command, read_only_files=mounts),
         capture_output=True,
         text=True,
         timeout=120,

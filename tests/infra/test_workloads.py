@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -126,7 +127,8 @@ def test_settings_are_plain_and_carry_the_tenant_map(run: StackRun, stack: str) 
     assert tenant_map["tenants"] == cfg.tenant_shards()
     assert set(tenant_map["shards"]) == set(cfg.shards)
     assert data["NEXUS_ENV"] == "production"
-    assert data["NEXUS_DB_SSL"] == "require"
+    assert data["NEXUS_DB_SSL"] == "verify-full"
+    assert data["NEXUS_DB_CA_BUNDLE"] == "/usr/local/share/nexus/db-ca-bundle.pem"
     assert data["NEXUS_DB_POOL_MAX"] == str(cfg.api.db_pool_size)
     assert data["NEXUS_PORT"] == str(cfg.alb.target_port)
     assert data["NEXUS_JWT_ISSUER"] == f"nexus-{stack}"
@@ -435,20 +437,26 @@ def test_worker_defaults_apply_when_the_section_is_absent() -> None:
 
 
 @pytest.mark.parametrize("name", ["api", "worker"])
-def test_the_app_accepts_the_environment_the_pods_get(run: StackRun, stack: str, name: str) -> None:
+def test_the_app_accepts_the_environment_the_pods_get(
+    run: StackRun, stack: str, name: str, tmp_path: Path
+) -> None:
     """The ConfigMap, the Secret and the container's own env, as the kubelet assembles them, build the app's
-    production settings (placeholders refused, TLS required) with the values the stack meant."""
+    production settings (placeholders refused, TLS verified) with the values the stack meant."""
     from app.core.settings import build_settings
+    from devstack.tls import make_ca
 
     environ = {
         **workload(run, CONFIG_MAP, "settings").inputs["data"],
         **workload(run, SECRET, "secret").inputs["stringData"],
         **{item["name"]: item["value"] for item in container(workload(run, DEPLOYMENT, name))["env"]},
     }
+    # The bundle exists in the image only; a CA made here stands in for it at the same setting.
+    assert environ["NEXUS_DB_CA_BUNDLE"] == m.IMAGE_DB_CA_BUNDLE
+    environ["NEXUS_DB_CA_BUNDLE"] = str(make_ca(tmp_path)[0])
     settings = build_settings(environ)
     cfg = config_of(stack)
     assert settings.server.env == "production"
-    assert settings.db.ssl == "require"
+    assert settings.db.ssl == "verify-full"
     assert settings.server.port == cfg.alb.target_port
     assert sorted(settings.db_passwords) == sorted(cfg.shards)
     assert settings.auth.active_kid == cfg.api.active_key_id
