@@ -8,13 +8,15 @@ endpoint (the pooler) with a synchronous driver that never uses server-side prep
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import create_engine
+from pydantic import SecretStr
+from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.pool import NullPool
 
 from app.core.dbtls import libpq_params
@@ -23,14 +25,22 @@ from app.core.settings import Settings, build_settings
 
 log = logging.getLogger("app.migrate")
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+MIGRATION_LOCK_KEY = 727_001
+"""The advisory lock of every migration transaction (app/migrations/env.py takes the same)."""
+ROLE_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
 def shard_url(settings: Settings, shard_id: str) -> str:
-    """The shard's writer as a SQLAlchemy URL, with the same TLS choice as the API (verify-full against
-    NEXUS_DB_CA_BUNDLE, through libpq's sslmode and sslrootcert)."""
+    """The shard's writer as a SQLAlchemy URL, as the schema's owner where the tenant map names one, with the
+    same TLS choice as the API (verify-full against NEXUS_DB_CA_BUNDLE, through libpq's sslmode and
+    sslrootcert)."""
     shard = settings.tenant_map.shards[shard_id]
-    password = quote(settings.db_passwords[shard_id].get_secret_value(), safe="")
-    user = quote(shard.username, safe="")
+    if shard.owner_username is not None:
+        login, secret = shard.owner_username, settings.db_owner_passwords[shard_id]
+    else:
+        login, secret = shard.username, settings.db_passwords[shard_id]
+    password = quote(secret.get_secret_value(), safe="")
+    user = quote(login, safe="")
     params = libpq_params(settings.db.ssl, settings.db.ca_bundle)
     params["connect_timeout"] = str(max(1, int(settings.db.connect_timeout_seconds)))
     return (
@@ -46,19 +56,84 @@ def alembic_config() -> Config:
 
 
 def migrate_shard(settings: Settings, shard_id: str, revision: str = "head") -> None:
+    shard = settings.tenant_map.shards[shard_id]
     engine = create_engine(shard_url(settings, shard_id), poolclass=NullPool)
     try:
         with engine.connect() as connection:
+            if shard.owner_username is not None:
+                with connection.begin():
+                    _lock(connection)
+                    provision_app_role(connection, shard.username, settings.db_passwords[shard_id])
             cfg = alembic_config()
             cfg.attributes["connection"] = connection
             command.upgrade(cfg, revision)
             connection.commit()
+            if shard.owner_username is not None:
+                with connection.begin():
+                    _lock(connection)
+                    grant_tenant_tables(connection, shard.username)
     finally:
         engine.dispose()
 
 
+def _lock(connection: Connection) -> None:
+    # The same transaction-scoped lock as the revisions take (app/migrations/env.py): concurrent Jobs queue.
+    connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+
+
+def _role(name: str) -> str:
+    if not ROLE_RE.fullmatch(name):
+        raise ValueError(f"not a plain role name: {name!r}")
+    return name
+
+
+def provision_app_role(connection: Connection, role: str, password: SecretStr) -> None:
+    """Create the app role if missing and set its password (from the app's secret, so a rotated secret
+    takes effect at the next deploy). CREATE ROLE's defaults are NOSUPERUSER, NOBYPASSRLS and NOREPLICATION;
+    the owner, not a superuser (RDS's master user is none), cannot grant those anyway. Refuses to go on
+    when the role has any of them, e.g. made by hand."""
+    name = _role(role)
+    connection.exec_driver_sql(
+        f"DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{name}') THEN "
+        f"CREATE ROLE {name} LOGIN; END IF; END $$"
+    )
+    # psycopg2 binds the parameter client-side, so the password is a quoted literal, never SQL.
+    connection.exec_driver_sql(
+        f"ALTER ROLE {name} WITH LOGIN NOCREATEDB NOCREATEROLE PASSWORD %(password)s",
+        {"password": password.get_secret_value()},
+    )
+    flags = connection.execute(
+        text("SELECT rolsuper, rolbypassrls, rolreplication FROM pg_roles WHERE rolname = :role"),
+        {"role": name},
+    ).one()
+    if any(flags):
+        raise RuntimeError(f"role {name} is superuser, BYPASSRLS or REPLICATION: not an app role")
+
+
+def grant_tenant_tables(connection: Connection, role: str) -> None:
+    """DML, and nothing else, on every tenant table (a table of the schema with a `tenant_id` column), each
+    of which must have row-level security ENABLED and FORCED (a revision that forgot it fails the migration
+    here, before the app can use the table). Other tables, the migrations' bookkeeping among them, are
+    none of the app's business."""
+    name = _role(role)
+    rows = connection.execute(
+        text(
+            "SELECT c.relname, c.relrowsecurity AND c.relforcerowsecurity FROM pg_class c"
+            " JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'tenant_id' AND NOT a.attisdropped"
+            " WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p') ORDER BY c.relname"
+        )
+    ).all()
+    unforced = [table for table, forced in rows if not forced]
+    if unforced:
+        raise RuntimeError(f"tables without FORCE ROW LEVEL SECURITY: {', '.join(unforced)}")
+    connection.exec_driver_sql(f"GRANT USAGE ON SCHEMA public TO {name}")
+    for table, _ in rows:
+        connection.exec_driver_sql(f'GRANT SELECT, INSERT, UPDATE, DELETE ON "{table}" TO {name}')
+    connection.exec_driver_sql(f"REVOKE ALL ON alembic_version FROM {name}")
+
+
 def main() -> int:
-    settings = build_settings(signs_tokens=False)
+    settings = build_settings(signs_tokens=False, owner=True)
     configure_logging(settings.server.log_level)
     failed = []
     for shard_id in settings.tenant_map.shards:

@@ -6,6 +6,7 @@ import importlib.util
 import os
 import sys
 
+from devstack.appenv import migration_environment
 from devstack.layout import REPO_ROOT
 from devstack.procs import StartError, http_status, run, wait_until
 from devstack.runtime import HEALTH_TIMEOUT, Runtime
@@ -22,7 +23,7 @@ def migrate(rt: Runtime) -> None:
     _require_module("app.migrate")
     run(
         [sys.executable, "-m", "app.migrate"],
-        env=_process_env(rt),
+        env=_process_env(rt, **migration_environment(rt.topology, rt.secrets)),
         cwd=REPO_ROOT,
         timeout=300,
         what="python -m app.migrate",

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from devstack.postgres import APP_ROLE
+from devstack.postgres import APP_ROLE, OWNER_ROLE
 from devstack.topology import PortPlan, Topology
 
 S3_BUCKET = "nexus-uploads-local"
@@ -25,6 +25,8 @@ class LocalSecrets:
     """Passwords and keys of one work directory; kept in it so that a rerun matches the data on disk."""
 
     superuser_password: str
+    owner_password: str
+    """The schema owner's (the migrations' login; the master user's in AWS)."""
     app_password: str
     pgbouncer_admin_password: str
     jwt_secret: str
@@ -33,10 +35,15 @@ class LocalSecrets:
     def load_or_create(cls, path: Path) -> LocalSecrets:
         if path.exists():
             data = json.loads(path.read_text())
+            if "owner_password" not in data:
+                # A work dir from before the owner role: its databases belong to the app role. Start over
+                # with `make clean`; the missing password is made here so that the error is a clear one.
+                raise ValueError(f"{path} predates the owner role: run `make clean` (or --reset) first")
             return cls(**data)
         # URL-safe tokens need no quoting in SQL, userlists or DSNs.
         created = cls(
             superuser_password=secrets.token_urlsafe(18),
+            owner_password=secrets.token_urlsafe(18),
             app_password=secrets.token_urlsafe(18),
             pgbouncer_admin_password=secrets.token_urlsafe(18),
             jwt_secret=secrets.token_urlsafe(48),
@@ -60,6 +67,7 @@ def local_tenant_map(topology: Topology, ports: PortPlan) -> dict[str, Any]:
             database=shard.alias,
             reader_database=shard.database,
             username=APP_ROLE,
+            owner_username=OWNER_ROLE,
         )
     return build_tenant_map(
         tenants=topology.config.tenant_shards(),
@@ -113,6 +121,14 @@ def app_environment(
         env[password_env(shard.id)] = secrets_.app_password
     env.update(overrides or {})
     return env
+
+
+def migration_environment(topology: Topology, secrets_: LocalSecrets) -> dict[str, str]:
+    """What only the migrations get on top of the app environment: the owner's password per shard (in AWS
+    the migration Job's own Secret; the API and the worker never hold it)."""
+    from infra.k8s.tenantmap import owner_password_env
+
+    return {owner_password_env(shard.id): secrets_.owner_password for shard in topology.shards}
 
 
 def write_env_file(path: Path, env: dict[str, str]) -> None:

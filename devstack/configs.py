@@ -97,9 +97,13 @@ server_tls_protocols = secure
 """
 
 
-def pgbouncer_userlist(app_password: str, admin_password: str) -> str:
-    """auth_file entries. Plain passwords let PgBouncer answer SCRAM on both sides (client and server)."""
-    return f'"nexus_app" "{app_password}"\n"{PGBOUNCER_ADMIN}" "{admin_password}"\n'
+def pgbouncer_userlist(app_password: str, admin_password: str, owner_password: str) -> str:
+    """auth_file entries: the app role, the owner (the migrations) and the admin console. Plain passwords
+    let PgBouncer answer SCRAM on both sides (client and server)."""
+    return (
+        f'"nexus_app" "{app_password}"\n"nexus_owner" "{owner_password}"\n'
+        f'"{PGBOUNCER_ADMIN}" "{admin_password}"\n'
+    )
 
 
 def redis_command(*, port: int, workdir: Path, maxmemory: str) -> list[str]:

@@ -32,7 +32,9 @@ def start(rt: Runtime) -> None:
     userlist = directory / "userlist.txt"
     ini = directory / "pgbouncer.ini"
     userlist.write_text(
-        configs.pgbouncer_userlist(rt.secrets.app_password, rt.secrets.pgbouncer_admin_password)
+        configs.pgbouncer_userlist(
+            rt.secrets.app_password, rt.secrets.pgbouncer_admin_password, rt.secrets.owner_password
+        )
     )
     userlist.chmod(0o600)
     ini.write_text(

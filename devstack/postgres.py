@@ -12,6 +12,7 @@ from devstack.tls import ServerCert
 PG_BIN = Path(os.environ.get("NEXUS_PG_BIN", "/usr/lib/postgresql/15/bin"))
 SUPERUSER = "postgres"
 APP_ROLE = "nexus_app"
+OWNER_ROLE = "nexus_owner"
 APP_DATABASE = "nexus"
 
 
@@ -219,16 +220,30 @@ def psql(port: int, sql: str, *, password: str, database: str = "postgres", user
 
 
 def create_app_database(
-    primary: PgInstance, *, superuser_password: str, app_password: str, database: str = APP_DATABASE
+    primary: PgInstance,
+    *,
+    superuser_password: str,
+    owner_password: str,
+    app_password: str,
+    database: str = APP_DATABASE,
 ) -> None:
-    """The app's login role (no superuser, no BYPASSRLS) owning the shard's database."""
+    """The shard's database, owned by the owner role (what RDS's master user is: no superuser, but it may
+    create roles), and the app role the API and the worker log in as: it owns nothing and has no
+    attribute beyond LOGIN. The migrations (as the owner) create the tables and grant the app role DML
+    on them; they would also create the app role if it were missing, as they do in AWS."""
+    psql(
+        primary.port,
+        f"CREATE ROLE {OWNER_ROLE} LOGIN PASSWORD '{owner_password}' "
+        "NOSUPERUSER NOCREATEDB CREATEROLE NOREPLICATION NOBYPASSRLS",
+        password=superuser_password,
+    )
     psql(
         primary.port,
         f"CREATE ROLE {APP_ROLE} LOGIN PASSWORD '{app_password}' "
         "NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS",
         password=superuser_password,
     )
-    psql(primary.port, f"CREATE DATABASE {database} OWNER {APP_ROLE}", password=superuser_password)
+    psql(primary.port, f"CREATE DATABASE {database} OWNER {OWNER_ROLE}", password=superuser_password)
 
 
 def slot_name(replica_index: int) -> str:

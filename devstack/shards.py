@@ -54,6 +54,7 @@ def start_shard(rt: Runtime, shard_id: str) -> None:
         postgres.create_app_database(
             primary,
             superuser_password=rt.secrets.superuser_password,
+            owner_password=rt.secrets.owner_password,
             app_password=rt.secrets.app_password,
             database=shard.database,
         )

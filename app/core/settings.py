@@ -140,6 +140,8 @@ class Settings(BaseModel):
     auth: AuthSettings
     tenant_map: TenantMap
     db_passwords: dict[str, SecretStr]
+    db_owner_passwords: dict[str, SecretStr] = {}
+    """Only for the migrations (`owner=True`): the API and the worker never hold the owner's password."""
     signs_tokens: bool = True
     """False for the worker and the migrations: they never see a token, so their JWT keys are not checked."""
 
@@ -155,6 +157,9 @@ class Settings(BaseModel):
         for shard_id, password in self.db_passwords.items():
             if _is_placeholder(password.get_secret_value()):
                 problems.append(f"the password of shard {shard_id} is a placeholder")
+        for shard_id, password in self.db_owner_passwords.items():
+            if _is_placeholder(password.get_secret_value()):
+                problems.append(f"the owner password of shard {shard_id} is a placeholder")
         if self.db.ssl != "verify-full":
             problems.append("NEXUS_DB_SSL must be `verify-full` in production")
         if problems:
@@ -173,8 +178,11 @@ def load_tenant_map(environ: dict[str, str]) -> TenantMap:
     raise ValueError("set NEXUS_TENANT_MAP_FILE or NEXUS_TENANT_MAP")
 
 
-def build_settings(environ: dict[str, str] | None = None, *, signs_tokens: bool = True) -> Settings:
-    """Build settings from an environment mapping (the process environment by default)."""
+def build_settings(
+    environ: dict[str, str] | None = None, *, signs_tokens: bool = True, owner: bool = False
+) -> Settings:
+    """Build settings from an environment mapping (the process environment by default). `owner` (the
+    migrations) also reads each shard's owner password, where the tenant map names an owner."""
     env = dict(os.environ if environ is None else environ)
     tmap = load_tenant_map(env)
     passwords = {}
@@ -183,6 +191,14 @@ def build_settings(environ: dict[str, str] | None = None, *, signs_tokens: bool 
         if value is None:
             raise ValueError(f"{shard.password_env} is not set (password of shard {shard_id})")
         passwords[shard_id] = SecretStr(value)
+    owner_passwords = {}
+    for shard_id, shard in tmap.shards.items() if owner else ():
+        if shard.owner_password_env is None:
+            continue
+        value = env.get(shard.owner_password_env)
+        if value is None:
+            raise ValueError(f"{shard.owner_password_env} is not set (owner password of shard {shard_id})")
+        owner_passwords[shard_id] = SecretStr(value)
 
     return Settings(
         server=_section(ServerSettings, env),
@@ -193,6 +209,7 @@ def build_settings(environ: dict[str, str] | None = None, *, signs_tokens: bool 
         auth=_section(AuthSettings, env),
         tenant_map=tmap,
         db_passwords=passwords,
+        db_owner_passwords=owner_passwords,
         signs_tokens=signs_tokens,
     )
 

@@ -25,8 +25,12 @@ class Shard(msgspec.Struct, frozen=True, rename="camel", forbid_unknown_fields=T
     database: str
     reader_database: str
     username: str
+    """The app role: owns nothing, no superuser, no BYPASSRLS, DML only (what the API and worker use)."""
     password_env: str
     secret_arn: str | None = None
+    owner_username: str | None = None
+    """The owner of the shard's schema, as which the migrations run (absent: they run as `username`)."""
+    owner_password_env: str | None = None
 
 
 class TenantMap(msgspec.Struct, frozen=True, rename="camel", forbid_unknown_fields=True):
@@ -46,6 +50,10 @@ class TenantMapError(ValueError):
 
 def password_env_for(shard_id: str) -> str:
     return "NEXUS_DB_PASSWORD_" + shard_id.upper().replace("-", "_")
+
+
+def owner_password_env_for(shard_id: str) -> str:
+    return "NEXUS_DB_OWNER_PASSWORD_" + shard_id.upper().replace("-", "_")
 
 
 def parse_tenant_map(raw: bytes | str) -> TenantMap:
@@ -71,6 +79,20 @@ def _check(tmap: TenantMap) -> None:
             raise TenantMapError(f"tenant map: `{path}` is not a DNS-safe shard id")
         if shard.password_env != password_env_for(shard_id):
             raise TenantMapError(f"tenant map: `{path}.passwordEnv` must be {password_env_for(shard_id)!r}")
+        if (shard.owner_username is None) != (shard.owner_password_env is None):
+            raise TenantMapError(
+                f"tenant map: `{path}` needs both ownerUsername and ownerPasswordEnv, or neither"
+            )
+        if shard.owner_password_env is not None and shard.owner_password_env != owner_password_env_for(
+            shard_id
+        ):
+            raise TenantMapError(
+                f"tenant map: `{path}.ownerPasswordEnv` must be {owner_password_env_for(shard_id)!r}"
+            )
+        if shard.owner_username is not None and shard.owner_username == shard.username:
+            raise TenantMapError(
+                f"tenant map: `{path}.ownerUsername` must differ from `username` (the app role)"
+            )
         if not shard.readers:
             raise TenantMapError(f"tenant map: `{path}.readers` is empty (list the writer if no replica)")
         for i, ep in enumerate((shard.writer, *shard.readers)):

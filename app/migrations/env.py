@@ -5,7 +5,8 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import text
 
-# A fixed key for the advisory lock: two migration Jobs (two deploys racing) run one after the other.
+# A fixed key for the advisory lock: two migration Jobs (two deploys racing) run one after the other. The same
+# as app.migrate's (which cannot be imported here: alembic loads this file by path).
 MIGRATION_LOCK_KEY = 727_001
 
 

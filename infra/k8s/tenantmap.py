@@ -39,12 +39,20 @@ class ShardEndpoints:
     reader_database: str
     """Database name on the readers."""
     username: str
+    """The app role (the API and the worker)."""
     secret_arn: str | None = None
+    owner_username: str | None = None
+    """The schema owner, as which the migrations run; None: they run as `username`."""
 
 
 def password_env(shard_id: str) -> str:
     """Environment variable that carries a shard's database password to the app."""
     return "NEXUS_DB_PASSWORD_" + shard_id.upper().replace("-", "_")
+
+
+def owner_password_env(shard_id: str) -> str:
+    """Environment variable that carries a shard's owner password to the migrations only."""
+    return "NEXUS_DB_OWNER_PASSWORD_" + shard_id.upper().replace("-", "_")
 
 
 def build_tenant_map(
@@ -78,6 +86,11 @@ def build_tenant_map(
             "passwordEnv": password_env(shard_id),
             "secretArn": shard.secret_arn,
         }
+        if shard.owner_username is not None:
+            shards[shard_id] |= {
+                "ownerUsername": shard.owner_username,
+                "ownerPasswordEnv": owner_password_env(shard_id),
+            }
     return {
         "version": TENANT_MAP_VERSION,
         "defaultShard": default_shard,

@@ -191,3 +191,39 @@ def test_the_image_bundle_of_system_roots_plus_a_ca_loads(tmp_path: Path) -> Non
     roots = ssl.create_default_context(cafile=str(system)).cert_store_stats()["x509_ca"]
     assert roots > 0, "the system store is not empty"
     assert verifying_context(bundle).cert_store_stats()["x509_ca"] == roots + 1
+
+
+def test_only_the_migrations_read_the_owner_passwords(app_environ: dict[str, str]) -> None:
+    doc = tenant_map_doc()
+    doc["shards"]["shard-a"] |= {
+        "ownerUsername": "nexus_owner",
+        "ownerPasswordEnv": "NEXUS_DB_OWNER_PASSWORD_SHARD_A",
+    }
+    app_environ["NEXUS_TENANT_MAP"] = json.dumps(doc)
+    assert build_settings(app_environ).db_owner_passwords == {}, "the API never asks for it"
+    with pytest.raises(ValueError, match="NEXUS_DB_OWNER_PASSWORD_SHARD_A is not set"):
+        build_settings(app_environ, owner=True)
+    app_environ["NEXUS_DB_OWNER_PASSWORD_SHARD_A"] = "owner-pw"
+    owners = build_settings(app_environ, signs_tokens=False, owner=True).db_owner_passwords
+    assert {shard: pw.get_secret_value() for shard, pw in owners.items()} == {"shard-a": "owner-pw"}
+
+
+@pytest.mark.parametrize(
+    ("owner_fields", "message"),
+    [
+        ({"ownerUsername": "nexus_owner"}, "both ownerUsername and ownerPasswordEnv"),
+        (
+            {"ownerUsername": "x", "ownerPasswordEnv": "NEXUS_DB_OWNER_PASSWORD_B"},
+            "ownerPasswordEnv` must be",
+        ),
+        (
+            {"ownerUsername": "nexus_app", "ownerPasswordEnv": "NEXUS_DB_OWNER_PASSWORD_SHARD_A"},
+            "must differ",
+        ),
+    ],
+)
+def test_the_owner_login_is_checked(owner_fields: dict[str, str], message: str) -> None:
+    doc = tenant_map_doc()
+    doc["shards"]["shard-a"] |= owner_fields
+    with pytest.raises(TenantMapError, match=message):
+        parse_tenant_map(json.dumps(doc))

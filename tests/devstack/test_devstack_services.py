@@ -38,15 +38,20 @@ def test_replica_refuses_writes(data_stack: LocalStack) -> None:
         data_stack.psql("shard-a", "CREATE TABLE nope (id int)", replica=0)
 
 
-def test_app_role_owns_the_database_without_superpowers(data_stack: LocalStack) -> None:
+def test_the_owner_role_owns_the_database_and_the_app_role_has_no_superpowers(data_stack: LocalStack) -> None:
     flags = data_stack.psql(
         "shard-a", "SELECT rolsuper, rolbypassrls, rolcreaterole FROM pg_roles WHERE rolname = 'nexus_app'"
     )
     assert flags == "f|f|f"
+    # The owner is what RDS's master user is: no superuser, no BYPASSRLS, but it may create roles.
+    flags = data_stack.psql(
+        "shard-a", "SELECT rolsuper, rolbypassrls, rolcreaterole FROM pg_roles WHERE rolname = 'nexus_owner'"
+    )
+    assert flags == "f|f|t"
     owner = data_stack.psql(
         "shard-a", "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = 'nexus'"
     )
-    assert owner == "nexus_app"
+    assert owner == "nexus_owner"
 
 
 def test_shards_are_separate_servers(data_stack: LocalStack) -> None:

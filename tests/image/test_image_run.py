@@ -31,6 +31,7 @@ from image_support import (
 from jsonschema import Draft202012Validator
 
 from devstack import LocalStack
+from devstack.appenv import migration_environment
 from devstack.image import Built
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -247,7 +248,8 @@ def _fresh_databases(local_stack: LocalStack, name: str) -> dict[str, Any]:
     """A tenant map whose shards point at new, empty databases on their primaries."""
     tenant_map = local_stack.tenant_map
     for shard_id, shard in tenant_map["shards"].items():
-        local_stack.psql(shard_id, f'CREATE DATABASE "{name}" OWNER nexus_app')
+        # Owned by the owner role, as the migrations run (the app role only gets DML from them).
+        local_stack.psql(shard_id, f'CREATE DATABASE "{name}" OWNER nexus_owner')
         primary = {"host": "127.0.0.1", "port": local_stack.ports.primary(shard_id)}
         shard.update(writer=primary, readers=[primary], database=name, readerDatabase=name)
     return tenant_map
@@ -274,7 +276,11 @@ def test_the_migrations_run_and_are_idempotent(api_image: Built, local_stack: Lo
     try:
         schemas = []
         for _ in range(2):
-            with container(api_image.image, run, env=container_env(local_stack, tenant_map)) as box:
+            # What the migration Job gets on top of the pods' settings: the owners' passwords.
+            env = container_env(local_stack, tenant_map) | migration_environment(
+                local_stack.topology, local_stack.secrets
+            )
+            with container(api_image.image, run, env=env) as box:
                 assert box.wait(timeout=300) == 0, box.logs()[-3000:]
             schemas.append({shard: _schema(local_stack, shard, name) for shard in tenant_map["shards"]})
         first, second = schemas

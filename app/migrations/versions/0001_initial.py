@@ -60,7 +60,7 @@ def upgrade() -> None:
     )
     op.execute("CREATE INDEX attachments_tenant_document ON attachments (tenant_id, document_id)")
     for table in TABLES:
-        # FORCE applies the policy to the table owner too: the app role owns the tables.
+        # FORCE applies the policy to the table owner too (the migrations' role); the app role owns nothing.
         op.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
         op.execute(f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY")
         # missing_ok=true: with no tenant set the setting is NULL and no row matches.
