@@ -117,6 +117,9 @@ class ObservabilityMiddleware:
                         "route": template,
                         "status": status,
                         "duration_ms": round(elapsed * 1000, 2),
+                        # The client's address: X-Forwarded-For's when the peer is a trusted proxy
+                        # (NEXUS_FORWARDED_ALLOW_IPS: the ALB's VPC), the peer's own otherwise.
+                        "client": (scope.get("client") or ("-", 0))[0],
                     },
                 )
 

@@ -59,8 +59,12 @@ def _run(settings: Settings) -> None:
         lifespan="on",
         access_log=False,
         log_config=None,  # keep our JSON logging
+        # X-Forwarded-For/-Proto only from the load balancer's addresses (the VPC in AWS, loopback locally).
         proxy_headers=True,
-        forwarded_allow_ips=None,  # FORWARDED_ALLOW_IPS from the environment, else loopback
+        forwarded_allow_ips=settings.server.forwarded_allow_ips,
+        # Above the load balancer's idle timeout: the load balancer closes idle connections first, so it
+        # never sends a request on a connection the API is closing at that moment (a 502).
+        timeout_keep_alive=settings.server.keep_alive_seconds,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
         server_header=False,
     )

@@ -42,6 +42,8 @@ PASSWORD_LENGTH: Final = 32
 # Raising this pushes the current generated password to the instance again (password_wo is write-only, so
 # the provider cannot notice a drift by itself). Rotate by replacing the RandomPassword, then bump this.
 PASSWORD_VERSION: Final = 1
+APP_USERNAME: Final = "nexus_app"
+"""The API's and the worker's login on every shard: owns nothing, DML only (app/migrate.py creates it)."""
 LOG_EXPORTS: Final = ("postgresql", "upgrade")
 PERFORMANCE_INSIGHTS_RETENTION_DAYS: Final = 7  # the free tier
 
@@ -144,8 +146,11 @@ def proxy_assume_role_policy() -> str:
     )
 
 
-def proxy_secret_policy(secret_arn: str, region: str) -> str:
-    """The proxy may read this one secret, and decrypt with KMS only on Secrets Manager's behalf for it."""
+def proxy_secret_policy(secret_arn: str | Sequence[str], region: str) -> str:
+    """The proxy may read the shard's secrets (the master's and the app's), and decrypt with KMS only on
+    Secrets Manager's behalf for them."""
+    arns = [secret_arn] if isinstance(secret_arn, str) else sorted(secret_arn)
+    resource: str | list[str] = arns[0] if len(arns) == 1 else arns
     return json.dumps(
         {
             "Version": "2012-10-17",
@@ -154,7 +159,7 @@ def proxy_secret_policy(secret_arn: str, region: str) -> str:
                     "Sid": "ReadShardSecret",
                     "Effect": "Allow",
                     "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
-                    "Resource": secret_arn,
+                    "Resource": resource,
                 },
                 {
                     # The secret uses the account's aws/secretsmanager key; the conditions limit Decrypt to
@@ -166,7 +171,7 @@ def proxy_secret_policy(secret_arn: str, region: str) -> str:
                     "Condition": {
                         "StringEquals": {
                             "kms:ViaService": f"secretsmanager.{region}.amazonaws.com",
-                            "kms:EncryptionContext:SecretARN": secret_arn,
+                            "kms:EncryptionContext:SecretARN": resource,
                         }
                     },
                 },
@@ -188,11 +193,17 @@ class TenantShard(pulumi.ComponentResource):
     database_name: str
     """Database name on the writer and the readers."""
     master_username: str
-    """User the app and the migrations connect as."""
+    """The owner: the migrations connect as this user."""
+    app_username: str
+    """The app role the API and the worker connect as (no owner, no superuser, no BYPASSRLS, DML only)."""
     secret_arn: pulumi.Output[str]
-    """ARN of the Secrets Manager secret holding {username, password}."""
+    """ARN of the master's Secrets Manager secret holding {username, password} (read by the proxy only)."""
+    app_secret_arn: pulumi.Output[str]
+    """ARN of the app role's secret, registered with the proxy too."""
     password: pulumi.Output[str]
-    """The generated password, as a secret Output (for the Kubernetes Secret of the workloads)."""
+    """The master password, as a secret Output (for the migration Job's Kubernetes Secret only)."""
+    app_password: pulumi.Output[str]
+    """The app role's password, as a secret Output (for the Kubernetes Secret of the API and the worker)."""
     primary_identifier: pulumi.Output[str]
     """RDS identifier of the primary."""
     proxy_security_group_id: pulumi.Output[str]
@@ -212,7 +223,8 @@ class TenantShard(pulumi.ComponentResource):
             opts=self._opts(),
         )
         parameters = self._parameter_group(tags)
-        password, secret, secret_version = self._master_secret(tags)
+        password, secret, secret_version = self._login_secret("master", args.master_username, tags)
+        app_password, app_secret, app_secret_version = self._login_secret("app", APP_USERNAME, tags)
         proxy_sg, primary_sg, replica_sg = self._security_groups(tags)
 
         primary = self._primary(subnet_group, parameters, primary_sg, password, tags)
@@ -220,7 +232,12 @@ class TenantShard(pulumi.ComponentResource):
             self._replica(index, primary, subnet_group, parameters, replica_sg, tags)
             for index in range(args.read_replicas)
         ]
-        proxy = self._proxy(secret, secret_version, primary, proxy_sg, tags)
+        proxy = self._proxy(
+            [(secret, secret_version, "Master user"), (app_secret, app_secret_version, "App role")],
+            primary,
+            proxy_sg,
+            tags,
+        )
 
         self.writer_endpoint = proxy.endpoint
         self.reader_endpoints = (
@@ -231,8 +248,11 @@ class TenantShard(pulumi.ComponentResource):
         self.port = POSTGRES_PORT
         self.database_name = args.database_name
         self.master_username = args.master_username
+        self.app_username = APP_USERNAME
         self.secret_arn = secret.arn
+        self.app_secret_arn = app_secret.arn
         self.password = pulumi.Output.secret(password.result)
+        self.app_password = pulumi.Output.secret(app_password.result)
         self.primary_identifier = primary.identifier
         self.proxy_security_group_id = proxy_sg.id
         self.register_outputs(
@@ -243,7 +263,10 @@ class TenantShard(pulumi.ComponentResource):
                 "databaseName": self.database_name,
                 "masterUsername": self.master_username,
                 "secretArn": self.secret_arn,
+                "appUsername": self.app_username,
+                "appSecretArn": self.app_secret_arn,
                 "password": self.password,
+                "appPassword": self.app_password,
                 "primaryIdentifier": self.primary_identifier,
                 "proxySecurityGroupId": self.proxy_security_group_id,
             }
@@ -273,14 +296,15 @@ class TenantShard(pulumi.ComponentResource):
             opts=self._opts(),
         )
 
-    def _master_secret(
-        self, tags: dict[str, str]
+    def _login_secret(
+        self, kind: str, username: str, tags: dict[str, str]
     ) -> tuple[random.RandomPassword, aws.secretsmanager.Secret, aws.secretsmanager.SecretVersion]:
+        """A generated password and its secret, for the master (`kind` "master") or the app role ("app")."""
         args = self._args
         # Generated here, not by RDS: a primary whose password RDS manages in Secrets Manager cannot have read
         # replicas. The RandomPassword result is a secret output (encrypted in state).
         password = random.RandomPassword(
-            f"{self._name}-master-password",
+            f"{self._name}-{kind}-password",
             length=PASSWORD_LENGTH,
             special=True,
             override_special=PASSWORD_SPECIALS,
@@ -291,8 +315,8 @@ class TenantShard(pulumi.ComponentResource):
             opts=self._opts(),
         )
         secret = aws.secretsmanager.Secret(
-            f"{self._name}-master-secret",
-            description=f"Master credentials of shard {args.shard_id} (read by its RDS Proxy)",
+            f"{self._name}-{kind}-secret",
+            description=f"{kind.capitalize()} credentials of shard {args.shard_id} (read by its RDS Proxy)",
             # Prod keeps a deleted secret restorable for a week; dev deletes at once so a shard can be
             # recreated under the same name.
             recovery_window_in_days=7 if args.protect else 0,
@@ -302,11 +326,9 @@ class TenantShard(pulumi.ComponentResource):
         # The {username, password} JSON is the format RDS Proxy reads. Written write-only, so the provider
         # keeps no copy of it in its outputs.
         version = aws.secretsmanager.SecretVersion(
-            f"{self._name}-master-secret-value",
+            f"{self._name}-{kind}-secret-value",
             secret_id=secret.id,
-            secret_string_wo=pulumi.Output.json_dumps(
-                {"username": args.master_username, "password": password.result}
-            ),
+            secret_string_wo=pulumi.Output.json_dumps({"username": username, "password": password.result}),
             secret_string_wo_version=PASSWORD_VERSION,
             opts=self._opts(),
         )
@@ -462,8 +484,7 @@ class TenantShard(pulumi.ComponentResource):
 
     def _proxy(
         self,
-        secret: aws.secretsmanager.Secret,
-        secret_version: aws.secretsmanager.SecretVersion,
+        logins: Sequence[tuple[aws.secretsmanager.Secret, aws.secretsmanager.SecretVersion, str]],
         primary: aws.rds.Instance,
         proxy_sg: aws.ec2.SecurityGroup,
         tags: dict[str, str],
@@ -471,7 +492,7 @@ class TenantShard(pulumi.ComponentResource):
         args = self._args
         role = aws.iam.Role(
             f"{self._name}-proxy-role",
-            description=f"RDS Proxy of shard {args.shard_id}: reads the shard's master secret",
+            description=f"RDS Proxy of shard {args.shard_id}: reads the shard's login secrets",
             assume_role_policy=proxy_assume_role_policy(),
             tags=tags,
             opts=self._opts(),
@@ -479,7 +500,9 @@ class TenantShard(pulumi.ComponentResource):
         secret_access = aws.iam.RolePolicy(
             f"{self._name}-proxy-secret-access",
             role=role.id,
-            policy=secret.arn.apply(lambda arn: proxy_secret_policy(arn, args.region)),
+            policy=pulumi.Output.all(*[secret.arn for secret, _, _ in logins]).apply(
+                lambda arns: proxy_secret_policy(arns, args.region)
+            ),
             opts=self._opts(),
         )
         proxy = aws.rds.Proxy(
@@ -491,6 +514,8 @@ class TenantShard(pulumi.ComponentResource):
             vpc_security_group_ids=[proxy_sg.id],
             require_tls=True,
             idle_client_timeout=args.proxy_idle_client_timeout,
+            # One auth per login the proxy accepts: the master (the migrations) and the app role (the API and
+            # the worker); a client may log in through the proxy only as a user with an entry here.
             auths=[
                 aws.rds.ProxyAuthArgs(
                     auth_scheme="SECRETS",
@@ -499,14 +524,15 @@ class TenantShard(pulumi.ComponentResource):
                     # Secret. IAM auth stays disabled (it would need per-pod token generation in the app).
                     iam_auth="DISABLED",
                     client_password_auth_type="POSTGRES_SCRAM_SHA_256",  # noqa: S106 (a scheme)
-                    description="Master user of the shard",
+                    description=f"{description} of the shard",
                 )
+                for secret, _, description in logins
             ],
             tags=tags,
-            # The proxy reads its secret with its role on creation: the secret must hold a value and the role
-            # must already be allowed to read it (role_arn alone orders the proxy after the role, not after
-            # the role's policy).
-            opts=self._opts(depends_on=[secret_version, secret_access]),
+            # The proxy reads its secrets with its role on creation: they must hold a value and the role must
+            # already be allowed to read them (role_arn alone orders the proxy after the role, not after the
+            # role's policy).
+            opts=self._opts(depends_on=[*(version for _, version, _ in logins), secret_access]),
         )
         target_group = aws.rds.ProxyDefaultTargetGroup(
             f"{self._name}-proxy-pool",

@@ -26,7 +26,7 @@ import pulumi_random as random
 
 from infra.cluster import pod_identity_trust_policy
 from infra.k8s import manifests as m
-from infra.k8s.tenantmap import password_env
+from infra.k8s.tenantmap import owner_password_env, password_env
 
 JOB_TIMEOUT = f"{m.MIGRATION_DEADLINE_SECONDS // 60 + 2}m"
 """How long `pulumi up` waits for the migration Job: past its activeDeadlineSeconds."""
@@ -94,6 +94,8 @@ class WorkloadsArgs:
     """Port the API container listens on; the ALB target group and its security group rule use it."""
     deregistration_delay_seconds: int
     """The ALB target group's deregistration delay; the API's preStop sleep covers it."""
+    alb_idle_timeout_seconds: int
+    """The ALB's idle timeout; the API keeps idle connections a little longer."""
     kubernetes_provider: pulumi.ProviderResource
     """The cluster's Kubernetes provider (every Kubernetes child uses it explicitly)."""
     cluster_name: pulumi.Input[str]
@@ -113,11 +115,14 @@ class WorkloadsArgs:
     target_group_arn: pulumi.Input[str]
     """The ALB target group the API pods' IPs are registered in."""
     vpc_cidr: str
-    """The VPC's CIDR: the pods' egress to Postgres and Redis is allowed inside it only."""
+    """The VPC's CIDR: the pods' egress to Postgres and Redis is allowed inside it only, and the ALB's
+    forwarded headers are believed from it only."""
     postgres_port: int
     """Port of RDS Proxy and the replicas (egress network policy)."""
     redis_port: int
     """Port of the Redis group (egress network policy)."""
+    db_owner_passwords: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    """Shard id -> the owner's (master user's) password: only the migration Job's Secret holds them."""
     depends_on: Sequence[pulumi.Resource] = field(default_factory=tuple)
     """What must exist before any pod is scheduled: node groups, the load balancer controller (its CRD and
     webhook), the Pod Identity agent."""
@@ -177,6 +182,8 @@ class Workloads(pulumi.ComponentResource):
         secret = self._secret(in_ns)
         config_map_name = config_map.metadata.apply(lambda meta: meta.name)
         secret_name = secret.metadata.apply(lambda meta: meta.name)
+        owner_secret = self._owner_secret(in_ns)
+        owner_secret_name = owner_secret.metadata.apply(lambda meta: meta.name) if owner_secret else None
 
         image = args.api.image
         job_name = map_json.apply(lambda tmap: m.migration_job_name(image, tmap))
@@ -190,6 +197,7 @@ class Workloads(pulumi.ComponentResource):
                 config_map_name=config_map_name,
                 secret_name=secret_name,
                 service_account="migrate",
+                owner_secret_name=owner_secret_name,
             ),
             # pulumi-kubernetes gives up on a Job after 10 minutes by default; let Kubernetes' own deadline
             # (activeDeadlineSeconds) decide, so a slow migration fails as Failed, not as a Pulumi timeout.
@@ -283,6 +291,8 @@ class Workloads(pulumi.ComponentResource):
             bucket=args.bucket_name,
             tenant_map_json=map_json,
             db_pool_max=args.api.db_pool_size,
+            alb_idle_timeout_seconds=args.alb_idle_timeout_seconds,
+            vpc_cidr=args.vpc_cidr,
             container_port=args.container_port,
         )
         return self._k8s(k8s.core.v1.ConfigMap, "settings", m.config_map_manifest(None, data), opts)  # type: ignore[no-any-return]
@@ -309,6 +319,19 @@ class Workloads(pulumi.ComponentResource):
         merged: pulumi.Output[dict[str, Any]] = pulumi.Output.all(**passwords, **shared)
         string_data: pulumi.Output[dict[str, Any]] = pulumi.Output.secret(merged)
         return self._k8s(k8s.core.v1.Secret, "secret", m.secret_manifest(None, string_data), opts)  # type: ignore[no-any-return]
+
+    def _owner_secret(self, opts: pulumi.ResourceOptions) -> k8s.core.v1.Secret | None:
+        """The migrations' Secret: the shards' owner passwords (the API and the worker never mount it)."""
+        args = self._args
+        if not args.db_owner_passwords:
+            return None
+        passwords = {
+            owner_password_env(shard_id): value for shard_id, value in sorted(args.db_owner_passwords.items())
+        }
+        merged: pulumi.Output[dict[str, Any]] = pulumi.Output.all(**passwords)
+        string_data: pulumi.Output[dict[str, Any]] = pulumi.Output.secret(merged)
+        manifest = m.secret_manifest(None, string_data, m.COMPONENT_MIGRATE)
+        return self._k8s(k8s.core.v1.Secret, "migrate-secret", manifest, opts)  # type: ignore[no-any-return]
 
     def _api_deployment(
         self,

@@ -73,7 +73,8 @@ def main() -> None:
         vpc_id=network.vpc_id,
         subnet_ids=network.isolated_subnet_ids,
         workload_security_group_id=network.workload_security_group_id,
-        db_secret_arns=[shard.secret_arn for shard in shards.values()],
+        # The pods' roles may read the app role's secrets, never the masters' (only the proxies read those).
+        db_secret_arns=[shard.app_secret_arn for shard in shards.values()],
         provider=provider,
     )
 

@@ -93,11 +93,13 @@ def _endpoints(shard: TenantShard) -> pulumi.Output[ShardEndpoints]:
             database=shard.database_name,
             # In AWS the replicas are physical copies of the primary: the same database name on both paths.
             reader_database=shard.database_name,
-            username=shard.master_username,
+            # The API and the worker log in as the app role; the migrations as the master user, the owner.
+            username=shard.app_username,
             secret_arn=secret_arn,
+            owner_username=shard.master_username,
         )
 
-    return pulumi.Output.all(shard.writer_endpoint, shard.reader_endpoints, shard.secret_arn).apply(make)
+    return pulumi.Output.all(shard.writer_endpoint, shard.reader_endpoints, shard.app_secret_arn).apply(make)
 
 
 def tenant_map_output(
@@ -125,6 +127,8 @@ def shards_output(shards: Mapping[str, TenantShard]) -> dict[str, Any]:
             "database": shard.database_name,
             "username": shard.master_username,
             "secretArn": shard.secret_arn,
+            "appUsername": shard.app_username,
+            "appSecretArn": shard.app_secret_arn,
             "primaryIdentifier": shard.primary_identifier,
         }
         for shard_id, shard in sorted(shards.items())

@@ -5,6 +5,7 @@ Nothing here runs at import: tests build `Settings` objects directly, or clear t
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from functools import lru_cache
 from pathlib import Path
@@ -120,6 +121,32 @@ class ServerSettings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     max_upload_bytes: int = Field(10 * 1024 * 1024, ge=1)
     access_log: bool = True
+    keep_alive_seconds: int = Field(
+        5,
+        ge=1,
+        le=4100,
+        description="how long an idle HTTP connection stays open; above the load balancer's idle timeout, "
+        "so that the load balancer, never the API, closes an idle connection (no request meets a closing "
+        "socket)",
+    )
+    forwarded_allow_ips: str = Field(
+        "127.0.0.1",
+        description="comma-separated addresses or CIDRs whose X-Forwarded-For/-Proto are believed: the load "
+        "balancer's (the VPC in AWS); a client elsewhere cannot choose the address logs and limits see",
+    )
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _addresses_or_networks(cls, value: str) -> str:
+        for entry in (part.strip() for part in value.split(",")):
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f'NEXUS_FORWARDED_ALLOW_IPS: {entry!r} is not an address or a CIDR ("*" is refused: '
+                    "any client could then set its own address)"
+                ) from None
+        return value
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -160,9 +160,15 @@ def settings_env(
     bucket: Ref,
     tenant_map_json: Ref,
     db_pool_max: int,
+    alb_idle_timeout_seconds: int = 60,
+    vpc_cidr: str = "10.0.0.0/16",
     container_port: int = DEFAULT_CONTAINER_PORT,
 ) -> dict[str, Any]:
     """The non-secret NEXUS_* settings shared by the API, the worker and the migration Job (a ConfigMap).
+
+    The API's keep-alive is derived from the ALB's idle timeout (one config value, ``nexus:alb.idleTimeout``)
+    plus a margin, so the ALB always closes an idle connection first; forwarded headers are believed from
+    the VPC only (the ALB's nodes have addresses there; nothing else reaches the pods' port through it).
 
     Every AWS stack runs the app in production mode: its secrets are generated, never placeholders, and every
     database connection is TLS with full verification (RDS Proxy and rds.force_ssl demand TLS; verify-full
@@ -187,8 +193,14 @@ def settings_env(
         "NEXUS_HOST": "0.0.0.0",  # noqa: S104 - inside the pod; only the Service and the ALB reach it
         "NEXUS_PORT": str(container_port),
         "NEXUS_LOG_LEVEL": "INFO",
+        "NEXUS_KEEP_ALIVE_SECONDS": str(alb_idle_timeout_seconds + KEEP_ALIVE_MARGIN_SECONDS),
+        "NEXUS_FORWARDED_ALLOW_IPS": vpc_cidr,
     }
 
+
+KEEP_ALIVE_MARGIN_SECONDS: Final = 15
+"""How much longer than the ALB's idle timeout the API keeps an idle connection (AWS's guidance for targets:
+a keep-alive greater than the load balancer's idle timeout)."""
 
 IMAGE_DB_CA_BUNDLE: Final = "/usr/local/share/nexus/db-ca-bundle.pem"
 """Where app/Dockerfile puts the system roots plus the RDS global bundle (pinned by checksum)."""
@@ -221,15 +233,17 @@ def config_map_manifest(name: Ref, data: Mapping[str, Any]) -> Manifest:
     }
 
 
-def secret_manifest(name: Ref, string_data: Any) -> Manifest:
-    """The app Secret. ``string_data`` is a (secret) Output of the whole map in the program.
+def secret_manifest(name: Ref, string_data: Any, component: str = COMPONENT_API) -> Manifest:
+    """The app Secret (or, with ``component=COMPONENT_MIGRATE``, the migrations' own: the shards' owner
+    passwords, which no API or worker pod references). ``string_data`` is a (secret) Output of the whole
+    map in the program.
 
     Auto-named like the ConfigMap, for the same reason: a rotated password or key rolls the pods.
     """
     return {
         "apiVersion": "v1",
         "kind": "Secret",
-        "metadata": metadata(name, COMPONENT_API),
+        "metadata": metadata(name, component),
         "type": "Opaque",
         "stringData": string_data,
     }
@@ -470,8 +484,10 @@ def migration_job_manifest(
     config_map_name: Ref,
     secret_name: Ref,
     service_account: str,
+    owner_secret_name: Ref | None = None,
 ) -> Manifest:
-    """The migration Job: ``python -m app.migrate`` on every shard of the tenant map, through the writer.
+    """The migration Job: ``python -m app.migrate`` on every shard of the tenant map, through the writer,
+    as each shard's owner: only this Job gets the owner Secret.
 
     No ``ttlSecondsAfterFinished``: the Job's lifecycle is Pulumi's alone. With a TTL, Kubernetes deletes the
     finished Job behind Pulumi's back; ``pulumi refresh`` then drops it from the state and the next ``pulumi
@@ -489,6 +505,8 @@ def migration_job_manifest(
         secret_name=secret_name,
         env={},
     )
+    if owner_secret_name is not None:
+        container["envFrom"].append({"secretRef": {"name": owner_secret_name}})
     return {
         "apiVersion": "batch/v1",
         "kind": "Job",

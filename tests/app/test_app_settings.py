@@ -227,3 +227,11 @@ def test_the_owner_login_is_checked(owner_fields: dict[str, str], message: str) 
     doc["shards"]["shard-a"] |= owner_fields
     with pytest.raises(TenantMapError, match=message):
         parse_tenant_map(json.dumps(doc))
+
+
+def test_forwarded_headers_are_trusted_from_addresses_or_networks_only(app_environ: dict[str, str]) -> None:
+    app_environ["NEXUS_FORWARDED_ALLOW_IPS"] = "10.20.0.0/16, 127.0.0.1"
+    assert build_settings(app_environ).server.forwarded_allow_ips == "10.20.0.0/16, 127.0.0.1"
+    app_environ["NEXUS_FORWARDED_ALLOW_IPS"] = "*"
+    with pytest.raises(ValueError, match="NEXUS_FORWARDED_ALLOW_IPS"):
+        build_settings(app_environ)

@@ -237,7 +237,10 @@ def test_a_secret_leaked_into_a_config_map_is_caught_in_live_state() -> None:
     """A live Secret carries its values in base64 ``data`` (stringData is never read back); the pack decodes
     them, so a value copied into a ConfigMap is still found."""
     args = stack_args("prod", "state")
-    secret = _first(args, K8S_SECRET)
+    # The app's Secret (the migrations' own holds only the owner passwords).
+    secret = next(
+        r for r in args.resources if r.resource_type == K8S_SECRET and r.urn.endswith("-workloads-secret")
+    )
     string_data = plain(secret.props)["stringData"]
     data = {key: base64.b64encode(value.encode()).decode() for key, value in string_data.items()}
     live = _replace(args, lambda r: r.urn == secret.urn, stringData=None, data=data)

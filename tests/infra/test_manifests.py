@@ -57,7 +57,7 @@ def test_every_kind_is_there(manifests: Manifests) -> None:
         "Namespace": 1,
         "ServiceAccount": 3,
         "ConfigMap": 1,
-        "Secret": 1,
+        "Secret": 2,  # the app's, and the migrations' (owner passwords)
         "Job": 1,
         "Deployment": 2,
         "Service": 1,

@@ -215,6 +215,7 @@ def test_proxy_targets_the_primary_with_the_shard_secret(
         primary = child(run, shard, INSTANCE, "primary")
         proxy = child(run, shard, "aws:rds/proxy:Proxy", "proxy")
         secret = child(run, shard, "aws:secretsmanager/secret:Secret", "master-secret")
+        app_secret = child(run, shard, "aws:secretsmanager/secret:Secret", "app-secret")
         role = child(run, shard, "aws:iam/role:Role", "proxy-role")
         proxy_sg = child(run, shard, "aws:ec2/securityGroup:SecurityGroup", "proxy-sg")
         assert proxy.inputs["engineFamily"] == "POSTGRESQL"
@@ -223,14 +224,17 @@ def test_proxy_targets_the_primary_with_the_shard_secret(
         assert proxy.inputs["vpcSubnetIds"] == isolated_subnet_ids(run)
         assert proxy.inputs["vpcSecurityGroupIds"] == [proxy_sg.id]
         assert proxy.inputs["idleClientTimeout"] == pool.idle_client_timeout
-        (auth,) = proxy.inputs["auths"]
-        assert auth == {
-            "authScheme": "SECRETS",
-            "secretArn": secret.outputs["arn"],
-            "iamAuth": "DISABLED",
-            "clientPasswordAuthType": "POSTGRES_SCRAM_SHA_256",
-            "description": "Master user of the shard",
-        }
+        # Two logins through the proxy: the master (the migrations) and the app role (the API, the worker).
+        assert proxy.inputs["auths"] == [
+            {
+                "authScheme": "SECRETS",
+                "secretArn": login.outputs["arn"],
+                "iamAuth": "DISABLED",
+                "clientPasswordAuthType": "POSTGRES_SCRAM_SHA_256",
+                "description": f"{who} of the shard",
+            }
+            for login, who in ((secret, "Master user"), (app_secret, "App role"))
+        ]
         target_group = child(
             run, shard, "aws:rds/proxyDefaultTargetGroup:ProxyDefaultTargetGroup", "proxy-pool"
         )
@@ -246,24 +250,34 @@ def test_proxy_targets_the_primary_with_the_shard_secret(
             "targetGroupName": target_group.outputs["name"],
             "dbInstanceIdentifier": primary.outputs["identifier"],
         }
-        # The secret holds what RDS Proxy reads, written write-only and as a secret.
-        version = child(run, shard, "aws:secretsmanager/secretVersion:SecretVersion", "master-secret-value")
-        password = child(run, shard, "random:index/randomPassword:RandomPassword", "master-password")
-        assert version.inputs["secretId"] == secret.id
-        assert json.loads(version.inputs["secretStringWo"]) == {
-            "username": shard_config.settings.master_username,
-            "password": password.outputs["result"],
-        }
-        assert version.secret_input("secretStringWo")
-        assert "secretString" not in version.inputs
-        assert version.urn in proxy.dependencies  # the proxy validates a secret that has a value
-        assert secret.protect is config.is_prod
-        assert secret.inputs["recoveryWindowInDays"] == (7 if config.is_prod else 0)
-        # The role reads just this secret; rendered policy as sent.
+        # Each secret holds what RDS Proxy reads, written write-only and as a secret.
+        for kind, login, username in (
+            ("master", secret, shard_config.settings.master_username),
+            ("app", app_secret, "nexus_app"),
+        ):
+            version = child(
+                run, shard, "aws:secretsmanager/secretVersion:SecretVersion", f"{kind}-secret-value"
+            )
+            password = child(run, shard, "random:index/randomPassword:RandomPassword", f"{kind}-password")
+            assert version.inputs["secretId"] == login.id
+            assert json.loads(version.inputs["secretStringWo"]) == {
+                "username": username,
+                "password": password.outputs["result"],
+            }
+            assert version.secret_input("secretStringWo")
+            assert "secretString" not in version.inputs
+            assert version.urn in proxy.dependencies  # the proxy validates a secret that has a value
+            assert login.protect is config.is_prod
+            assert login.inputs["recoveryWindowInDays"] == (7 if config.is_prod else 0)
+        # The role reads just these two secrets; rendered policy as sent.
         policy = child(run, shard, "aws:iam/rolePolicy:RolePolicy", "proxy-secret-access")
         assert policy.inputs["role"] == role.id
-        assert json.loads(policy.inputs["policy"]) == json.loads(
-            proxy_secret_policy(secret.outputs["arn"], config.region)
+        document = json.loads(policy.inputs["policy"])
+        assert document == json.loads(
+            proxy_secret_policy([secret.outputs["arn"], app_secret.outputs["arn"]], config.region)
+        )
+        assert sorted(document["Statement"][0]["Resource"]) == sorted(
+            [secret.outputs["arn"], app_secret.outputs["arn"]]
         )
         assert json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]["Principal"] == {
             "Service": "rds.amazonaws.com"
@@ -336,9 +350,10 @@ def test_every_child_is_parented_and_named_from_the_shard(
     for shard_id, shard_config in config.shards.items():
         shard = run.one(SHARD, f"-{shard_id}")
         descendants = run.descendants_of(shard)
-        # 16 fixed children; replicas add their group, its rule and one instance each.
+        # 19 fixed children (the app role's password, secret and its value among them); replicas add their
+        # group, its rule and one instance each.
         replicas = shard_config.settings.read_replicas
-        assert len(descendants) == 16 + (2 + replicas if replicas else 0)
+        assert len(descendants) == 19 + (2 + replicas if replicas else 0)
         for resource in descendants:
             assert resource.parent == shard.urn
             assert resource.name.startswith(f"{shard.name}-")
@@ -357,7 +372,7 @@ def test_tenant_map_output_is_built_from_the_shards(
     for shard_id, shard_config in config.shards.items():
         shard = run.one(SHARD, f"-{shard_id}")
         proxy = child(run, shard, "aws:rds/proxy:Proxy", "proxy")
-        secret = child(run, shard, "aws:secretsmanager/secret:Secret", "master-secret")
+        app_secret = child(run, shard, "aws:secretsmanager/secret:Secret", "app-secret")
         replicas = sorted(
             (r for r in run.children_of(shard) if r.type == INSTANCE and "-replica-" in r.name),
             key=lambda r: int(r.name.rsplit("-", 1)[1]),
@@ -369,9 +384,12 @@ def test_tenant_map_output_is_built_from_the_shards(
             "readers": [{"host": host, "port": 5432} for host in readers],
             "database": shard_config.settings.database_name,
             "readerDatabase": shard_config.settings.database_name,
-            "username": shard_config.settings.master_username,
+            # The app role for the API and the worker; the master user, the owner, for the migrations only.
+            "username": "nexus_app",
             "passwordEnv": "NEXUS_DB_PASSWORD_" + shard_id.upper().replace("-", "_"),
-            "secretArn": secret.outputs["arn"],
+            "secretArn": app_secret.outputs["arn"],
+            "ownerUsername": shard_config.settings.master_username,
+            "ownerPasswordEnv": "NEXUS_DB_OWNER_PASSWORD_" + shard_id.upper().replace("-", "_"),
         }
         assert run.outputs["shards"][shard_id]["writer"] == proxy.outputs["endpoint"]
         assert run.outputs["shards"][shard_id]["readers"] == readers

@@ -60,6 +60,10 @@ def container(resource: RecordedResource) -> dict[str, Any]:
     return resource.inputs["spec"]["template"]["spec"]["containers"][0]  # type: ignore[no-any-return]
 
 
+def _env_from_of(resource: RecordedResource) -> list[dict[str, Any]]:
+    return container(resource).get("envFrom", [])  # type: ignore[no-any-return]
+
+
 # --- identity and structure -------------------------------------------------------------------------------
 
 
@@ -71,7 +75,7 @@ def test_every_child_belongs_to_the_component_and_is_named_from_it(run: StackRun
         "iam/role": 2,
         "iam/rolePolicy": 2,
         "index/randomPassword": 1,
-        "core/v1": 7,
+        "core/v1": 8,  # the migrations' own Secret (the shards' owner passwords) among them
         "apps/v1": 2,
         "batch/v1": 1,
         "elbv2.k8s.aws/v1beta1": 1,
@@ -109,7 +113,25 @@ def test_the_secret_holds_every_password_redis_and_the_jwt_keys_as_a_secret(
     passwords = {shard_id: "NEXUS_DB_PASSWORD_" + shard_id.upper().replace("-", "_") for shard_id in shards}
     assert set(data) == {*passwords.values(), "NEXUS_REDIS_URL", "NEXUS_JWT_KEYS", "NEXUS_JWT_ACTIVE_KID"}
     for shard_id, key in passwords.items():
-        assert data[key] == run.one(PASSWORD, f"{shard_id}-master-password").outputs["result"]
+        # The app role's password: the API and the worker never hold the master's.
+        assert data[key] == run.one(PASSWORD, f"{shard_id}-app-password").outputs["result"]
+    owner = workload(run, SECRET, "migrate-secret")
+    assert owner.secret_input("stringData")
+    assert owner.inputs["stringData"] == {
+        "NEXUS_DB_OWNER_PASSWORD_" + s.upper().replace("-", "_"): run.one(
+            PASSWORD, f"{s}-master-password"
+        ).outputs["result"]
+        for s in shards
+    }
+    # Only the migration Job reads it.
+    readers = [
+        r.name.rsplit("-", 1)[-1]
+        for r in run.resources
+        if r.type.startswith(K8S_PREFIX)
+        and r.type.split(":")[-1] in ("Deployment", "Job")
+        and {"secretRef": {"name": owner.outputs["metadata"]["name"]}} in _env_from_of(r)
+    ]
+    assert readers == ["migrate"]
     keys = json.loads(data["NEXUS_JWT_KEYS"])
     assert set(keys) == {"k1"}
     assert keys["k1"] == workload(run, PASSWORD, "jwt-k1").outputs["result"]
@@ -124,6 +146,12 @@ def test_settings_are_plain_and_carry_the_tenant_map(run: StackRun, stack: str) 
     data = config_map.inputs["data"]
     tenant_map = json.loads(data["NEXUS_TENANT_MAP"])
     cfg = config_of(stack)
+    # From one value, nexus:alb.idleTimeout: the API keeps an idle connection longer than the ALB does.
+    alb = run.one("aws:lb/loadBalancer:LoadBalancer")
+    assert int(data["NEXUS_KEEP_ALIVE_SECONDS"]) > alb.inputs["idleTimeout"] == cfg.alb.idle_timeout
+    # Forwarded headers are believed from the VPC only (where the ALB's nodes are).
+    vpc = run.one("aws:ec2/vpc:Vpc")
+    assert data["NEXUS_FORWARDED_ALLOW_IPS"] == vpc.inputs["cidrBlock"]
     assert tenant_map["tenants"] == cfg.tenant_shards()
     assert set(tenant_map["shards"]) == set(cfg.shards)
     assert data["NEXUS_ENV"] == "production"
@@ -353,7 +381,7 @@ def _plain_outputs(run: StackRun) -> str:
 def test_whole_stack_runs_the_workloads_on_the_clusters_provider(stack_run: StackRun) -> None:
     component = stack_run.one("nexus:workloads:Workloads")
     objects = [r for r in stack_run.descendants_of(component) if r.type.startswith(K8S_PREFIX)]
-    assert len(objects) == 19
+    assert len(objects) == 20  # the migrations' own Secret among them
     providers = {r.provider for r in objects}
     assert len(providers) == 1
     provider = stack_run.get(providers.pop())
@@ -387,7 +415,7 @@ def test_no_secret_reaches_a_plain_output_or_a_config_map(stack_run: StackRun) -
     manifests = manifests_of(stack_run, within=stack_run.one("nexus:workloads:Workloads"))
     config_map = json.dumps(by_kind(manifests, "ConfigMap")["data"])
     assert [s for s in secrets if s in config_map] == []
-    secret_data = json.dumps(by_kind(manifests, "Secret")["stringData"])
+    secret_data = json.dumps([m["stringData"] for m in manifests if m["kind"] == "Secret"])
     assert sum(s in secret_data for s in secrets) >= 3, "the Secret carries the generated values"
 
 
@@ -457,6 +485,7 @@ def test_the_app_accepts_the_environment_the_pods_get(
     cfg = config_of(stack)
     assert settings.server.env == "production"
     assert settings.db.ssl == "verify-full"
+    assert settings.db_owner_passwords == {}, "the API and the worker never get the owners' passwords"
     assert settings.server.port == cfg.alb.target_port
     assert sorted(settings.db_passwords) == sorted(cfg.shards)
     assert settings.auth.active_kid == cfg.api.active_key_id
