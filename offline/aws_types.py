@@ -3,7 +3,7 @@
 Ids, ARNs and endpoints follow the shapes AWS returns, so that code reading them (an endpoint split into host
 and port, an ARN parsed for its suffix, an OIDC issuer stripped of ``https://``) runs as it would in AWS.
 
-Why one module of ~760 lines: it is a table, one ``Emulation`` per resource type with the few lines that
+Why one long module: it is a table, one ``Emulation`` per resource type with the few lines that
 compute its outputs, read by type token rather than top to bottom; the helpers (ARN and id shapes, auto-names,
 RDS identifier rules) are shared across services. A split by service (network, data stores, cluster and IAM,
 edge) is the natural next cut; it waits until the open branches that add engine rules next to their
