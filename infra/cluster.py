@@ -24,7 +24,7 @@ and Pulumi replaces resources create-before-delete. Changing ``instanceTypes`` (
 forces a new node group) therefore creates a new group next to the old one, then drains and deletes the
 old one; a fixed name would fail with ResourceInUseException.
 
-Why one module of ~550 lines: it is one ComponentResource whose private helpers each create one part in the
+Why one long module: it is one ComponentResource whose private helpers each create one part in the
 order above, and the order is the point (add-ons before and after nodes, access entries, the provider last);
 splitting the helpers out would scatter that sequence. The IAM documents and node sizing it uses already
 live elsewhere (infra/iam_policies.py, infra/eks/).

@@ -14,7 +14,7 @@ Network access, security group to security group, never from a CIDR:
 Every child is named from the component's name (which carries the stable shard id) and replicas by their index
 within the shard, so adding a shard or a replica never renames anything that exists.
 
-Why one module of ~520 lines: one ComponentResource (primary, replicas, proxy, their groups and secrets) whose
+Why one long module: one ComponentResource (primary, replicas, proxy, their groups and secrets) whose
 security-group paths above only read right together; the parameter group, subnet group and secrets are
 private helpers of it, each a few dozen lines.
 """

@@ -8,7 +8,7 @@ import binascii
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from policy.core import Graph, PolicyResource, items_of
+from policy.core import Graph, PolicyResource, as_int, items_of
 
 K8S_PREFIX = "kubernetes:"
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
@@ -30,6 +30,11 @@ K8S_SERVICE_ACCOUNT = "kubernetes:core/v1:ServiceAccount"
 K8S_HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"
 K8S_PDB = "kubernetes:policy/v1:PodDisruptionBudget"
 K8S_TARGET_GROUP_BINDING = "kubernetes:elbv2.k8s.aws/v1beta1:TargetGroupBinding"
+DEFAULT_DEREGISTRATION_DELAY = 300
+# pulumi_aws lb/target_group.py: deregistration_delay "The default value is 300 seconds."
+PROVIDER_FIELD_MANAGER = "pulumi-kubernetes"
+# pulumi/pulumi-kubernetes#2271: the provider's field manager is "pulumi-kubernetes" (client-side apply) or
+# "pulumi-kubernetes-<suffix>" (server-side apply).
 TARGET_GROUP_TYPES: frozenset[str] = frozenset(
     {"aws:lb/targetGroup:TargetGroup", "aws:alb/targetGroup:TargetGroup"}
 )
@@ -146,3 +151,44 @@ def secrets_of(graph: Graph) -> tuple[set[str], set[str]]:
                 if isinstance(plain, str) and plain:
                     values.add(plain)
     return keys, values
+
+
+def program_sets_replicas(deployment: PolicyResource) -> bool:
+    """Whether the program itself sets ``spec.replicas``.
+
+    In a live object (what a policy pack sees after an update) the API server has defaulted ``replicas`` and
+    the HPA keeps changing it; ``metadata.managedFields`` then says who set it. Without managedFields the
+    object is the program's own declaration.
+    """
+    if "replicas" not in spec_of(deployment):
+        return False
+    managed = [
+        entry
+        for entry in items_of(metadata_of(deployment).get("managedFields"))
+        if isinstance(entry, Mapping)
+    ]
+    if not managed:
+        return True
+    return any(
+        str(entry.get("manager", "")).startswith(PROVIDER_FIELD_MANAGER)
+        and "f:replicas" in ((entry.get("fieldsV1") or {}).get("f:spec") or {})
+        for entry in managed
+    )
+
+
+def deregistration_delays(graph: Graph, deployment: PolicyResource) -> list[int]:
+    """Deregistration delays of the target groups that send traffic to the Deployment's pods: the bindings
+    whose Service selects them, and the target groups those bindings depend on."""
+    services = {
+        object_name(service)
+        for service in same_namespace(graph, K8S_SERVICE, deployment)
+        if selects(spec_of(service).get("selector") or {}, pod_labels(deployment))
+    }
+    delays = []
+    for binding in same_namespace(graph, K8S_TARGET_GROUP_BINDING, deployment):
+        if (spec_of(binding).get("serviceRef") or {}).get("name") not in services:
+            continue
+        for group in graph.referenced(binding, "spec"):
+            if group.type in TARGET_GROUP_TYPES:
+                delays.append(as_int(group.inputs.get("deregistrationDelay", DEFAULT_DEREGISTRATION_DELAY)))
+    return delays

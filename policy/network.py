@@ -3,6 +3,7 @@ logs, and the load balancer's edge (TLS, header hygiene)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -311,5 +312,52 @@ NETWORK_RULES: list[PolicyRule] = [
         "alb-drops-invalid-headers-in-prod",
         "Prod application load balancers drop invalid header fields.",
         _alb_drops_invalid_headers_in_prod,
+    ),
+]
+
+
+# --- Kubernetes NetworkPolicies need an enforcing CNI (cluster branch, issue 14) --------------------------
+
+K8S_NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
+EKS_ADDON = "aws:eks/addon:Addon"
+
+
+def _addon_configuration(addon: PolicyResource) -> dict[str, Any]:
+    raw = addon.inputs.get("configurationValues")
+    try:
+        values = json.loads(raw) if isinstance(raw, str) else raw
+    except ValueError:
+        return {}
+    return values if isinstance(values, dict) else {}
+
+
+def _network_policies_enforced(graph: Graph) -> Iterator[Violation]:
+    # NetworkPolicy objects are enforced only by a network plugin that implements them; on EKS that is the VPC
+    # CNI's network policy agent, off unless the add-on's configuration says {"enableNetworkPolicy": "true"}
+    # (EKS user guide, cni-network-policy-configure.html). Without it the policies are accepted and inert.
+    policies = graph.by_type(K8S_NETWORK_POLICY)
+    if not policies:
+        return
+    enabled = any(
+        addon.inputs.get("addonName") == "vpc-cni"
+        and _addon_configuration(addon).get("enableNetworkPolicy") == "true"
+        for addon in graph.by_type(EKS_ADDON)
+    )
+    if not enabled:
+        for policy in policies:
+            yield Violation(
+                "network-policies-enforced",
+                policy.urn,
+                'no vpc-cni add-on with configurationValues enableNetworkPolicy "true": this NetworkPolicy '
+                "would be accepted and never enforced",
+            )
+
+
+NETWORK_RULES += [
+    PolicyRule(
+        "network-policies-enforced",
+        "NetworkPolicies exist only where the vpc-cni add-on runs its network policy agent "
+        '(enableNetworkPolicy "true"); otherwise they are inert.',
+        _network_policies_enforced,
     ),
 ]

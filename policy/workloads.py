@@ -13,7 +13,6 @@ security standards, and pulumi/pulumi-kubernetes for how the provider names itse
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -35,18 +34,17 @@ from policy.k8s_objects import (
     K8S_PDB,
     K8S_POD_TYPES,
     K8S_PREFIX,
-    K8S_SERVICE,
     K8S_SERVICE_ACCOUNT,
-    K8S_TARGET_GROUP_BINDING,
-    TARGET_GROUP_TYPES,
     containers,
     cpu_millicores,
+    deregistration_delays,
     http_path,
     metadata_of,
     object_name,
     pod_containers,
     pod_labels,
     pod_spec,
+    program_sets_replicas,
     same_namespace,
     secrets_of,
     selects,
@@ -81,14 +79,9 @@ APP_DRAIN_SECONDS = 20
 ties the two)."""
 DEFAULT_GRACE_SECONDS = 30
 # pulumi_kubernetes core/v1 PodSpec: terminationGracePeriodSeconds "Defaults to 30 seconds."
-DEFAULT_DEREGISTRATION_DELAY = 300
-# pulumi_aws lb/target_group.py: deregistration_delay "The default value is 300 seconds."
 DEFAULT_SCALE_DOWN_WINDOW = 300
 # pulumi_kubernetes autoscaling/v2 HPAScalingRules: stabilizationWindowSeconds "For scale down: 300".
 MIN_SCALE_DOWN_WINDOW = 60
-PROVIDER_FIELD_MANAGER = "pulumi-kubernetes"
-# pulumi/pulumi-kubernetes#2271: the provider's field manager is "pulumi-kubernetes" (client-side apply) or
-# "pulumi-kubernetes-<suffix>" (server-side apply).
 ZERO: tuple[object, ...] = (0, "0", "0%")
 
 
@@ -238,32 +231,9 @@ def _zone_spread(graph: Graph) -> Iterator[Violation]:
                 )
 
 
-def _program_sets_replicas(deployment: PolicyResource) -> bool:
-    """Whether the program itself sets ``spec.replicas``.
-
-    In a live object (what a policy pack sees after an update) the API server has defaulted ``replicas`` and
-    the HPA keeps changing it; ``metadata.managedFields`` then says who set it. Without managedFields the
-    object is the program's own declaration.
-    """
-    if "replicas" not in spec_of(deployment):
-        return False
-    managed = [
-        entry
-        for entry in items_of(metadata_of(deployment).get("managedFields"))
-        if isinstance(entry, Mapping)
-    ]
-    if not managed:
-        return True
-    return any(
-        str(entry.get("manager", "")).startswith(PROVIDER_FIELD_MANAGER)
-        and "f:replicas" in ((entry.get("fieldsV1") or {}).get("f:spec") or {})
-        for entry in managed
-    )
-
-
 def _autoscaled(graph: Graph) -> Iterator[Violation]:
     for deployment in graph.by_type(DEPLOYMENT):
-        if _program_sets_replicas(deployment):
+        if program_sets_replicas(deployment):
             yield Violation(
                 "k8s-autoscaled",
                 deployment.urn,
@@ -326,30 +296,12 @@ def _disruption_budgets(graph: Graph) -> Iterator[Violation]:
                 )
 
 
-def _deregistration_delays(graph: Graph, deployment: PolicyResource) -> list[int]:
-    """Deregistration delays of the target groups that send traffic to the Deployment's pods: the bindings
-    whose Service selects them, and the target groups those bindings depend on."""
-    services = {
-        object_name(service)
-        for service in same_namespace(graph, K8S_SERVICE, deployment)
-        if selects(spec_of(service).get("selector") or {}, pod_labels(deployment))
-    }
-    delays = []
-    for binding in same_namespace(graph, K8S_TARGET_GROUP_BINDING, deployment):
-        if (spec_of(binding).get("serviceRef") or {}).get("name") not in services:
-            continue
-        for group in graph.referenced(binding, "spec"):
-            if group.type in TARGET_GROUP_TYPES:
-                delays.append(as_int(group.inputs.get("deregistrationDelay", DEFAULT_DEREGISTRATION_DELAY)))
-    return delays
-
-
 def _pre_stop_covers_deregistration(graph: Graph) -> Iterator[Violation]:
     # When a pod terminates, the ALB stops sending it new requests only after the endpoint change reaches it,
     # and lets open ones run for the target group's deregistration delay: the pod must keep serving for that
     # long (preStop sleep), then still have its drain before SIGKILL (the grace period).
     for deployment in graph.by_type(DEPLOYMENT):
-        floor = max([ENDPOINT_PROPAGATION_SECONDS, *_deregistration_delays(graph, deployment)])
+        floor = max([ENDPOINT_PROPAGATION_SECONDS, *deregistration_delays(graph, deployment)])
         for where, box, pod in containers(deployment):
             if not box.get("ports"):
                 continue
@@ -527,50 +479,5 @@ WORKLOAD_RULES += [
         "A Job that Pulumi manages has no ttlSecondsAfterFinished (a TTL deletes it behind Pulumi's back, "
         "and refresh then up re-runs it).",
         _jobs_without_ttl,
-    ),
-]
-
-
-K8S_NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
-EKS_ADDON = "aws:eks/addon:Addon"
-
-
-def _addon_configuration(addon: PolicyResource) -> dict[str, Any]:
-    raw = addon.inputs.get("configurationValues")
-    try:
-        values = json.loads(raw) if isinstance(raw, str) else raw
-    except ValueError:
-        return {}
-    return values if isinstance(values, dict) else {}
-
-
-def _network_policies_enforced(graph: Graph) -> Iterator[Violation]:
-    # NetworkPolicy objects are enforced only by a network plugin that implements them; on EKS that is the VPC
-    # CNI's network policy agent, off unless the add-on's configuration says {"enableNetworkPolicy": "true"}
-    # (EKS user guide, cni-network-policy-configure.html). Without it the policies are accepted and inert.
-    policies = graph.by_type(K8S_NETWORK_POLICY)
-    if not policies:
-        return
-    enabled = any(
-        addon.inputs.get("addonName") == "vpc-cni"
-        and _addon_configuration(addon).get("enableNetworkPolicy") == "true"
-        for addon in graph.by_type(EKS_ADDON)
-    )
-    if not enabled:
-        for policy in policies:
-            yield Violation(
-                "network-policies-enforced",
-                policy.urn,
-                'no vpc-cni add-on with configurationValues enableNetworkPolicy "true": this NetworkPolicy '
-                "would be accepted and never enforced",
-            )
-
-
-WORKLOAD_RULES += [
-    PolicyRule(
-        "network-policies-enforced",
-        "NetworkPolicies exist only where the vpc-cni add-on runs its network policy agent "
-        '(enableNetworkPolicy "true"); otherwise they are inert.',
-        _network_policies_enforced,
     ),
 ]

@@ -6,7 +6,7 @@ inputs of those resources ARE these manifests; tests validate them against the K
 checkov on them. Values that the cloud decides (a Secret's generated name, a bucket name, a target group ARN)
 may be passed as Pulumi Outputs: the builders only place them, they never look inside.
 
-Why one module of ~600 lines: the builders share the labels, names, security contexts and the termination
+Why one long module: the builders share the labels, names, security contexts and the termination
 timing, and the golden file (tests/golden/workloads_prod.yaml) reviews their output as one set. The cut
 when it grows is pods (containers, probes, timing) versus the objects around them (Service, HPA, budgets,
 network policies), after the open cluster branch (issue 14: network policy, Job TTL) has landed.

@@ -208,12 +208,7 @@ def test_each_rule_catches_its_flaw(
 
 
 def test_every_workload_rule_has_a_breaker() -> None:
-    # network-policies-enforced breaks on the vpc-cni add-on, not a Kubernetes object: test_policy_cluster.py.
-    covered = {rule for rule, *_ in BREAKERS} | {
-        "k8s-no-secret-in-config-map",
-        "explicit-k8s-provider",
-        "network-policies-enforced",
-    }
+    covered = {rule for rule, *_ in BREAKERS} | {"k8s-no-secret-in-config-map", "explicit-k8s-provider"}
     assert covered == {rule.name for rule in WORKLOAD_RULES}
 
 
