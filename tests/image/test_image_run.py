@@ -33,6 +33,7 @@ from jsonschema import Draft202012Validator
 from devstack import LocalStack
 from devstack.appenv import migration_environment
 from devstack.image import Built
+from tests.support.waiting import wait_replayed
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -119,8 +120,22 @@ def test_contract_smoke_through_its_own_port(api: RunningApi, local_stack: Local
         doc = contract.check(made, "/v1/documents", "post")
         got = client.get(f"/v1/documents/{doc['id']}", headers=headers)
         assert contract.check(got, "/v1/documents/{doc_id}", "get")["title"] == "from the image"
-        listed = contract.check(client.get("/v1/documents", headers=headers), "/v1/documents", "get")
-        assert doc["id"] in [item["id"] for item in listed["items"]]
+        # Lists read a replica (docs/app.md): wait until the shard's replicas have replayed the create.
+        shard_id = local_stack.tenant_map["tenants"][creds["tenant"]]
+        shard = next(s for s in local_stack.topology.shards if s.id == shard_id)
+        for replica in range(shard.read_replicas):
+            wait_replayed(local_stack, shard_id, replica)
+        # The tenant is shared with other tests and lists are oldest first: page through to the new document.
+        listed_ids: list[str] = []
+        params: dict[str, str] = {"limit": "100"}
+        while True:
+            page = client.get("/v1/documents", params=params, headers=headers)
+            listed = contract.check(page, "/v1/documents", "get")
+            listed_ids += [item["id"] for item in listed["items"]]
+            if not listed["next_cursor"]:
+                break
+            params["cursor"] = listed["next_cursor"]
+        assert doc["id"] in listed_ids
         # An attachment over a megabyte spools to a temporary file: /tmp, the one writable place.
         files = {"file": ("big.bin", b"x" * 1_500_000, "application/octet-stream")}
         upload = client.post(f"/v1/documents/{doc['id']}/attachments", files=files, headers=headers)
