@@ -5,7 +5,7 @@ when the program leaves them out, and which other outputs the cloud computes (AR
 certificate data...). Every generated value derives from a hash of the resource's URN, so two runs of the
 same program give byte-identical results and a rename shows up as a new name, as it would in AWS.
 
-Extending: add an entry to the table of your provider's module (``aws_types.py``, ``other_types.py``) with
+Extending: add an entry to the table of your provider's module (``aws/<service>.py``, ``other_types.py``) with
 ``register(Emulation(...))``; a type without an entry echoes its inputs and is listed in
 ``ProgramRun.unemulated_types`` (the whole-stack test fails on it, so that nothing silently becomes None).
 """

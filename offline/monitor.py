@@ -21,7 +21,7 @@ from pulumi.runtime import rpc
 from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs, Mocks
 from pulumi.runtime.proto import engine_pb2, resource_pb2
 
-from . import aws_types as _aws_types  # noqa: F401  (registers the AWS emulations)
+from . import aws as _aws  # noqa: F401  (registers the AWS emulations)
 from . import other_types as _other_types  # noqa: F401  (registers random, Kubernetes, providers)
 from .cloud import Ctx, EmulationError, emulate, lookup
 from .invokes import answer

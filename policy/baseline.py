@@ -20,6 +20,7 @@ from policy.core import (
 )
 
 REQUIRED_TAGS: tuple[str, ...] = ("Project", "Environment", "ManagedBy")
+IAM_ROLE = "aws:iam/role:Role"
 IAM_POLICY_INPUTS: Mapping[str, tuple[str, ...]] = {
     # type -> inputs holding a policy document (JSON string or object)
     "aws:iam/rolePolicy:RolePolicy": ("policy",),
@@ -87,7 +88,7 @@ def _explicit_aws_provider(graph: Graph) -> Iterator[Violation]:
 def policy_statements(resource: PolicyResource) -> Iterator[dict[str, Any]]:
     """The statements of every policy document a resource carries (inline role policies included)."""
     documents = [resource.inputs.get(prop) for prop in IAM_POLICY_INPUTS.get(resource.type, ())]
-    if resource.type == "aws:iam/role:Role":
+    if resource.type == IAM_ROLE:
         documents += [inline.get("policy") for inline in resource.inputs.get("inlinePolicies") or []]
     for document in documents:
         statements = json_object(document).get("Statement") or []
@@ -130,7 +131,6 @@ def _no_star_on_star(graph: Graph) -> Iterator[Violation]:
 
 # Role policies before the role is used (creation order: see policy.core.waits_for).
 
-IAM_ROLE = "aws:iam/role:Role"
 ROLE_POLICY_TYPES: frozenset[str] = frozenset(
     {"aws:iam/rolePolicy:RolePolicy", "aws:iam/rolePolicyAttachment:RolePolicyAttachment"}
 )

@@ -6,10 +6,20 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from infra.k8s.charts import LB_CONTROLLER_CHART, lb_controller_crds_url
-from policy.core import Graph, PolicyResource, PolicyRule, Violation, as_int, is_prod, waits_for
+from policy.core import (
+    EKS_ADDON,
+    EKS_CLUSTER,
+    EKS_NODE_GROUP,
+    Graph,
+    PolicyResource,
+    PolicyRule,
+    Violation,
+    as_int,
+    is_prod,
+    waits_for,
+)
 from policy.network import WORLD_CIDRS
 
-EKS_CLUSTER = "aws:eks/cluster:Cluster"
 K8S_PROVIDER = "pulumi:providers:kubernetes"
 
 
@@ -70,7 +80,7 @@ def _imdsv2_required(graph: Graph) -> Iterator[Violation]:
 
 
 def _node_groups_auto_named(graph: Graph) -> Iterator[Violation]:
-    for group in graph.by_type("aws:eks/nodeGroup:NodeGroup"):
+    for group in graph.by_type(EKS_NODE_GROUP):
         # In state (what the policy pack sees) an auto-named group also has its generated name; the prefix,
         # which the provider refuses next to a fixed name, tells the two apart.
         if group.inputs.get("nodeGroupName") and not group.inputs.get("nodeGroupNamePrefix"):
@@ -192,10 +202,6 @@ COMPUTE_RULES: list[PolicyRule] = [
 
 
 # --- cluster branch rules (issue 14): each names its source ------------------------------------------------
-
-EKS_CLUSTER = "aws:eks/cluster:Cluster"
-EKS_NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
-EKS_ADDON = "aws:eks/addon:Addon"
 
 
 def _versions_follow_the_cluster(graph: Graph) -> Iterator[Violation]:

@@ -27,6 +27,11 @@ from typing import Any, Literal
 STACK_TYPE = "pulumi:pulumi:Stack"
 PROVIDER_PREFIX = "pulumi:providers:"
 
+# Type tokens that rules of more than one domain module read (each defined here once).
+EKS_CLUSTER = "aws:eks/cluster:Cluster"
+EKS_NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
+EKS_ADDON = "aws:eks/addon:Addon"
+
 Enforcement = Literal["mandatory", "advisory"]
 
 

@@ -25,6 +25,7 @@ S3_BUCKET = "aws:s3/bucket:Bucket"
 RDS_INSTANCE = "aws:rds/instance:Instance"
 RDS_PROXY = "aws:rds/proxy:Proxy"
 RDS_PARAMETER_GROUP = "aws:rds/parameterGroup:ParameterGroup"
+S3_BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
 PROD_MIN_BACKUP_DAYS = 7
 PUBLIC_ACCESS_FLAGS: tuple[str, ...] = (
     "blockPublicAcls",
@@ -38,9 +39,9 @@ SSE_ALGORITHMS: frozenset[str] = frozenset({"AES256", "aws:kms", "aws:kms:dsse"}
 
 # Data stores and the input that lists their security groups.
 DATA_STORES: Mapping[str, str] = {
-    "aws:rds/instance:Instance": "vpcSecurityGroupIds",
+    RDS_INSTANCE: "vpcSecurityGroupIds",
     "aws:rds/cluster:Cluster": "vpcSecurityGroupIds",
-    "aws:rds/proxy:Proxy": "vpcSecurityGroupIds",
+    RDS_PROXY: "vpcSecurityGroupIds",
     REPLICATION_GROUP: "securityGroupIds",
     "aws:elasticache/cluster:Cluster": "securityGroupIds",
     "aws:elasticache/serverlessCache:ServerlessCache": "securityGroupIds",
@@ -153,7 +154,7 @@ def _s3_bucket_baseline(graph: Graph) -> Iterator[Violation]:
         graph, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
     )
     versioning = _bucket_parts(graph, "aws:s3/bucketVersioning:BucketVersioning")
-    policies = _bucket_parts(graph, "aws:s3/bucketPolicy:BucketPolicy")
+    policies = _bucket_parts(graph, S3_BUCKET_POLICY)
     for bucket in graph.by_type(S3_BUCKET):
         problems = _bucket_problems(
             blocks.get(bucket.urn, []),
@@ -325,7 +326,6 @@ def _prod_data_retained(graph: Graph) -> Iterator[Violation]:
 
 # --- the ALB's access-log bucket (issue 14 item 3) ----------------------------------------------------------
 
-S3_BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
 # Source: the ELB user guide, "Access logs for your Application Load Balancer"
 # (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-access-logs.html, "Bucket
 # permissions" and "Enable access logging"): logs go to bucket[/prefix]/AWSLogs/<account id>/..., the bucket

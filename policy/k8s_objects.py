@@ -13,12 +13,13 @@ from policy.core import Graph, PolicyResource, as_int, items_of
 K8S_PREFIX = "kubernetes:"
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 CRON_JOB = "kubernetes:batch/v1:CronJob"
+K8S_JOB = "kubernetes:batch/v1:Job"
 K8S_POD_TYPES: frozenset[str] = frozenset(
     {
         DEPLOYMENT,
         "kubernetes:apps/v1:StatefulSet",
         "kubernetes:apps/v1:DaemonSet",
-        "kubernetes:batch/v1:Job",
+        K8S_JOB,
         CRON_JOB,
     }
 )

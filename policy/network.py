@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from policy.core import (
+    EKS_ADDON,
     Graph,
     PolicyResource,
     PolicyRule,
@@ -54,9 +55,7 @@ class Ingress:
 
 
 def ingress_rules(graph: Graph) -> Iterator[Ingress]:
-    for group in graph.by_type(
-        "aws:ec2/securityGroup:SecurityGroup", "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup"
-    ):
+    for group in graph.by_type("aws:ec2/securityGroup:SecurityGroup", DEFAULT_SECURITY_GROUP_TYPE):
         for rule in group.inputs.get("ingress") or []:
             cidrs = [*(rule.get("cidrBlocks") or []), *(rule.get("ipv6CidrBlocks") or [])]
             yield Ingress(
@@ -319,7 +318,6 @@ NETWORK_RULES: list[PolicyRule] = [
 # --- Kubernetes NetworkPolicies need an enforcing CNI (cluster branch, issue 14) --------------------------
 
 K8S_NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
-EKS_ADDON = "aws:eks/addon:Addon"
 
 
 def _addon_configuration(addon: PolicyResource) -> dict[str, Any]:

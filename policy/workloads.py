@@ -30,6 +30,7 @@ from policy.k8s_objects import (
     DEPLOYMENT,
     K8S_CONFIG_MAP,
     K8S_HPA,
+    K8S_JOB,
     K8S_NAMESPACE,
     K8S_PDB,
     K8S_POD_TYPES,
@@ -453,8 +454,6 @@ WORKLOAD_RULES: list[PolicyRule] = [
 
 
 # --- cluster branch rules (issue 14): each names its source ------------------------------------------------
-
-K8S_JOB = "kubernetes:batch/v1:Job"
 
 
 def _jobs_without_ttl(graph: Graph) -> Iterator[Violation]:

@@ -1,5 +1,5 @@
 """What the emulated RDS refuses, as RDS would: a read replica named by identifier next to a subnet group, and
-Performance Insights on a class that does not support it (the rules and their sources: offline/aws_types.py,
+Performance Insights on a class that does not support it (the rules and their sources: offline/aws/data.py,
 docs/preview.md)."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Classes of create-time refusals that cfn-lint found, moved forward into the offline engine (each rule's
-source is cited next to it in offline/aws_types.py)."""
+source is cited next to it in offline/aws/network.py)."""
 
 from __future__ import annotations
 

@@ -77,7 +77,7 @@ def test_no_none_formatted_into_an_input_an_output_or_an_id(stack_run: StackRun)
 
 def test_every_custom_type_is_emulated(stack_run: StackRun) -> None:
     # A type the emulated cloud does not know echoes only its inputs: whatever AWS computes for it would read
-    # as None downstream. Register it in offline/aws_types.py (or other_types.py).
+    # as None downstream. Register it in offline/aws/ (or other_types.py).
     assert stack_run.raw.unemulated_types == frozenset(), sorted(
         stack_run.raw.unemulated_types - known_types()
     )
