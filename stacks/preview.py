@@ -3,6 +3,8 @@
     python -m stacks.preview --stack prod                 # readable plan
     python -m stacks.preview --stack prod --json          # one JSON document (docs/preview.md)
     python -m stacks.preview --stack ci --config-file path/to/Pulumi.ci.yaml
+    python -m stacks.preview --stack dev --config-file edited.yaml --against Pulumi.dev.yaml   # change view
+    python -m stacks.preview --stack dev --against-json base.json                  # change view vs a --json
 
 The program runs in-process under the offline engine (offline), exactly as the language host runs it.
 Exit status: 0 on success, 1 when the Pulumi CLI's checks of Pulumi.yaml and the stack file or the program
@@ -35,20 +37,64 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
         "--config-file", type=Path, help="read this stack file instead of Pulumi.<stack>.yaml"
     )
     parser.add_argument("--json", action="store_true", help="print one JSON document instead of the plan")
+    against = parser.add_mutually_exclusive_group()
+    against.add_argument(
+        "--against", type=Path, help="print the change view from this stack file's preview (the base config)"
+    )
+    against.add_argument(
+        "--against-json", type=Path, help="print the change view from this saved --json document"
+    )
     return parser.parse_args(argv)
 
 
 def main(argv: Sequence[str] | None = None, *, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
     """Run the preview; returns the exit status."""
     args = _parse(argv)
+    stack_file = args.config_file or PROJECT_DIR / f"Pulumi.{args.stack}.yaml"
+    base: dict[str, Any] | None = None
+    if args.against_json is not None:  # read first: a wrong file is refused before any run
+        try:
+            base = json.loads(Path(args.against_json).read_text())
+        except (OSError, ValueError) as exc:
+            print(f"error: --against-json {args.against_json}: {exc}", file=err)
+            return EXIT_CONFIG
+        if not isinstance(base, dict) or not isinstance(base.get("resources"), list):
+            print(f"error: --against-json {args.against_json}: not a preview --json document", file=err)
+            return EXIT_CONFIG
+    run = _run(stack_file, args.stack, err)
+    if isinstance(run, int):
+        return run
+    if args.against is not None:
+        base_run = _run(args.against, args.stack, err)
+        if isinstance(base_run, int):
+            return base_run
+        base = document(base_run)
+    if base is None:
+        out.write((render_json(run) if args.json else render_text(run, stack_file)) + "\n")
+        return EXIT_OK
+    from stacks.changes import compare, preview_steps, render
+
+    current = document(run)
+    changes = compare(base, current)
+    if args.json:
+        current |= {"steps": preview_steps(changes), "changeSummary": changes.summary()}
+        out.write(json.dumps(current, indent=2, sort_keys=True) + "\n")
+    else:
+        against = args.against or args.against_json
+        title = f"Change view of {run.project}/{run.stack}: {Path(stack_file).name} against {against}"
+        out.write("\n".join([title, "", *render(changes)]) + "\n")
+    return EXIT_OK
+
+
+def _run(stack_file: Path, stack: str, err: TextIO) -> Any:
+    """The stack's run, or the exit status after printing why there is none."""
     from offline import EmulationError, ProgramCrashError, ProjectError, run_stack_file
 
-    stack_file = args.config_file or PROJECT_DIR / f"Pulumi.{args.stack}.yaml"
     if not Path(stack_file).is_file():
         print(f"error: stack file {stack_file} not found", file=err)
         return EXIT_CONFIG
     try:
-        run = run_stack_file(stack_file, project_dir=PROJECT_DIR, stack=args.stack)
+        run = run_stack_file(stack_file, project_dir=PROJECT_DIR, stack=stack)
     except ProjectError as exc:  # what the Pulumi CLI refuses in Pulumi.yaml or the stack's config
         print(f"error: {exc}", file=err)
         return EXIT_CONFIG
@@ -63,18 +109,19 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO = sys.stdout, err: Te
     if run.error is not None:
         print(f"error: {run.error}", file=err)
         return EXIT_CONFIG
-    if args.json:
-        out.write(render_json(run) + "\n")
-    else:
-        out.write(render_text(run, stack_file) + "\n")
-    return EXIT_OK
+    return run
 
 
 def render_json(run: Any) -> str:
     """The JSON document: resources sorted by URN with masked inputs, and masked exports."""
+    return json.dumps(document(run), indent=2, sort_keys=True)
+
+
+def document(run: Any) -> dict[str, Any]:
+    """The JSON document as a dict (what ``--json`` prints)."""
     from offline.values import mask_secrets, normalize_numbers
 
-    document = {
+    return {
         "project": run.project,
         "stack": run.stack,
         "resources": [
@@ -89,13 +136,15 @@ def render_json(run: Any) -> str:
                 # What the engine orders this resource after (RegisterResource's ``dependencies``: explicit
                 # depends_on, a component standing for its children, and the resources its inputs came from).
                 "dependencies": sorted(resource.dependencies),
+                # The ignoreChanges option: input paths whose changes pulumi up does not apply (the change
+                # view leaves them out, as the engine's diff does).
+                "ignoreChanges": sorted(resource.ignore_changes),
                 "inputs": normalize_numbers(mask_secrets(dict(resource.record.inputs))),
             }
             for resource in sorted(run.resources, key=lambda resource: resource.urn)
         ],
         "outputs": run.masked_outputs,
     }
-    return json.dumps(document, indent=2, sort_keys=True)
 
 
 def render_text(run: Any, stack_file: Path) -> str:

@@ -1,0 +1,222 @@
+"""The change view (stacks/changes.py and ``python -m stacks.preview --against``/``--against-json``).
+
+The pure comparison runs on small hand-written preview documents; the pinned views run the real program
+through the offline engine for the operator's daily edits of Pulumi.dev.yaml: add a tenant, add a shard,
+resize a node group, move a tenant.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from stacks.changes import compare, render
+from stacks.preview import document, main
+from tests.support.harness import PROJECT_DIR, StackRun, run_stack, stack_config
+
+
+def resource(name: str, type_: str = "aws:s3/bucket:Bucket", protect: bool = False, **inputs: Any) -> Any:
+    return {
+        "urn": f"urn:pulumi:t::p::{type_}::{name}",
+        "type": type_,
+        "name": name,
+        "protect": protect,
+        "parent": None,
+        "dependencies": [],
+        "ignoreChanges": [],
+        "inputs": inputs,
+    }
+
+
+def doc(*resources: Any, tenants: dict[str, str] | None = None) -> dict[str, Any]:
+    return {"resources": list(resources), "outputs": {"tenantMap": {"tenants": tenants or {}}}}
+
+
+# --- the pure comparison ----------------------------------------------------------------------------------
+
+
+@pytest.mark.unit
+def test_create_update_delete_and_same_are_told_apart() -> None:
+    old = doc(resource("kept", a=1), resource("edited", a=1, b={"c": 1, "d": 2}, x=0), resource("gone"))
+    new = doc(resource("kept", a=1), resource("edited", a=2, b={"c": 1, "d": 3}, y=0), resource("new"))
+    changes = compare(old, new)
+    assert render(changes) == [
+        "  ~ aws:s3/bucket:Bucket edited  [diff: ~a, ~b.d, -x, +y]",
+        "  - aws:s3/bucket:Bucket gone",
+        "  + aws:s3/bucket:Bucket new",
+        "",
+        "Resources: + 1 to create, ~ 1 to update, - 1 to delete, 1 unchanged",
+    ]
+    assert changes.summary() == {"create": 1, "update": 1, "delete": 1, "same": 1}
+
+
+@pytest.mark.unit
+def test_a_changed_secret_shows_its_key_never_its_value() -> None:
+    old = doc(resource("db", password="[secret]", tags={"team": "a"}))
+    new = doc(resource("db", password="[secret]", tags={"team": "b"}, token="s3cr3t-but-unmasked"))
+    view = "\n".join(render(compare(old, new)))
+    assert "~tags.team" in view
+    assert "+token" in view
+    assert "s3cr3t" not in view
+    assert "[secret]" not in view
+
+
+@pytest.mark.unit
+def test_ignore_changes_paths_are_not_an_update() -> None:
+    before = resource("ng", scalingConfig={"desiredSize": 1, "maxSize": 2})
+    after = resource("ng", scalingConfig={"desiredSize": 2, "maxSize": 2})
+    after["ignoreChanges"] = ["scalingConfig.desiredSize"]
+    assert compare(doc(before), doc(after)).summary()["update"] == 0
+    after["inputs"]["scalingConfig"]["maxSize"] = 3
+    assert [step.diff for step in compare(doc(before), doc(after)).of("update")] == [
+        ("~scalingConfig.maxSize",)
+    ]
+
+
+@pytest.mark.unit
+def test_a_removed_shard_and_a_deleted_protected_resource_are_warned_about() -> None:
+    old = doc(resource("nexus-dev-shard-b", "nexus:database:TenantShard"), resource("db", protect=True))
+    warnings = compare(old, doc()).warnings
+    assert warnings == (
+        "protected resource aws:s3/bucket:Bucket db is deleted: pulumi up refuses until it is unprotected",
+        "shard nexus-dev-shard-b is removed: its database, replicas and proxy are deleted",
+    )
+    assert render(compare(old, doc()))[0] == "WARNING: read before applying"
+
+
+@pytest.mark.unit
+def test_a_tenant_leaving_or_moving_is_warned_about() -> None:
+    old = doc(tenants={"acme": "shard-a", "globex": "shard-a", "initech": "shard-b"})
+    new = doc(tenants={"acme": "shard-a", "globex": "shard-b"})
+    warnings = compare(old, new).warnings
+    assert len(warnings) == 2
+    assert warnings[0].startswith("tenant 'globex' moves from shard-a to shard-b: its data does not move")
+    assert warnings[1].startswith("tenant 'initech' leaves the tenant map (was on shard-b)")
+    assert compare(old, old).warnings == ()
+
+
+# --- the pinned views of the daily edits ------------------------------------------------------------------
+
+
+def view_of(dev_run: StackRun, config: dict[str, Any]) -> list[str]:
+    return render(compare(document(dev_run), document(run_stack(config, stack="dev"))))
+
+
+@pytest.mark.infra
+def test_adding_a_tenant_changes_the_map_and_its_consumers(dev_run: StackRun) -> None:
+    config = stack_config("dev")
+    config["nexus:shards"]["shard-a"]["tenants"].append("hooli")
+    assert view_of(dev_run, config) == [
+        # The migration Job's name carries a hash of the tenant map, so each map runs its own migration.
+        "  ~ kubernetes:batch/v1:Job nexus-dev-workloads-migrate  [diff: ~metadata.name]",
+        "  ~ kubernetes:core/v1:ConfigMap nexus-dev-workloads-settings  [diff: ~data.NEXUS_TENANT_MAP]",
+        "",
+        "Outputs:",
+        "  ~ tenantMap",
+        "  ~ tenantShards",
+        "",
+        "Resources: + 0 to create, ~ 2 to update, - 0 to delete, 161 unchanged",
+    ]
+
+
+@pytest.mark.infra
+def test_adding_shard_c_creates_that_shard_only(dev_run: StackRun) -> None:
+    config = stack_config("dev")
+    config["nexus:shards"]["shard-c"] = {"tenants": ["hooli"]}
+    view = view_of(dev_run, config)
+    created = [line for line in view if line.startswith("  + ")]
+    assert len(created) == 23
+    assert all("nexus-dev-shard-c" in line for line in created)
+    assert "  + aws:rds/instance:Instance nexus-dev-shard-c-primary" in created
+    assert "  + aws:rds/instance:Instance nexus-dev-shard-c-replica-0" in created
+    outputs = view.index("Outputs:")
+    assert [line for line in view[:outputs] if line.startswith("  ~ ")] == [
+        "  ~ aws:iam/rolePolicy:RolePolicy nexus-dev-workloads-api-policy  [diff: ~policy]",
+        "  ~ aws:iam/rolePolicy:RolePolicy nexus-dev-workloads-worker-policy  [diff: ~policy]",
+        "  ~ kubernetes:batch/v1:Job nexus-dev-workloads-migrate  [diff: ~metadata.name]",
+        "  ~ kubernetes:core/v1:ConfigMap nexus-dev-workloads-settings  [diff: ~data.NEXUS_TENANT_MAP]",
+    ]
+    assert not any(line.startswith(("  - ", "WARNING")) for line in view)
+    assert view[outputs + 1 : -2] == [
+        "  ~ apiPolicyDocument",
+        "  ~ shards",
+        "  ~ tenantMap",
+        "  ~ tenantShards",
+        "  ~ workerPolicyDocument",
+    ]
+    assert view[-1] == "Resources: + 23 to create, ~ 4 to update, - 0 to delete, 159 unchanged"
+
+
+@pytest.mark.infra
+def test_resizing_a_node_group_updates_its_node_groups_only(dev_run: StackRun) -> None:
+    config = stack_config("dev")
+    config["nexus:cluster"]["nodeGroups"]["general"].update(maxSize=3, desiredSize=2)
+    # desiredSize is in the node groups' ignoreChanges (the autoscaler owns it after creation): not an update.
+    assert view_of(dev_run, config) == [
+        "  ~ aws:eks/nodeGroup:NodeGroup nexus-dev-cluster-general-0  [diff: ~scalingConfig.maxSize]",
+        "  ~ aws:eks/nodeGroup:NodeGroup nexus-dev-cluster-general-1  [diff: ~scalingConfig.maxSize]",
+        "",
+        "Resources: + 0 to create, ~ 2 to update, - 0 to delete, 161 unchanged",
+    ]
+
+
+@pytest.mark.infra
+def test_moving_a_tenant_is_a_loud_warning(dev_run: StackRun) -> None:
+    config = stack_config("dev")
+    config["nexus:shards"]["shard-a"]["tenants"].remove("globex")
+    config["nexus:shards"]["shard-b"]["tenants"].append("globex")
+    view = view_of(dev_run, config)
+    assert view[:3] == [
+        "WARNING: read before applying",
+        "  !! tenant 'globex' moves from shard-a to shard-b: its data does not move by itself; copy it to "
+        "shard-b before this is applied",
+        "",
+    ]
+
+
+# --- the command line -------------------------------------------------------------------------------------
+
+
+@pytest.mark.infra
+def test_against_a_stack_file_and_against_a_saved_json_print_the_same_view(tmp_path: Path) -> None:
+    edited = yaml.safe_load((PROJECT_DIR / "Pulumi.dev.yaml").read_text())
+    edited["config"]["nexus:shards"]["shard-a"]["tenants"].append("hooli")
+    edited_file = tmp_path / "Pulumi.dev.yaml"
+    edited_file.write_text(yaml.safe_dump(edited))
+    base_json = tmp_path / "base.json"
+    out = io.StringIO()
+    assert main(["--stack", "dev", "--json"], out=out) == 0
+    base_json.write_text(out.getvalue())
+    views = []
+    for against in (["--against", str(PROJECT_DIR / "Pulumi.dev.yaml")], ["--against-json", str(base_json)]):
+        out = io.StringIO()
+        assert main(["--stack", "dev", "--config-file", str(edited_file), *against], out=out) == 0
+        views.append(out.getvalue().splitlines()[1:])  # the title names the base
+    assert views[0] == views[1]
+    assert views[0][-1] == "Resources: + 0 to create, ~ 2 to update, - 0 to delete, 161 unchanged"
+    out = io.StringIO()
+    assert (
+        main(
+            ["--stack", "dev", "--config-file", str(edited_file), "--against-json", str(base_json), "--json"],
+            out=out,
+        )
+        == 0
+    )
+    digest = json.loads(out.getvalue())
+    assert digest["changeSummary"] == {"create": 0, "update": 2, "delete": 0, "same": 161}
+    updates = [step for step in digest["steps"] if step["op"] == "update"]
+    assert [step["diffReasons"] for step in updates] == [["metadata"], ["data"]]
+
+
+@pytest.mark.unit
+def test_a_file_that_is_no_preview_document_is_refused(tmp_path: Path) -> None:
+    bad = tmp_path / "base.json"
+    bad.write_text('{"resources": 3}')
+    err = io.StringIO()
+    assert main(["--stack", "dev", "--against-json", str(bad)], err=err) == 1
+    assert "not a preview --json document" in err.getvalue()
