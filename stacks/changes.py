@@ -45,7 +45,7 @@ class ChangeSet:
         return {step.urn for step in self.of(op)}
 
     def summary(self) -> dict[str, int]:
-        """Counts per op, keyed as ``pulumi preview --json`` keys its ``changeSummary``."""
+        """Counts per op, as ``pulumi preview --json``'s ``changeSummary`` (a map of op to count)."""
         counts = dict.fromkeys((CREATE, UPDATE, DELETE, SAME), 0)
         for step in self.steps:
             counts[step.op] += 1
@@ -160,12 +160,18 @@ def render(changes: ChangeSet) -> list[str]:
 
 
 def preview_steps(changes: ChangeSet) -> list[dict[str, Any]]:
-    """``steps`` as ``pulumi preview --json`` lists them (op, urn, and the top-level ``diffReasons``)."""
-    return [
-        {
-            "op": step.op,
-            "urn": step.urn,
-            **({"diffReasons": sorted({path[1:].split(".")[0] for path in step.diff})} if step.diff else {}),
-        }
-        for step in changes.steps
-    ]
+    """``steps`` shaped as ``pulumi preview --json`` prints them: pulumi/pulumi's PreviewStep in
+    sdk/go/common/display/json.go (``op``, ``urn``, ``diffReasons`` the changed top-level keys of an update,
+    ``detailedDiff`` property path -> ``{"kind": "add" | "delete" | "update", "inputDiff": true}``, null when
+    there is none). ``oldState``/``newState`` are left out: the documents hold inputs, not provider state."""
+    kinds = {"+": "add", "-": "delete", "~": "update"}
+    steps: list[dict[str, Any]] = []
+    for step in changes.steps:
+        entry: dict[str, Any] = {"op": step.op, "urn": step.urn, "detailedDiff": None}
+        if step.diff:
+            entry["diffReasons"] = sorted({path[1:].split(".")[0] for path in step.diff})
+            entry["detailedDiff"] = {
+                path[1:]: {"kind": kinds[path[0]], "inputDiff": True} for path in step.diff
+            }
+        steps.append(entry)
+    return steps

@@ -211,6 +211,7 @@ def test_against_a_stack_file_and_against_a_saved_json_print_the_same_view(tmp_p
     assert digest["changeSummary"] == {"create": 0, "update": 2, "delete": 0, "same": 161}
     updates = [step for step in digest["steps"] if step["op"] == "update"]
     assert [step["diffReasons"] for step in updates] == [["metadata"], ["data"]]
+    assert updates[1]["detailedDiff"] == {"data.NEXUS_TENANT_MAP": {"kind": "update", "inputDiff": True}}
 
 
 @pytest.mark.unit
