@@ -22,7 +22,7 @@ SHARD_TYPE = "nexus:database:TenantShard"
 @dataclass(frozen=True)
 class Step:
     """One resource's step. ``diff`` holds changed input paths prefixed ``+`` (added), ``-`` (removed) or
-    ``~`` (changed); ``options`` the changed resource options (protect, parent, dependencies)."""
+    ``~`` (changed); ``options`` the changed options (protect, parent, dependencies, ignoreChanges)."""
 
     op: str
     urn: str
@@ -72,7 +72,7 @@ def compare(old: Mapping[str, Any], new: Mapping[str, Any]) -> ChangeSet:
             )
             options = tuple(
                 key
-                for key in ("protect", "parent", "dependencies")
+                for key in ("protect", "parent", "dependencies", "ignoreChanges")
                 if before[urn].get(key) != after[urn].get(key)
             )
             steps.append(_step(UPDATE if diff else SAME, after[urn], diff, options))

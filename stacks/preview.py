@@ -117,9 +117,13 @@ def render_json(run: Any) -> str:
     return json.dumps(document(run), indent=2, sort_keys=True)
 
 
-def document(run: Any) -> dict[str, Any]:
-    """The JSON document as a dict (what ``--json`` prints)."""
+def document(run: Any, *, masked: bool = True) -> dict[str, Any]:
+    """The JSON document as a dict (what ``--json`` prints). ``masked=False`` keeps secret values (for tests
+    that must see a changed secret; never printed)."""
     from offline.values import mask_secrets, normalize_numbers
+
+    def mask(value: Any) -> Any:
+        return mask_secrets(value) if masked else value
 
     return {
         "project": run.project,
@@ -139,11 +143,11 @@ def document(run: Any) -> dict[str, Any]:
                 # The ignoreChanges option: input paths whose changes pulumi up does not apply (the change
                 # view leaves them out, as the engine's diff does).
                 "ignoreChanges": sorted(resource.ignore_changes),
-                "inputs": normalize_numbers(mask_secrets(dict(resource.record.inputs))),
+                "inputs": normalize_numbers(mask(dict(resource.record.inputs))),
             }
             for resource in sorted(run.resources, key=lambda resource: resource.urn)
         ],
-        "outputs": run.masked_outputs,
+        "outputs": run.masked_outputs if masked else normalize_numbers(dict(run.raw.outputs)),
     }
 
 

@@ -23,8 +23,10 @@ from infra.database import (
     proxy_secret_policy,
 )
 from policy import RULES, PolicyResource, Violation, check_rule, from_records
+from stacks.changes import CREATE, DELETE, UPDATE, compare
 from stacks.config import StackConfig, load
 from stacks.config.loader import read_stack_file
+from stacks.preview import document
 from tests.support.harness import (
     PROJECT_DIR,
     RecordedResource,
@@ -441,14 +443,12 @@ def _same_json(value: Any, tenant_map: Any) -> bool:
         return False
 
 
-def _options(resource: RecordedResource) -> dict[str, Any]:
+def _other_options(resource: RecordedResource) -> dict[str, Any]:
+    """The options the preview document does not list (it holds protect, parent, dependencies and
+    ignoreChanges, which stacks.changes compares)."""
     record = resource.record
     return {
-        "parent": record.parent,
-        "protect": record.protect,
         "provider": record.provider,
-        "dependencies": sorted(record.dependencies),
-        "ignoreChanges": sorted(record.ignore_changes),
         "deleteBeforeReplace": record.delete_before_replace,
         "aliases": list(record.aliases),
     }
@@ -456,14 +456,17 @@ def _options(resource: RecordedResource) -> dict[str, Any]:
 
 def assert_untouched(before: StackRun, after: StackRun) -> set[str]:
     """Every resource of ``before`` is in ``after`` under its URN with the same inputs and options, except
-    the consumers of the tenant map and of the added resources. Returns the URNs new in ``after``."""
+    the consumers of the tenant map and of the added resources. Returns the URNs new in ``after``.
+
+    The comparison is the change view's (stacks.changes), on documents that keep secret values so that a
+    changed password counts."""
     assert before.error is None
     assert after.error is None
-    old = {r.urn: r for r in before}
-    new = {r.urn: r for r in after}
-    missing = sorted(set(old) - set(new))
+    changes = compare(document(before, masked=False), document(after, masked=False))
+    missing = sorted(changes.urns(DELETE))
     assert missing == [], f"existing resources disappeared or were renamed: {missing}"
-    added = set(new) - set(old)
+    added = changes.urns(CREATE)
+    new = {r.urn: r for r in after}
     # What consumes the map, or takes an input from the added resources (the workloads' Secret with the new
     # shard's password, a policy naming the new shard's secret), changes with them by design.
     consumers = (
@@ -471,11 +474,11 @@ def assert_untouched(before: StackRun, after: StackRun) -> set[str]:
         | _tenant_map_consumers(after)
         | {urn for urn, resource in new.items() if added & set(resource.dependencies)}
     )
-    changed = {
-        urn
-        for urn, resource in old.items()
-        if resource.inputs != new[urn].inputs or _options(resource) != _options(new[urn])
-    }
+    changed = (
+        changes.urns(UPDATE)
+        | {step.urn for step in changes.steps if step.options}
+        | {r.urn for r in before if _other_options(r) != _other_options(new[r.urn])}
+    )
     assert sorted(changed - consumers) == [], f"existing resources changed: {sorted(changed - consumers)}"
     # Whatever consumes the map may change with it, but no database or network resource is among them.
     protected_trees = [r for r in before if r.type in (SHARD, "nexus:network:Network")]
