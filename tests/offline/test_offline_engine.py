@@ -350,7 +350,17 @@ def test_preview_json_document_is_stable_and_masked() -> None:
     urns = [resource["urn"] for resource in document["resources"]]
     assert urns == sorted(urns)
     for resource in document["resources"]:
-        assert set(resource) == {"urn", "type", "name", "parent", "protect", "dependencies", "inputs"}
+        assert set(resource) == {
+            "urn",
+            "type",
+            "name",
+            "parent",
+            "protect",
+            "dependencies",
+            "ignoreChanges",
+            "inputs",
+        }
+        assert resource["ignoreChanges"] == sorted(resource["ignoreChanges"])
         assert isinstance(resource["protect"], bool)
         assert resource["parent"] is None or resource["parent"] in urns
         assert resource["dependencies"] == sorted(resource["dependencies"])
