@@ -15,6 +15,7 @@ from devstack.layout import DEFAULT_HTTP_PORT, DEFAULT_PORT_BASE, DEFAULT_STACK_
 from devstack.lock import clean, down
 from devstack.procs import StartError, pid_alive
 from devstack.stack import LocalStack
+from stacks.config import ConfigError
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -92,15 +93,23 @@ def _up(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _raise_stop)
     signal.signal(signal.SIGHUP, _raise_stop)
-    stack = LocalStack(
-        args.workdir,
-        args.stack_file,
-        port_base=args.port_base,
-        http_port=args.http_port,
-        api_instances=args.api_instances,
-        api_workers=args.api_workers,
-        reset=args.reset,
-    )
+    if not Path(args.stack_file).is_file():
+        _say(f"error: stack file {args.stack_file} not found")
+        return 1
+    try:
+        stack = LocalStack(
+            args.workdir,
+            args.stack_file,
+            port_base=args.port_base,
+            http_port=args.http_port,
+            api_instances=args.api_instances,
+            api_workers=args.api_workers,
+            reset=args.reset,
+        )
+    except ConfigError as exc:  # the stack file is refused before anything starts: one line per problem
+        for problem in exc.problems:
+            _say(f"error: {problem}")
+        return 1
     try:
         stack.start(data_only=args.data_only)
     except (KeyboardInterrupt, _StopSignalError):

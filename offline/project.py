@@ -70,8 +70,56 @@ def _core_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int:
 _Yaml12Loader.add_constructor("tag:yaml.org,2002:int", _core_int)
 
 
-def _load_yaml(text: str) -> Any:
-    return yaml.load(text, Loader=_Yaml12Loader)  # noqa: S506 - a SafeLoader
+def _refuse_duplicate_keys(loader: yaml.SafeLoader, node: yaml.MappingNode) -> None:
+    """The CLI reads stack files and Pulumi.yaml with Go's yaml.v3, which refuses a key given twice in one
+    mapping at any depth: gopkg.in/yaml.v3 v3.0.1 decode.go, ``decoder.mapping`` (``uniqueKeys``):
+    "line %d: mapping key %#v already defined at line %d". PyYAML keeps the last value silently."""
+    seen: dict[str, yaml.Mark] = {}
+    for key_node, _ in node.value:
+        if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == "tag:yaml.org,2002:merge":
+            continue
+        first = seen.get(key_node.value)
+        if first is not None:
+            raise yaml.constructor.ConstructorError(
+                None,
+                None,
+                f'mapping key "{key_node.value}" already defined at line {first.line + 1}',
+                key_node.start_mark,
+            )
+        seen[key_node.value] = key_node.start_mark
+
+
+def _construct_unique_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> Any:
+    _refuse_duplicate_keys(loader, node)
+    return loader.construct_yaml_map(node)
+
+
+_Yaml12Loader.add_constructor("tag:yaml.org,2002:map", _construct_unique_mapping)
+
+
+def yaml_error_line(path: str | Path, error: yaml.YAMLError) -> str:
+    """One line for a YAML problem: ``Pulumi.dev.yaml:16:16: <problem>`` (1-based line and column of the
+    problem, as editors and the CLI's ``line N`` count), instead of PyYAML's multi-line report."""
+    if isinstance(error, yaml.MarkedYAMLError):
+        mark = error.problem_mark or error.context_mark
+        problem = error.problem or error.context or "invalid YAML"
+        if mark is not None:
+            return f"{path}:{mark.line + 1}:{mark.column + 1}: {problem}"
+        return f"{path}: {problem}"
+    return f"{path}: {error}"
+
+
+def load_yaml(text: str, *, path: str | Path) -> Any:
+    """Read a stack file or Pulumi.yaml as the CLI does (YAML 1.2 core scalars, duplicate keys refused);
+    ProjectError with one ``file:line:column: problem`` line when the YAML is malformed."""
+    try:
+        return yaml.load(text, Loader=_Yaml12Loader)  # noqa: S506 - a SafeLoader
+    except yaml.YAMLError as exc:
+        raise ProjectError(yaml_error_line(path, exc)) from None
+
+
+def _load_yaml(text: str, path: str | Path = "Pulumi.yaml") -> Any:
+    return load_yaml(text, path=path)
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,7 +285,7 @@ def validate_project_config(name: str, config: Mapping[str, ConfigDeclaration]) 
 
 def parse_project(text: str, directory: str | Path, *, path: str = "Pulumi.yaml") -> ProjectFile:
     """``LoadProjectBytes``: parse and validate the text of a ``Pulumi.yaml``."""
-    document = _load_yaml(text)
+    document = _load_yaml(text, path)
     try:
         _validate_project_document(document)
     except ProjectError as exc:
@@ -375,7 +423,7 @@ def read_stack(path: str | Path, project: ProjectFile, *, stack: str | None = No
     """Parse a stack file and validate it against the project as the CLI does (ProjectError if refused)."""
     file = Path(path)
     name = stack or stack_name_from_path(file)
-    document = _load_yaml(file.read_text()) or {}
+    document = _load_yaml(file.read_text(), file) or {}
     values = dict(document.get("config") or {})
     secure = frozenset(
         _full_key(project.name, key)

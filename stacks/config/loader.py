@@ -8,12 +8,10 @@ checked as the stack file wrote them.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
 from infra.subnets import SubnetLayoutError, plan_subnets
@@ -347,44 +345,19 @@ def _tenant_checker() -> Callable[[str], bool]:
     return check
 
 
-class _Yaml12Loader(yaml.SafeLoader):
-    """PyYAML's safe loader with YAML 1.2 core-schema scalars, the way the Pulumi CLI (Go yaml.v3) reads.
-
-    PyYAML follows YAML 1.1, where ``yes``/``no``/``on``/``off`` are booleans, ``12:30`` is an integer and
-    ``010`` is octal; the CLI passes the first two on as strings and reads ``010`` as ten. Reading stack files
-    the CLI's way lets the config model refuse ``flowLogs: yes`` here exactly as under ``pulumi up``.
-    """
-
-
-_CORE_SCALARS = {
-    "tag:yaml.org,2002:bool": (r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
-    "tag:yaml.org,2002:int": (r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$", "-+0123456789"),
-    "tag:yaml.org,2002:float": (
-        r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
-        r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$",
-        "-+0123456789.",
-    ),
-}
-_Yaml12Loader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag not in _CORE_SCALARS]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-for _tag, (_pattern, _first) in _CORE_SCALARS.items():  # int before float: "16" is an int
-    _Yaml12Loader.add_implicit_resolver(_tag, re.compile(_pattern), list(_first))
-
-
-def _construct_core_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int:
-    text = str(loader.construct_scalar(node))
-    if text.startswith(("0o", "0x")):
-        return int(text[2:], 8 if text[1] == "o" else 16)
-    return int(text, 10)
-
-
-_Yaml12Loader.add_constructor("tag:yaml.org,2002:int", _construct_core_int)
-
-
 def _load_yaml(path: str | Path) -> dict[str, Any]:
-    document = yaml.load(Path(path).read_text(), Loader=_Yaml12Loader)  # noqa: S506 - a SafeLoader subclass
+    """Read a stack file the way the Pulumi CLI (Go yaml.v3) does, through the offline engine's reader.
+
+    YAML 1.2 core-schema scalars (``yes``/``on`` stay strings, ``010`` is ten, so that the config model
+    refuses ``flowLogs: yes`` here exactly as under ``pulumi up``), and a key given twice at any depth is
+    refused. A malformed file is one ConfigError line, ``file:line:column: problem``.
+    """
+    from offline.project import ProjectError, load_yaml
+
+    try:
+        document = load_yaml(Path(path).read_text(), path=path)
+    except ProjectError as exc:
+        raise ConfigError([str(exc)]) from None
     return document if isinstance(document, dict) else {}
 
 

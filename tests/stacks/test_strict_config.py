@@ -1,0 +1,105 @@
+"""Strict stack config (issue 19): each mistake fails with status 1, one line naming the file, line and
+column or the key path, and no traceback, in the preview and in the local run."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.unit
+
+ROOT = Path(__file__).resolve().parents[2]
+DEV_TEXT = (ROOT / "Pulumi.dev.yaml").read_text()
+
+
+def _edited(tmp_path: Path, old: str, new: str) -> Path:
+    """Pulumi.dev.yaml with ``old`` (which must occur) replaced once by ``new``, written under tmp_path."""
+    assert old in DEV_TEXT
+    path = tmp_path / "Pulumi.dev.yaml"
+    path.write_text(DEV_TEXT.replace(old, new, 1))
+    return path
+
+
+def _position(path: Path, line_text: str, occurrence: int) -> tuple[int, int]:
+    """1-based line and column of the first non-blank character of the n-th line equal to ``line_text``."""
+    found = [
+        (number, len(line) - len(line.lstrip()) + 1)
+        for number, line in enumerate(path.read_text().splitlines(), start=1)
+        if line.strip() == line_text
+    ]
+    return found[occurrence]
+
+
+def _preview(stack_file: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "stacks.preview", "--stack", "dev", "--config-file", str(stack_file)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def _local_up(stack_file: Path, workdir: Path) -> subprocess.CompletedProcess[str]:
+    """``python -m devstack up`` refuses the stack file before it starts anything (nothing to stop)."""
+    return subprocess.run(
+        [sys.executable, "-m", "devstack", "up", "--stack-file", str(stack_file), "--workdir", str(workdir)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def _assert_one_line(result: subprocess.CompletedProcess[str], expected: str) -> None:
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines() == [f"error: {expected}"]
+
+
+def test_a_second_shard_block_is_refused_with_its_position(tmp_path: Path) -> None:
+    # A second `shard-a:` used to replace the first silently: acme and globex vanished from the tenant map.
+    path = _edited(tmp_path, "    shard-b:\n", "    shard-a:\n      tenants: [hooli]\n    shard-b:\n")
+    first_line, _ = _position(path, "shard-a:", 0)
+    line, column = _position(path, "shard-a:", 1)
+    expected = f'{path}:{line}:{column}: mapping key "shard-a" already defined at line {first_line}'
+    _assert_one_line(_preview(path), expected)
+    _assert_one_line(_local_up(path, tmp_path / "local"), expected)
+
+
+def test_a_duplicate_top_level_key_is_refused_with_its_position(tmp_path: Path) -> None:
+    path = _edited(tmp_path, "  nexus:api:\n", "  nexus:defaultShard: shard-a\n  nexus:api:\n")
+    first_line, _ = _position(path, "nexus:defaultShard: shard-b", 0)
+    line, column = _position(path, "nexus:defaultShard: shard-a", 0)
+    key = "nexus:defaultShard"
+    expected = f'{path}:{line}:{column}: mapping key "{key}" already defined at line {first_line}'
+    _assert_one_line(_preview(path), expected)
+
+
+def test_a_yaml_syntax_error_is_one_line_with_its_position(tmp_path: Path) -> None:
+    path = _edited(tmp_path, "tenants: [initech, umbrella]", "tenants: [initech, umbrella")
+    # The flow sequence never closes; the parser stops at the next key's ': ' (the line after it).
+    line, _ = _position(path, "tenants: [initech, umbrella", 0)
+    next_line = path.read_text().splitlines()[line]  # 0-based index of the following line
+    column = next_line.index(": ") + 1  # the key-value indicator, not the namespace separator
+    expected = f"{path}:{line + 1}:{column}: expected ',' or ']', but got ':'"
+    _assert_one_line(_preview(path), expected)
+    _assert_one_line(_local_up(path, tmp_path / "local"), expected)
+
+
+def test_the_local_run_names_a_missing_stack_file(tmp_path: Path) -> None:
+    missing = tmp_path / "Pulumi.nothere.yaml"
+    _assert_one_line(_local_up(missing, tmp_path / "local"), f"stack file {missing} not found")
+
+
+def test_a_config_value_error_in_the_local_run_is_one_line_per_problem(tmp_path: Path) -> None:
+    path = _edited(tmp_path, "    numNodes: 1\n", "    numNodes: 0\n")
+    result = _local_up(path, tmp_path / "local")
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert any(line.startswith("error: nexus:cache.numNodes") for line in result.stderr.splitlines())
