@@ -7,7 +7,11 @@ checked as the stack file wrote them.
 
 from __future__ import annotations
 
+import difflib
+import functools
+import importlib.util
 import json
+import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
@@ -66,6 +70,57 @@ KNOWN_KEYS: tuple[str, ...] = (
 )
 OTHER_KEYS: tuple[str, ...] = ("aws:region",)
 
+# The namespaces a stack file of this project may use: its own, the AWS provider's (the program's default
+# AWS provider reads aws:* config) and the CLI's reserved ``pulumi:`` (e.g. pulumi:tags). The Pulumi CLI
+# itself accepts keys of any namespace (pulumi/pulumi project.go ``ValidateConfigValue`` checks only the
+# project's own declared keys), so a typo'd namespace such as ``nexsu:worker`` would be ignored and the
+# defaults used: this refusal is the project's own, stricter rule (docs/configuration.md). The Kubernetes
+# provider is explicit (built from the cluster's kubeconfig), so kubernetes:* keys would have no effect and
+# are refused too.
+KNOWN_NAMESPACES: tuple[str, ...] = (NAMESPACE, "aws", "pulumi")
+
+
+def _did_you_mean(word: str, choices: list[str] | tuple[str, ...]) -> str:
+    """``; did you mean X?`` for the closest choice (difflib's ratio >= 0.6), or nothing."""
+    close = difflib.get_close_matches(word, list(choices), n=1)
+    return f"; did you mean {close[0]}?" if close else ""
+
+
+@functools.cache
+def aws_provider_keys() -> tuple[str, ...]:
+    """The aws:* config keys the AWS provider reads, from the installed pulumi-aws SDK's own config module
+    (pulumi_aws/config/vars.py: one ``__config__.get...('<key>')`` per provider setting)."""
+    spec = importlib.util.find_spec("pulumi_aws")  # read, not imported: the module runs provider code
+    origin = spec.origin if spec is not None else None
+    if origin is None:
+        raise RuntimeError("pulumi-aws (a pinned dependency) is not installed")
+    source = (Path(origin).parent / "config" / "vars.py").read_text()
+    return tuple(sorted(set(re.findall(r"__config__\.get\w*\('(\w+)'\)", source))))
+
+
+def _namespace_problems(raw: Mapping[str, str]) -> list[str]:
+    """Keys outside the project's namespaces, and aws:* keys the AWS provider does not read."""
+    problems: list[str] = []
+    for full_key in sorted(raw):
+        namespace, _, key = full_key.partition(":")
+        if namespace == "aws":
+            aws_keys = aws_provider_keys()
+            if key not in aws_keys:
+                hint = _did_you_mean(full_key, [f"aws:{k}" for k in aws_keys])
+                problems.append(
+                    f"{full_key}: unknown key of the AWS provider{hint or '; valid keys are: '}"
+                    + ("" if hint else ", ".join(f"aws:{k}" for k in aws_keys))
+                )
+        elif namespace not in KNOWN_NAMESPACES:
+            namespaces = ", ".join(f"{n}:*" for n in KNOWN_NAMESPACES)
+            hint = _did_you_mean(namespace, KNOWN_NAMESPACES).replace("?", f":{key}?")
+            problems.append(
+                f"{full_key}: unknown namespace {namespace!r} (this project reads only {namespaces} keys)"
+                + hint
+            )
+    return problems
+
+
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -87,7 +142,11 @@ def _format(error: Any, prefix: tuple[object, ...]) -> list[str]:
     ctx = error.get("ctx") or {}
     if error["type"] == "unknown_key":
         valid = ctx["valid"]
-        return [f"{_path(*loc, key)}: unknown key; valid keys here are: {valid}" for key in ctx["unknown"]]
+        return [
+            f"{_path(*loc, key)}: unknown key; valid keys here are: {valid}"
+            + _did_you_mean(key, valid.split(", "))
+            for key in ctx["unknown"]
+        ]
     if error["type"] == "field_error":
         loc.append(ctx["field"])
     message = error["msg"]
@@ -185,14 +244,16 @@ def _expect(kind: type, value: Any, path: str, problems: list[str], what: str) -
 
 def load(raw: Mapping[str, str], *, stack: str, project: str = PROJECT) -> StackConfig:
     """Validate raw config; raise ConfigError listing every problem found."""
-    problems: list[str] = []
+    problems: list[str] = _namespace_problems(raw)
     values: dict[str, Any] = {}
     for full_key, encoded in sorted(raw.items()):
         namespace, _, key = full_key.partition(":")
         if namespace == NAMESPACE:
             if key not in KNOWN_KEYS:
+                known = [_path(k) for k in KNOWN_KEYS]
                 problems.append(
-                    f"{full_key}: unknown key; valid keys are: {', '.join(_path(k) for k in KNOWN_KEYS)}"
+                    f"{full_key}: unknown key; valid keys are: {', '.join(known)}"
+                    + _did_you_mean(full_key, known)
                 )
             else:
                 values[key] = _decode(encoded)

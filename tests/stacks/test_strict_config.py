@@ -103,3 +103,68 @@ def test_a_config_value_error_in_the_local_run_is_one_line_per_problem(tmp_path:
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     assert any(line.startswith("error: nexus:cache.numNodes") for line in result.stderr.splitlines())
+
+
+def _problem_lines(result: subprocess.CompletedProcess[str]) -> list[str]:
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert lines[0] == "error: invalid stack config:"
+    return [line.strip() for line in lines[1:]]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        pytest.param(
+            "  nexus:worker:\n",
+            "  nexsu:worker:\n",
+            "nexsu:worker: unknown namespace 'nexsu' (this project reads only nexus:*, aws:*, pulumi:* keys)"
+            "; did you mean nexus:worker?",
+            id="typo'd namespace: the section was ignored and defaults used",
+        ),
+        pytest.param(
+            "  nexus:api:\n",
+            "  nexsu:api:\n",
+            "nexsu:api: unknown namespace 'nexsu' (this project reads only nexus:*, aws:*, pulumi:* keys)"
+            "; did you mean nexus:api?",
+            id="typo'd namespace: no misleading replicas error any more",
+        ),
+        pytest.param(
+            "  aws:region: us-east-1\n",
+            "  aws:region: us-east-1\n  aws:regoin: us-east-2\n",
+            "aws:regoin: unknown key of the AWS provider; did you mean aws:region?",
+            id="aws key typo next to aws:region",
+        ),
+        pytest.param(
+            "  nexus:worker:\n",
+            "  nexus:workers:\n",
+            "nexus:workers: unknown key; valid keys are: nexus:environment, nexus:network, "
+            "nexus:shardDefaults, nexus:shards, nexus:defaultShard, nexus:api, nexus:worker, nexus:cluster, "
+            "nexus:alb, nexus:cache, nexus:storage, nexus:tags; did you mean nexus:worker?",
+            id="project key typo",
+        ),
+        pytest.param(
+            "    numNodes: 1\n",
+            "    numNodez: 1\n",
+            "nexus:cache.numNodez: unknown key; valid keys here are: authTokenVersion, automaticFailover, "
+            "engineVersion, maintenanceWindow, memoryAlarmPercent, multiAz, nodeType, numNodes, "
+            "snapshotRetentionDays, snapshotWindow; did you mean numNodes?",
+            id="key typo inside a section",
+        ),
+    ],
+)
+def test_a_typo_in_a_key_or_namespace_says_what_was_meant(
+    tmp_path: Path, old: str, new: str, expected: str
+) -> None:
+    assert _problem_lines(_preview(_edited(tmp_path, old, new))) == [expected]
+
+
+def test_an_unknown_aws_key_without_a_close_match_lists_the_provider_keys(tmp_path: Path) -> None:
+    path = _edited(tmp_path, "  aws:region: us-east-1\n", "  aws:region: us-east-1\n  aws:flavour: x\n")
+    (line,) = _problem_lines(_preview(path))
+    assert line.startswith("aws:flavour: unknown key of the AWS provider; valid keys are: aws:accessKey, ")
+    # The provider's real settings are among them (pulumi-aws's own config module, not a hand-kept list).
+    assert "aws:region" in line
+    assert "aws:profile" in line
+    assert "aws:defaultTags" in line
