@@ -11,6 +11,7 @@ from pydantic_core import PydanticCustomError
 from infra.catalog import RDS_INSTANCE_CLASSES, SUPPORTED_POSTGRES_MAJORS
 from infra.eks.zones import AZ_ID_PATTERN, EKS_UNSUPPORTED_ZONE_IDS
 from stacks.config.base import ConfigModel
+from stacks.config.images import parse_image_reference
 
 SHARD_ID_PATTERN = r"^[a-z][a-z0-9-]{0,29}[a-z0-9]$"
 TENANT_ID_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"
@@ -163,7 +164,7 @@ class ApiConfig(ConfigModel):
     """``nexus:api``: the API Deployment and its HPA."""
 
     image: str = "nexus-api:latest"
-    """Container image of the API and worker (CI sets a digest)."""
+    """Container image of the API and worker (CI sets a digest): ``[registry/]repository[:tag][@digest]``."""
     min_replicas: int = Field(default=2, ge=1, le=1000)
     """HPA minimum."""
     max_replicas: int = Field(default=10, ge=1, le=1000)
@@ -178,6 +179,16 @@ class ApiConfig(ConfigModel):
     """HPA CPU target, percent of the request."""
     db_pool_size: int = Field(default=5, ge=1, le=100)
     """Connections per worker process, per shard, per role (writer and each reader)."""
+
+    @field_validator("image")
+    @classmethod
+    def _image_is_a_reference(cls, value: str) -> str:
+        try:
+            parse_image_reference(value)
+        except ValueError as exc:
+            raise PydanticCustomError("image_reference", "{problem}", {"problem": str(exc)}) from None
+        return value
+
     jwt_key_ids: list[Annotated[str, StringConstraints(pattern=KEY_ID_PATTERN)]] = Field(
         default=["k1"], min_length=1, max_length=4
     )

@@ -168,3 +168,48 @@ def test_an_unknown_aws_key_without_a_close_match_lists_the_provider_keys(tmp_pa
     assert "aws:region" in line
     assert "aws:profile" in line
     assert "aws:defaultTags" in line
+
+
+def test_an_image_that_is_not_a_reference_is_refused_naming_the_key(tmp_path: Path) -> None:
+    path = _edited(tmp_path, "  nexus:api:\n", '  nexus:api:\n    image: "not a valid image ref!!"\n')
+    (line,) = _problem_lines(_preview(path))
+    assert line.startswith("nexus:api.image: 'not a valid image ref!!' is not an image reference; ")
+    assert "[registry/]repository[:tag][@digest]" in line
+
+
+@pytest.mark.parametrize(
+    ("text", "parts"),
+    [
+        ("nexus-api:latest", (None, "nexus-api", "latest", None)),
+        ("library/ubuntu", (None, "library/ubuntu", None, None)),
+        ("localhost:5000/team/api", ("localhost:5000", "team/api", None, None)),
+        (
+            "123456789012.dkr.ecr.us-east-1.amazonaws.com/nexus-api:1.4.2@sha256:" + "ab" * 32,
+            ("123456789012.dkr.ecr.us-east-1.amazonaws.com", "nexus-api", "1.4.2", "sha256:" + "ab" * 32),
+        ),
+    ],
+)
+def test_image_references_are_split_into_registry_repository_tag_and_digest(
+    text: str, parts: tuple[str | None, ...]
+) -> None:
+    from stacks.config.images import parse_image_reference
+
+    ref = parse_image_reference(text)
+    assert (ref.registry, ref.repository, ref.tag, ref.digest) == parts
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Nexus-api:1",  # upper case in the repository
+        "nexus-api:",  # empty tag
+        "nexus-api@sha256:abc",  # digest shorter than 32 hex digits
+        "nexus-api:" + "1" * 129,  # tag longer than 128
+        "registry.example.com/" + "a" * 250,  # name longer than 255
+    ],
+)
+def test_malformed_image_references_are_refused(text: str) -> None:
+    from stacks.config.images import parse_image_reference
+
+    with pytest.raises(ValueError, match="image"):
+        parse_image_reference(text)
