@@ -27,6 +27,9 @@ test: setup ## Run the whole test suite (unit, infra under mocks, integration on
 test-unit: setup ## Run only the fast unit and infra tests
 	$(PY) -m pytest -m "unit or infra"
 
+test-infra: setup ## Run only the infra tests (the Pulumi program under the offline mock runtime)
+	$(PY) -m pytest -m infra
+
 test-integration: setup ## Run only the tests against real local services
 	$(PY) -m pytest -m integration
 

@@ -174,10 +174,39 @@ def table(key: str) -> str:
 
 
 def main(argv: list[str]) -> int:
-    """Print the tables of the sections named on the command line (all when none)."""
-    keys = argv or list(section_models())
+    """Print the tables of the sections named on the command line (all when none); status 1 for a key that
+    has no table, naming the ones that have."""
+    import argparse
+
+    sections = list(section_models())
+    parser = argparse.ArgumentParser(
+        prog="python -m stacks.config.docs",
+        description="Print the reference table of each nexus:<section> of docs/configuration.md.",
+    )
+    parser.add_argument(
+        "sections",
+        nargs="*",
+        metavar="SECTION",
+        help=f"a section, with or without 'nexus:' ({', '.join(sections)}, shards); all when none",
+    )
+    keys = [key.removeprefix("nexus:") for key in parser.parse_args(argv).sections] or sections
+    unknown = [key for key in keys if key not in sections and key != "shards"]
+    if unknown:
+        for key in unknown:
+            print(
+                f"error: nexus:{key} has no reference table; sections with one: "
+                f"{', '.join(sections)}, shards",
+                file=sys.stderr,
+            )
+        return 1
     for key in keys:
-        print(f"## nexus:{key}\n\n{table(key)}\n")
+        if key == "shards":  # a map of shard id to `tenants` plus any nexus:shardDefaults key (loader.py)
+            print(
+                "## nexus:shards\n\nA map of shard id to `tenants` (a list of tenant ids) plus any key of "
+                f"nexus:shardDefaults, which override its defaults:\n\n{table('shardDefaults')}\n"
+            )
+        else:
+            print(f"## nexus:{key}\n\n{table(key)}\n")
     return 0
 
 

@@ -213,3 +213,43 @@ def test_malformed_image_references_are_refused(text: str) -> None:
 
     with pytest.raises(ValueError, match="image"):
         parse_image_reference(text)
+
+
+def _config_docs(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "stacks.config.docs", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "heading"),
+    [(["nexus:network"], "## nexus:network"), (["shards"], "## nexus:shards"), (["--help"], "usage:")],
+)
+def test_the_config_docs_command_answers_without_a_traceback(args: list[str], heading: str) -> None:
+    result = _config_docs(*args)
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stdout.startswith(heading)
+
+
+def test_the_config_docs_command_names_the_sections_for_an_unknown_one() -> None:
+    result = _config_docs("nexus:bogus")
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert result.stderr.startswith("error: nexus:bogus has no reference table; sections with one: network, ")
+
+
+def test_every_phony_make_target_has_a_recipe() -> None:
+    makefile = (ROOT / "Makefile").read_text()
+    phony = next(line for line in makefile.splitlines() if line.startswith(".PHONY:")).split()[1:]
+    targets = {line.split(":", 1)[0] for line in makefile.splitlines() if line and not line[0].isspace()}
+    assert [name for name in phony if name not in targets] == []
+    help_text = subprocess.run(
+        ["make", "-s", "help"], cwd=ROOT, capture_output=True, text=True, timeout=60, check=True
+    ).stdout
+    assert "make test-infra" in help_text
