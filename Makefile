@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STACK ?= dev
 STAMP := $(VENV)/.requirements.sha
 
-.PHONY: help setup local local-down test test-unit test-infra test-integration preview preview-diff lint format bench clean policy actionlint cfn-lint checkov image
+.PHONY: help setup local local-down test test-unit test-infra test-integration preview preview-diff cost lint format bench clean policy actionlint cfn-lint checkov image
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-18s %s\n", $$1, $$2}'
@@ -40,6 +40,9 @@ preview-diff: setup ## Change view of an edited stack file: make preview-diff ST
 	$(if $(CONFIG),,$(error CONFIG=<edited stack file> is required))
 	$(PY) -m stacks.preview --stack $(STACK) --config-file $(CONFIG) \
 		$(if $(AGAINST_JSON),--against-json $(AGAINST_JSON),--against $(or $(AGAINST),Pulumi.$(STACK).yaml))
+
+cost: setup ## Monthly cost estimate of a stack, per kind and per shard: make cost STACK=prod
+	$(PY) -m stacks.cost --stack $(STACK)
 
 policy: setup ## The policy pack's tests: every rule of policy.RULES as Pulumi runs it, on every stack
 	$(PY) -m pytest -q tests/delivery/test_policy_pack.py
