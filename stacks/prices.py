@@ -53,7 +53,6 @@ class RegionPrices:
     secret_month: float
 
 
-
 PRICES: Mapping[str, RegionPrices] = {
     "us-east-1": RegionPrices(
         rds_postgres_hourly={
