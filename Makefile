@@ -41,8 +41,8 @@ preview-diff: setup ## Change view of an edited stack file: make preview-diff ST
 	$(PY) -m stacks.preview --stack $(STACK) --config-file $(CONFIG) \
 		$(if $(AGAINST_JSON),--against-json $(AGAINST_JSON),--against $(or $(AGAINST),Pulumi.$(STACK).yaml))
 
-cost: setup ## Monthly cost estimate of a stack, per kind and per shard: make cost STACK=prod
-	$(PY) -m stacks.cost --stack $(STACK)
+cost: setup ## Monthly cost per kind and shard: make cost STACK=prod [CONFIG=edited.yaml AGAINST=Pulumi.prod.yaml]
+	$(PY) -m stacks.cost --stack $(STACK) $(if $(CONFIG),--config-file $(CONFIG)) $(if $(AGAINST),--against $(AGAINST))
 
 policy: setup ## The policy pack's tests: every rule of policy.RULES as Pulumi runs it, on every stack
 	$(PY) -m pytest -q tests/delivery/test_policy_pack.py

@@ -2,6 +2,7 @@
 
     python -m stacks.cost --stack prod
     python -m stacks.cost --stack dev --config-file path/to/Pulumi.dev.yaml
+    python -m stacks.cost --stack dev --config-file EDITED.yaml --against Pulumi.dev.yaml   # the change
 
 Prices come from the dated table in stacks/prices.py (on-demand, 730 hours a month). What the estimate
 leaves out (usage-based charges, data transfer) is listed with every estimate; a type or region missing
@@ -346,24 +347,78 @@ def preview_lines(config: Any, run: StackRun) -> list[str]:
     return report_lines(estimate(run, config.region), sorted(config.shards))
 
 
+def delta_lines(before: Estimate, after: Estimate, shard_ids: Sequence[str] = ()) -> list[str]:
+    """The change in monthly cost from ``before`` to ``after``: per kind, per shard, total (changes only)."""
+    lines = []
+    kinds_before, kinds_after = before.by_kind(), after.by_kind()
+    for kind in sorted(set(kinds_before) | set(kinds_after)):
+        change = kinds_after.get(kind, 0.0) - kinds_before.get(kind, 0.0)
+        if round(change, 2):
+            lines.append(f"  {kind}: {_signed(change)}")
+    shards_before, shards_after = before.by_shard(), after.by_shard()
+    for component in sorted(set(shards_before) | set(shards_after)):
+        old, new = before.shard_total(component), after.shard_total(component)
+        name = shard_id(component, shard_ids)
+        if component not in shards_before:
+            lines.append(f"  shard {name} (new): {_signed(new)}")
+        elif component not in shards_after:
+            lines.append(f"  shard {name} (removed): {_signed(-old)}")
+        elif round(new - old, 2):
+            lines.append(f"  shard {name}: {_signed(new - old)}")
+    lines.append(
+        f"  total: {_money(before.total)} -> {_money(after.total)} ({_signed(after.total - before.total)})"
+    )
+    newly_unpriced = sorted({item.urn for item in after.unpriced} - {item.urn for item in before.unpriced})
+    if newly_unpriced:
+        lines.append("  newly unpriced (not in the change): " + ", ".join(newly_unpriced))
+    return lines
+
+
+def _signed(value: float) -> str:
+    return f"{'+' if value >= 0 else '-'}{_money(abs(value))} a month"
+
+
 def main(argv: Sequence[str] | None = None, *, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
     """Print the estimate of a stack; the exit statuses are the preview's (stacks/preview.py)."""
-    from offline import EmulationError, ProgramCrashError, ProjectError, run_stack_file
-    from stacks.config import load_stack_file
-    from stacks.preview import EXIT_CONFIG, EXIT_CRASH, EXIT_ENGINE, EXIT_OK, PROJECT_DIR
+    from stacks.preview import EXIT_OK, PROJECT_DIR
 
     parser = argparse.ArgumentParser(prog="python -m stacks.cost", description=__doc__.splitlines()[0])
     parser.add_argument("--stack", required=True, help="stack name (reads Pulumi.<stack>.yaml)")
     parser.add_argument(
         "--config-file", type=Path, help="read this stack file instead of Pulumi.<stack>.yaml"
     )
+    parser.add_argument(
+        "--against", type=Path, help="also print the change in monthly cost from this stack file"
+    )
     args = parser.parse_args(argv)
     stack_file = args.config_file or PROJECT_DIR / f"Pulumi.{args.stack}.yaml"
-    if not Path(stack_file).is_file():
+    current = _estimate_file(Path(stack_file), args.stack, err)
+    if isinstance(current, int):
+        return current
+    run, config, result = current
+    out.write(f"Monthly cost estimate of {run.project}/{run.stack} ({Path(stack_file).name})\n")
+    out.write("\n".join(report_lines(result, sorted(config.shards))) + "\n")
+    if args.against is not None:
+        base = _estimate_file(args.against, args.stack, err)
+        if isinstance(base, int):
+            return base
+        shard_ids = sorted(set(config.shards) | set(base[1].shards))
+        out.write(f"Change in monthly cost against {args.against.name}\n")
+        out.write("\n".join(delta_lines(base[2], result, shard_ids)) + "\n")
+    return EXIT_OK
+
+
+def _estimate_file(stack_file: Path, stack: str, err: TextIO) -> tuple[StackRun, Any, Estimate] | int:
+    """Run a stack file and price it; an exit status (printed reason) when it cannot run."""
+    from offline import EmulationError, ProgramCrashError, ProjectError, run_stack_file
+    from stacks.config import load_stack_file
+    from stacks.preview import EXIT_CONFIG, EXIT_CRASH, EXIT_ENGINE, PROJECT_DIR
+
+    if not stack_file.is_file():
         print(f"error: stack file {stack_file} not found", file=err)
         return EXIT_CONFIG
     try:
-        run = run_stack_file(stack_file, project_dir=PROJECT_DIR, stack=args.stack)
+        run = run_stack_file(stack_file, project_dir=PROJECT_DIR, stack=stack)
     except ProjectError as exc:
         print(f"error: {exc}", file=err)
         return EXIT_CONFIG
@@ -377,9 +432,7 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO = sys.stdout, err: Te
         print(f"error: {run.error}", file=err)
         return EXIT_CONFIG
     config = load_stack_file(stack_file, stack=run.stack)
-    out.write(f"Monthly cost estimate of {run.project}/{run.stack} ({Path(stack_file).name})\n")
-    out.write("\n".join(report_lines(estimate(run, config.region), sorted(config.shards))) + "\n")
-    return EXIT_OK
+    return run, config, estimate(run, config.region)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,14 @@ Sources (AWS's public pricing pages, on-demand, US East (N. Virginia); read on P
 - Application Load Balancer hourly: https://aws.amazon.com/elasticloadbalancing/pricing/.
 - KMS customer managed key: https://aws.amazon.com/kms/pricing/; Secrets Manager secret:
   https://aws.amazon.com/secrets-manager/pricing/.
+
+Cross-checked when the table was written, against pages found with the search tool: the Multi-AZ doubling
+(the RDS User Guide above), db.t4g.micro/small/medium hourly and RDS gp3 at $0.115 (third-party breakdowns
+quoting the RDS pricing page), NAT gateway $0.045/h and public IPv4 $0.005/h (the same), ALB billed per hour
+plus LCUs (the ELB pricing page). Not re-read then (the search returned no AWS page with the figure): the
+db.r6g and db.t4g.large hourly rates, RDS Proxy's rate and 2-vCPU minimum, the ElastiCache node rates and
+the Valkey discount (20%; one third-party page says 30%), EKS, EC2, EBS, KMS and Secrets Manager. Check
+those first when moving PRICE_DATE.
 """
 
 from __future__ import annotations

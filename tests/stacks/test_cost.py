@@ -9,12 +9,13 @@ import re
 from typing import Any
 
 import pytest
+import yaml
 
 from offline import RecordedResource
 from offline.records import ResourceRecord
 from stacks.cost import Estimate, estimate, main
 from stacks.prices import RegionPrices
-from tests.support.harness import StackRun, run_stack, stack_config
+from tests.support.harness import PROJECT_DIR, StackRun, run_stack, stack_config
 
 SHARD = "nexus:database:TenantShard"
 
@@ -256,3 +257,24 @@ def test_a_missing_stack_file_is_status_1(tmp_path: Any) -> None:
     assert main(["--stack", "x", "--config-file", str(tmp_path / "none.yaml")], out=out, err=err) == 1
     assert "not found" in err.getvalue()
     assert "Traceback" not in err.getvalue()
+
+
+@pytest.mark.infra
+def test_against_prints_the_new_shard_and_the_total_change(tmp_path: Any) -> None:
+    config = stack_config("dev")
+    config["nexus:shards"]["shard-c"] = {"tenants": ["hooli"]}
+    edited = tmp_path / "Pulumi.dev.yaml"
+    edited.write_text(yaml.safe_dump({"config": config}))
+    out, err = io.StringIO(), io.StringIO()
+    argv = ["--stack", "dev", "--config-file", str(edited), "--against", str(PROJECT_DIR / "Pulumi.dev.yaml")]
+    assert main(argv, out=out, err=err) == 0, err.getvalue()
+    change = out.getvalue().split("Change in monthly cost against Pulumi.dev.yaml\n", 1)[1]
+    total = re.search(r"total: \$([\d,.]+) -> \$([\d,.]+) \(\+\$([\d,.]+) a month\)", change)
+    added = re.search(r"shard shard-c \(new\): \+\$([\d,.]+) a month", change)
+    assert total, change
+    assert added, change
+    old, new, delta = (float(value.replace(",", "")) for value in total.groups())
+    assert new - old == pytest.approx(delta, abs=0.011)
+    assert float(added.group(1).replace(",", "")) == delta
+    assert "shard-a" not in change
+    assert "shard-b" not in change
