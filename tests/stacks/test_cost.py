@@ -278,3 +278,14 @@ def test_against_prints_the_new_shard_and_the_total_change(tmp_path: Any) -> Non
     assert float(added.group(1).replace(",", "")) == delta
     assert "shard-a" not in change
     assert "shard-b" not in change
+
+
+@pytest.mark.infra
+def test_the_readable_preview_has_the_cost_section() -> None:
+    from stacks.preview import main as preview_main
+
+    out, err = io.StringIO(), io.StringIO()
+    assert preview_main(["--stack", "dev"], out=out, err=err) == 0, err.getvalue()
+    section = out.getvalue().split("\nMonthly cost estimate", 1)[1].split("\n\n", 1)[0]
+    assert re.search(r"^  Total: \$[\d,]+\.\d\d a month$", section, re.M), section
+    assert re.search(r"^    shard-a: \$[\d,]+\.\d\d \(primary", section, re.M), section
