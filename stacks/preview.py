@@ -64,6 +64,7 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO = sys.stdout, err: Te
     run = _run(stack_file, args.stack, err)
     if isinstance(run, int):
         return run
+    base_run: Any = None
     if args.against is not None:
         base_run = _run(args.against, args.stack, err)
         if isinstance(base_run, int):
@@ -82,8 +83,26 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO = sys.stdout, err: Te
     else:
         against = args.against or args.against_json
         title = f"Change view of {run.project}/{run.stack}: {Path(stack_file).name} against {against}"
-        out.write("\n".join([title, "", *render(changes)]) + "\n")
+        lines = [title, "", *render(changes)]
+        if args.against is not None:
+            lines += [
+                "",
+                "Monthly cost change (docs/cost.md)",
+                *_cost_change(base_run, args.against, run, stack_file),
+            ]
+        out.write("\n".join(lines) + "\n")
     return EXIT_OK
+
+
+def _cost_change(base_run: Any, base_file: Path, run: Any, stack_file: Path) -> list[str]:
+    """The change in monthly cost between two runs of stack files (stacks/cost.py)."""
+    from stacks.config import load_stack_file
+    from stacks.cost import delta_lines, estimate
+
+    base_config = load_stack_file(base_file, stack=base_run.stack)
+    config = load_stack_file(stack_file, stack=run.stack)
+    shard_ids = sorted(set(config.shards) | set(base_config.shards))
+    return delta_lines(estimate(base_run, base_config.region), estimate(run, config.region), shard_ids)
 
 
 def _run(stack_file: Path, stack: str, err: TextIO) -> Any:

@@ -196,7 +196,10 @@ def test_against_a_stack_file_and_against_a_saved_json_print_the_same_view(tmp_p
     for against in (["--against", str(PROJECT_DIR / "Pulumi.dev.yaml")], ["--against-json", str(base_json)]):
         out = io.StringIO()
         assert main(["--stack", "dev", "--config-file", str(edited_file), *against], out=out) == 0
-        views.append(out.getvalue().splitlines()[1:])  # the title names the base
+        lines = out.getvalue().splitlines()[1:]  # the title names the base
+        # Up to the summary line: a stack file as the base adds the monthly cost change (stacks/cost.py),
+        # which a saved document (inputs only) cannot give.
+        views.append(lines[: next(i for i, line in enumerate(lines) if line.startswith("Resources:")) + 1])
     assert views[0] == views[1]
     assert views[0][-1] == "Resources: + 0 to create, ~ 2 to update, - 0 to delete, 161 unchanged"
     out = io.StringIO()

@@ -289,3 +289,22 @@ def test_the_readable_preview_has_the_cost_section() -> None:
     section = out.getvalue().split("\nMonthly cost estimate", 1)[1].split("\n\n", 1)[0]
     assert re.search(r"^  Total: \$[\d,]+\.\d\d a month$", section, re.M), section
     assert re.search(r"^    shard-a: \$[\d,]+\.\d\d \(primary", section, re.M), section
+
+
+@pytest.mark.infra
+def test_the_change_view_against_a_stack_file_shows_the_cost_change(tmp_path: Any) -> None:
+    from stacks.preview import main as preview_main
+
+    config = stack_config("dev")
+    config["nexus:shards"]["shard-c"] = {"tenants": ["hooli"]}
+    edited = tmp_path / "Pulumi.dev.yaml"
+    edited.write_text(yaml.safe_dump({"config": config}))
+    out, err = io.StringIO(), io.StringIO()
+    argv = ["--stack", "dev", "--config-file", str(edited), "--against", str(PROJECT_DIR / "Pulumi.dev.yaml")]
+    assert preview_main(argv, out=out, err=err) == 0, err.getvalue()
+    section = out.getvalue().split("\nMonthly cost change (docs/cost.md)\n", 1)[1]
+    added = re.search(r"^  shard shard-c \(new\): \+\$([\d,.]+) a month$", section, re.M)
+    total = re.search(r"^  total: \$[\d,.]+ -> \$[\d,.]+ \(\+\$([\d,.]+) a month\)$", section, re.M)
+    assert added, section
+    assert total, section
+    assert added.group(1) == total.group(1)
