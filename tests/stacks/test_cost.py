@@ -224,11 +224,26 @@ def test_the_table_prices_every_checked_in_stack(stack_run: StackRun) -> None:
     assert result.total > 0
 
 
-@pytest.mark.infra
-def test_adding_a_shard_raises_the_total_by_that_shard(dev_run: StackRun) -> None:
+DEV_FILE = PROJECT_DIR / "Pulumi.dev.yaml"
+
+
+def _dev_config_with_shard_c() -> dict[str, Any]:
+    """The dev stack's config with a third shard that takes every default."""
     config = stack_config("dev")
     config["nexus:shards"]["shard-c"] = {"tenants": ["hooli"]}
-    after_run = run_stack(config, stack="dev")
+    return config
+
+
+def _dev_with_shard_c(tmp_path: Any) -> Any:
+    """That config written as an edited stack file."""
+    edited = tmp_path / "Pulumi.dev.yaml"
+    edited.write_text(yaml.safe_dump({"config": _dev_config_with_shard_c()}))
+    return edited
+
+
+@pytest.mark.infra
+def test_adding_a_shard_raises_the_total_by_that_shard(dev_run: StackRun) -> None:
+    after_run = run_stack(_dev_config_with_shard_c(), stack="dev")
     before, after = estimate(dev_run, "us-east-1"), estimate(after_run, "us-east-1")
     shard_c = after_run.one(SHARD, "-shard-c").name
     shard_a = after_run.one(SHARD, "-shard-a").name
@@ -261,12 +276,8 @@ def test_a_missing_stack_file_is_status_1(tmp_path: Any) -> None:
 
 @pytest.mark.infra
 def test_against_prints_the_new_shard_and_the_total_change(tmp_path: Any) -> None:
-    config = stack_config("dev")
-    config["nexus:shards"]["shard-c"] = {"tenants": ["hooli"]}
-    edited = tmp_path / "Pulumi.dev.yaml"
-    edited.write_text(yaml.safe_dump({"config": config}))
     out, err = io.StringIO(), io.StringIO()
-    argv = ["--stack", "dev", "--config-file", str(edited), "--against", str(PROJECT_DIR / "Pulumi.dev.yaml")]
+    argv = ["--stack", "dev", "--config-file", str(_dev_with_shard_c(tmp_path)), "--against", str(DEV_FILE)]
     assert main(argv, out=out, err=err) == 0, err.getvalue()
     change = out.getvalue().split("Change in monthly cost against Pulumi.dev.yaml\n", 1)[1]
     total = re.search(r"total: \$([\d,.]+) -> \$([\d,.]+) \(\+\$([\d,.]+) a month\)", change)
@@ -295,12 +306,8 @@ def test_the_readable_preview_has_the_cost_section() -> None:
 def test_the_change_view_against_a_stack_file_shows_the_cost_change(tmp_path: Any) -> None:
     from stacks.preview import main as preview_main
 
-    config = stack_config("dev")
-    config["nexus:shards"]["shard-c"] = {"tenants": ["hooli"]}
-    edited = tmp_path / "Pulumi.dev.yaml"
-    edited.write_text(yaml.safe_dump({"config": config}))
     out, err = io.StringIO(), io.StringIO()
-    argv = ["--stack", "dev", "--config-file", str(edited), "--against", str(PROJECT_DIR / "Pulumi.dev.yaml")]
+    argv = ["--stack", "dev", "--config-file", str(_dev_with_shard_c(tmp_path)), "--against", str(DEV_FILE)]
     assert preview_main(argv, out=out, err=err) == 0, err.getvalue()
     section = out.getvalue().split("\nMonthly cost change (docs/cost.md)\n", 1)[1]
     added = re.search(r"^  shard shard-c \(new\): \+\$([\d,.]+) a month$", section, re.M)
