@@ -65,6 +65,10 @@ def _banner(stack: LocalStack, data_only: bool) -> str:
     lines.append(
         f"  app environment: {stack.workdir / 'app.env'}   tenant map: {stack.workdir / 'tenant-map.json'}"
     )
+    lines.append(
+        "  supervised: a service that dies is reported here at once; API instances and the worker are "
+        "restarted with back-off"
+    )
     if data_only:
         return "\n".join(lines)
     tenant = _first_tenant(stack)
@@ -119,6 +123,9 @@ def _up(args: argparse.Namespace) -> int:
         _say(f"devstack: start failed: {exc}")
         return 1
     try:
+        # From here on a service that dies is reported at once; the API instances and the worker are
+        # started again with back-off (devstack/supervisor.py).
+        stack.supervise()
         # If nobody reads our output any more, keep running until told to stop.
         with contextlib.suppress(OSError):
             print(_banner(stack, args.data_only), flush=True)

@@ -36,22 +36,25 @@ class FaultControls:
     def start_replica(self, shard: str, index: int = 0) -> None:
         """Start a stopped replica and wait until it streams again (it catches up from its slot)."""
         shards.start_replica(self._rt, shard, index)
+        self._rt.want(shards.replica_name(shard, index))
         self._rt.write_services()
 
     def restart_primary(self, shard: str, mode: str = "fast") -> None:
         """Restart one primary (fast shutdown by default) and wait until its replicas stream again."""
+        self._rt.services[shards.primary_name(shard)].wanted = False  # down for a moment, on purpose
         shards.restart_primary(self._rt, shard, mode)
+        self._rt.want(shards.primary_name(shard))
         self._rt.write_services()
 
     def stop_shard(self, shard: str) -> None:
         """Stop a shard's replicas and primary (pg_ctl fast): clients get refused connections."""
-        for index in range(self._rt.topology.shard(shard).read_replicas):
-            self._rt.stop_named(shards.replica_name(shard, index))
-        self._rt.stop_named(shards.primary_name(shard))
+        for name in reversed(_shard_service_names(self._rt, shard)):
+            self._rt.stop_named(name)
 
     def start_shard(self, shard: str) -> None:
         """Start a stopped shard's primary and replicas and wait until the replicas stream again."""
         shards.start_stopped(self._rt, shard)
+        self._rt.want(*_shard_service_names(self._rt, shard))
         self._rt.write_services()
 
     def freeze_shard(self, shard: str) -> None:
@@ -107,3 +110,9 @@ class FaultControls:
         app_processes.start_api(self._rt, index)
         self.undrain_api(index)
         return code
+
+
+def _shard_service_names(rt: Runtime, shard: str) -> list[str]:
+    """The primary's service name, then each replica's."""
+    replicas = range(rt.topology.shard(shard).read_replicas)
+    return [shards.primary_name(shard), *(shards.replica_name(shard, index) for index in replicas)]

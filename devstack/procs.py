@@ -219,6 +219,41 @@ def port_free(port: int, host: str = "127.0.0.1") -> bool:
     return True
 
 
+def _listening_inodes(port: int) -> set[str]:
+    """Socket inodes listening on ``port`` (any address), from the kernel's tables in /proc/net."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            rows = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            fields = row.split()
+            # local_address is ADDR:PORT in hex; state 0A is TCP_LISTEN (include/net/tcp_states.h).
+            if len(fields) > 9 and fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                inodes.add(fields[9])
+    return inodes
+
+
+def holder_of(port: int) -> str:
+    """' by pid N (command line)' for the process listening on ``port``, or '' if that cannot be seen
+    (another user's process when we are not root, or nothing listening)."""
+    inodes = _listening_inodes(port)
+    if not inodes:
+        return ""
+    wanted = {f"socket:[{inode}]" for inode in inodes}
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            links = {str(fd.readlink()) for fd in (proc / "fd").iterdir()}
+        except OSError:
+            continue
+        if links & wanted:
+            return f" by pid {proc.name} ({pid_cmdline(int(proc.name)).strip()[:80]})"
+    return ""
+
+
 def http_status(url: str, timeout: float = 2.0, method: str = "GET") -> int | None:
     """Status code of a plain HTTP request, or None if nothing answered."""
     request = urllib.request.Request(url, method=method)  # noqa: S310 - loopback URLs we build

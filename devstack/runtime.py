@@ -50,6 +50,8 @@ class Service:
     pg: PgInstance | None = None
     marker: str = ""
     """A word of the command line, checked before `devstack down` signals a recorded pid."""
+    wanted: bool = True
+    """False once stopped on purpose (a fault control, the stack's stop): the supervisor leaves it alone."""
 
     def pid(self) -> int | None:
         if self.pg is not None:
@@ -104,6 +106,8 @@ class Runtime:
         self.drained: set[int] = set()
         """API instances taken out of nginx's upstream."""
         self.lock = threading.RLock()
+        self.closed = False
+        """Set by the stack's stop: a restart still under way may not spawn or list anything any more."""
 
     # ----------------------------------------------------------------- plan and settings
 
@@ -191,6 +195,8 @@ class Runtime:
         marker: str,
     ) -> Service:
         with self.lock:
+            if self.closed:
+                raise StartError(f"{name}: the stack is stopping")
             running = self.services.get(name)
         if running is not None and running.pid() is not None:
             # Replacing the entry would orphan the running process: nothing would ever stop it.
@@ -210,6 +216,7 @@ class Runtime:
     def stop_service(
         self, service: Service, *, sig: signal.Signals = signal.SIGTERM, timeout: float = 15.0
     ) -> int | None:
+        service.wanted = False
         if service.pg is not None:
             postgres.stop(service.pg, self.user)
             return None
@@ -231,8 +238,16 @@ class Runtime:
         with self.lock:
             return [service.record() for service in self.services.values()]
 
+    def want(self, *names: str) -> None:
+        """Mark services started again by a fault control as wanted: the supervisor watches them again."""
+        with self.lock:
+            for name in names:
+                self.services[name].wanted = True
+
     def write_services(self) -> None:
         with self.lock:
+            if self.closed:
+                return
             records = self.records()
         listing = self.paths.services_json
         tmp = listing.with_suffix(".tmp")

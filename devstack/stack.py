@@ -33,8 +33,9 @@ from devstack.layout import (
     servers_dir,
 )
 from devstack.lock import WorkdirLock, clean, down
-from devstack.procs import StartError, give_to, service_user, tail
-from devstack.runtime import STOP_ORDER, Runtime, log_stderr
+from devstack.procs import StartError, give_to, holder_of, port_free, service_user, tail
+from devstack.runtime import STOP_ORDER, Runtime, Service, log_stderr
+from devstack.supervisor import Backoff, Supervisor
 from devstack.topology import PortPlan, Topology, load_topology
 
 # The names callers import from here (python -m devstack, the pytest plugin, tests, bench/).
@@ -100,17 +101,19 @@ class LocalStack(FaultControls):
             log=log,
         )
         self._workdir_lock = WorkdirLock(self._paths)
+        self._supervisor: Supervisor | None = None
 
     # ----------------------------------------------------------------- lifecycle
 
     def start(self, *, data_only: bool = False) -> Self:
         """Start the data services, then (unless ``data_only``) migrations, the API, the worker and nginx."""
         began = time.monotonic()
+        self._rt.closed = False
         # A stack its owner forgot to stop (or a crashed test session) is still stopped at exit.
         atexit.register(self.stop)
         try:
             with self._timed("prepare"):
-                self._prepare()
+                self._prepare(data_only)
             self._start_data()
             if not data_only:
                 self.start_app()
@@ -123,6 +126,7 @@ class LocalStack(FaultControls):
 
     def start_app(self) -> None:
         """Migrations, the API instances, the worker and nginx on top of running data services."""
+        self._refuse_busy_ports(app=True)
         with self._timed("migrations"):
             self.migrate()
         with self._timed("app"), ThreadPoolExecutor(max_workers=self.ports.api_instances + 1) as pool:
@@ -148,10 +152,39 @@ class LocalStack(FaultControls):
         """Start the queue worker (``python -m app.worker``)."""
         app_processes.start_worker(self._rt)
 
+    def supervise(self, backoff: Backoff | None = None) -> None:
+        """Watch the started stack until :meth:`stop`: report a service that dies at once, restart the API
+        instances and the worker with back-off (devstack/supervisor.py)."""
+        if self._supervisor is None:
+            self._supervisor = Supervisor(self._rt, self._restart, backoff=backoff)
+            self._supervisor.start()
+
+    def _restart(self, service: Service) -> None:
+        """Start a dead API instance or worker again; one that does not come up is stopped again."""
+        try:
+            if service.role == "api":
+                app_processes.start_api(self._rt, int(service.name.removeprefix("api-")))
+            elif service.role == "worker":
+                app_processes.start_worker(self._rt)
+            else:
+                raise ValueError(f"{service.name}: role {service.role!r} is not restarted")
+        except BaseException:
+            with self._rt.lock:
+                spawned = self._rt.services.get(service.name)
+            if spawned is not None and spawned is not service and spawned.pid() is not None:
+                self._rt.stop_service(spawned)
+                spawned.wanted = True  # still wanted: the next attempt replaces it
+            raise
+
     def stop(self) -> None:
         """Stop every service this object started, in dependency order. Safe to call twice."""
         atexit.unregister(self.stop)
         rt = self._rt
+        with rt.lock:
+            rt.closed = True  # a restart under way may not spawn any more
+        if self._supervisor is not None:
+            self._supervisor.stop()
+            self._supervisor = None
         with rt.lock:
             ordered = sorted(rt.services.values(), key=lambda s: STOP_ORDER.index(s.role))
             for service in ordered:
@@ -277,7 +310,7 @@ class LocalStack(FaultControls):
         yield
         self.timings[phase] = time.monotonic() - began
 
-    def _prepare(self) -> None:
+    def _prepare(self, data_only: bool) -> None:
         paths = self._paths
         if self.reset and paths.root.exists():
             self._workdir_lock.refuse_if_taken()
@@ -288,12 +321,32 @@ class LocalStack(FaultControls):
         if paths.services_json.exists():
             self.log("a previous run left services behind; stopping them first")
             down(paths.root, log=self.log)
+        self._refuse_busy_ports(data=True, app=not data_only)
         self._workdir_lock.take()
         if paths.servers != paths.root:
             paths.link_server_dirs(self._rt.user, self.log)
         give_to(self._rt.user, *paths.server_dirs, paths.nginx / "temp")
         self._rt.load_secrets()
         self._rt.prepare_tls()
+
+    def _refuse_busy_ports(self, *, data: bool = False, app: bool = False) -> None:
+        """Before anything starts: every port it will bind must be free, or the start fails naming each busy
+        one, the service it was for, and who holds it when that can be seen."""
+        with self._rt.lock:
+            running = {name for name, service in self._rt.services.items() if service.pid() is not None}
+        busy = [
+            (name, port)
+            for name, port in self.ports.named_ports(self.topology).items()
+            if (app if name == "nginx" or name.startswith("api-") else data)
+            and name not in running
+            and not port_free(port)
+        ]
+        if busy:
+            lines = [f"port {port} ({name}) is in use{holder_of(port)}" for name, port in busy]
+            raise StartError(
+                "; ".join(lines) + "; stop what holds it, or choose other ports "
+                "(--http-port for nginx, --port-base for the rest; docs/local.md)"
+            )
 
     def _start_data(self) -> None:
         rt = self._rt

@@ -139,11 +139,16 @@ class PortPlan:
 
     def all_ports(self, topology: Topology) -> list[int]:
         """The ports this plan will bind for a topology (the HTTP port included)."""
-        ports = [self.http, self.pgbouncer, self.redis, self.s3]
-        ports += [self.api(i) for i in range(self.api_instances)]
+        return list(self.named_ports(topology).values())
+
+    def named_ports(self, topology: Topology) -> dict[str, int]:
+        """Each port this plan will bind for a topology, by the name of the service that binds it."""
+        ports = {"nginx": self.http, "pgbouncer": self.pgbouncer, "redis": self.redis, "s3": self.s3}
+        ports |= {f"api-{i}": self.api(i) for i in range(self.api_instances)}
         for shard in topology.shards:
-            ports.append(self.primary(shard.id))
-            ports += [self.replica(shard.id, j) for j in range(shard.read_replicas)]
+            ports[f"postgres:{shard.id}:primary"] = self.primary(shard.id)
+            for j in range(shard.read_replicas):
+                ports[f"postgres:{shard.id}:replica-{j}"] = self.replica(shard.id, j)
         return ports
 
 

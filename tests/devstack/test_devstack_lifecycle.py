@@ -113,18 +113,67 @@ def _stop_and_restart(private: Path, stack: LocalStack, mini_stack_file: Path) -
 
 
 def test_a_failed_start_stops_what_it_had_started(workdir: Path, mini_stack_file: Path) -> None:
-    stack = _mini(workdir, mini_stack_file)
-    # Occupy Redis's port: Redis fails while the shard and S3 start beside it.
-    with socket.socket() as blocker:
-        blocker.bind(("127.0.0.1", stack.ports.redis))
-        blocker.listen()
-        with pytest.raises(StartError, match="redis"):
-            stack.start(data_only=True)
+    ports = free_port_plan(load_topology(mini_stack_file), api_instances=1)
+    # Redis refuses its configuration and exits while the shard and S3 start beside it.
+    stack = LocalStack(
+        workdir / "state",
+        mini_stack_file,
+        ports=ports,
+        api_instances=1,
+        redis_maxmemory="not-a-size",
+        log=lambda _msg: None,
+    )
+    with pytest.raises(StartError, match="redis"):
+        stack.start(data_only=True)
     assert stack.services() == []
     # Postgres, PgBouncer and Redis carry the work dir on their command line; moto only its port.
     assert _processes_mentioning(str(stack.workdir)) == []
     assert not port_open(stack.ports.s3)
     assert not port_open(stack.ports.primary("solo"))
+
+
+def test_a_busy_port_is_named_before_anything_starts(workdir: Path, mini_stack_file: Path) -> None:
+    """`devstack up` checks every port first: the busy one is named with its service and its holder, status 1,
+    no traceback, and nothing was started."""
+    ports = free_port_plan(load_topology(mini_stack_file), api_instances=1)
+    state = workdir / "state"
+    with socket.socket() as blocker:
+        blocker.bind(("127.0.0.1", ports.primary("solo")))
+        blocker.listen()
+        done = subprocess.run(
+            [*_up_command(state, mini_stack_file, ports.base, ports.http), "--data-only"],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+    busy = f"port {ports.primary('solo')} (postgres:solo:primary) is in use by pid {os.getpid()}"
+    assert busy in done.stderr
+    assert "--port-base" in done.stderr
+    assert _processes_mentioning(str(state)) == []
+    assert not (state / "services.json").exists()
+
+
+def _up_command(state: Path, stack_file: Path, port_base: int, http_port: int) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "devstack",
+        "up",
+        "--workdir",
+        str(state),
+        "--stack-file",
+        str(stack_file),
+        "--port-base",
+        str(port_base),
+        "--http-port",
+        str(http_port),
+        "--api-instances",
+        "1",
+    ]
 
 
 def test_down_stops_a_run_whose_orchestrator_was_killed(workdir: Path, mini_stack_file: Path) -> None:
