@@ -109,7 +109,7 @@ class ServerSettings(BaseSettings):
 
     env: Literal["development", "production"] = "development"
     host: str = "127.0.0.1"
-    port: int = Field(8000, ge=1, le=65535)
+    port: int = Field(8080, ge=1, le=65535)
     workers: int = Field(1, ge=1, le=64)
     worker_concurrency: int = Field(8, ge=1, le=256, description="jobs one queue worker runs at once")
     job_timeout_seconds: int = Field(
