@@ -60,6 +60,10 @@ actionlint: setup ## actionlint (with shellcheck) over .github/workflows; make t
 image: setup ## Build the API image from app/Dockerfile with podman (cached by its inputs); prints its reference last
 	@$(PY) -m devstack.image
 
+.PHONY: rds-ca-refresh
+rds-ca-refresh: setup ## Take AWS's current RDS CA bundle into the image: fetch, check, update app/certs/ and the Dockerfile's pin
+	$(PY) scripts/rds_ca_refresh.py
+
 lint: setup ## ruff, ruff format --check, mypy strict, the import contract (lint-imports), hadolint on app/Dockerfile
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
