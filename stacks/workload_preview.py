@@ -60,8 +60,14 @@ def summary_lines(manifests: Sequence[Mapping[str, Any]], violations: Sequence[V
             f"{name:<8} requests {resources.get('requests')} limits {resources.get('limits')}"
             + (f" workers {env['NEXUS_WORKERS']}" if "NEXUS_WORKERS" in env else "")
         )
+        rolling = (deployment.get("spec", {}).get("strategy") or {}).get("rollingUpdate") or {}
+        surge = (
+            f"; rollout maxSurge {rolling.get('maxSurge')} above it (Node capacity counts it)"
+            if rolling.get("maxSurge")
+            else ""
+        )
         lines.append(
-            f"{'':<8} HPA {hpa.get('minReplicas')}-{hpa.get('maxReplicas')} pods at {target}% CPU; "
+            f"{'':<8} HPA {hpa.get('minReplicas')}-{hpa.get('maxReplicas')} pods at {target}% CPU{surge}; "
             f"{stop}grace {pod.get('terminationGracePeriodSeconds')} s"
         )
     for job in _of_kind(manifests, "Job"):

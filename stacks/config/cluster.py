@@ -466,14 +466,24 @@ def node_capacity_lines(config: StackConfig, run: object = None) -> list[str]:
             f"allocatable{taint}"
         )
     usable = [pool for pool in pools if pool.schedulable]
+    # "need" is what the stack may ask for (an HPA at its maximum during a rollout, whose surge adds pods
+    # before old ones go); "have" is what the schedulable groups hold at their maxSize.
+    hpa_max = {"api": config.api.max_replicas, "worker": config.worker.max_replicas}
     for workload in stack_workloads(config):
         per_node = {pool.name: pods_per_node(workload.request, pool.per_node) for pool in usable}
         slots = sum(per_node[pool.name] * pool.max_nodes for pool in usable)
+        count = f"{workload.max_pods} pods"
+        if workload.name in hpa_max:
+            surge = workload.max_pods - hpa_max[workload.name]
+            count += (
+                f" (HPA max {hpa_max[workload.name]} + {surge} rolling-update surge, "
+                f"{ROLLOUT_SURGE:.0%} of it)"
+            )
         lines.append(
-            f"  {workload.name}: up to {workload.max_pods} pods of {workload.request.cpu_m}m / "
-            f"{workload.request.memory_mib} MiB; room at maxSize for {slots}"
+            f"  {workload.name}: need {count} of {workload.request.cpu_m}m / "
+            f"{workload.request.memory_mib} MiB; have room for {slots} at maxSize"
         )
     need = sum((w.request.times(w.max_pods) for w in stack_workloads(config)), ZERO)
     have = sum((pool.at_max for pool in usable), ZERO)
-    lines.append(f"  all at full scale: {need.describe()} of {have.describe()} at maxSize")
+    lines.append(f"  all at full scale: need {need.describe()}; have {have.describe()} at maxSize")
     return lines

@@ -328,11 +328,15 @@ def test_preview_capacity_lines_for_prod() -> None:
         "general: m6i.2xlarge ON_DEMAND, 1-5 nodes per AZ x 3 AZs; per node 7760m CPU, 29167 MiB, 55 pods "
         "allocatable"
     )
-    # 3 API pods of 2000m per 7760m node, 15 nodes.
-    assert "    api: up to 25 pods of 2000m / 1024 MiB; room at maxSize for 45" in [
-        f"  {line}" for line in lines
-    ]
-    assert lines[-1].startswith("  all at full scale: ")
+    # 3 API pods of 2000m per 7760m node, 15 nodes; the need is the HPA's 20 plus the rollout's 25% surge.
+    indented = [f"  {line}" for line in lines]
+    assert (
+        "    api: need 25 pods (HPA max 20 + 5 rolling-update surge, 25% of it) of 2000m / 1024 MiB; "
+        "have room for 45 at maxSize"
+    ) in indented
+    assert "    coredns: need 2 pods of 100m / 70 MiB; have room for 825 at maxSize" in indented
+    assert lines[-1].startswith("  all at full scale: need ")
+    assert "; have " in lines[-1]
 
 
 @given(

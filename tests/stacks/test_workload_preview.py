@@ -28,7 +28,10 @@ def test_the_preview_shows_sizes_scaling_and_the_rules_verdict(stack: str) -> No
     lines = workload_preview.preview_lines(config, run_workloads(stack))
     text = "\n".join(lines)
     api = config.api
-    assert f"HPA {api.min_replicas}-{api.max_replicas} pods at {api.target_cpu_utilization}% CPU" in text
+    assert (
+        f"HPA {api.min_replicas}-{api.max_replicas} pods at {api.target_cpu_utilization}% CPU; "
+        "rollout maxSurge 25% above it (Node capacity counts it)"
+    ) in text
     assert f"workers {api.worker_processes}" in text
     assert lines[-1] == f"workload rules: {len(WORKLOAD_RULES)} checked, all hold"
 
