@@ -95,10 +95,12 @@ def test_the_image_bundle_is_the_system_roots_followed_by_the_pinned_rds_bundle(
     system = _run(api_image.image, "cat", SYSTEM_ROOTS).encode()
     rds = RDS_BUNDLE.read_bytes()
     assert combined == system + rds
-    system_count = len(x509.load_pem_x509_certificates(system))
+    # Counted by PEM block: Debian's store holds a root with a zero serial number, which cryptography warns
+    # about; OpenSSL (the ssl module, below) loads it.
+    system_count = system.count(b"-----BEGIN CERTIFICATE-----")
     rds_count = len(x509.load_pem_x509_certificates(rds))
     assert (system_count > 100, rds_count) == (True, 102)
-    assert len(x509.load_pem_x509_certificates(combined)) == system_count + rds_count
+    assert combined.count(b"-----BEGIN CERTIFICATE-----") == system_count + rds_count
 
 
 def test_the_apps_tls_code_loads_it_by_default(probe: dict[str, Any]) -> None:
