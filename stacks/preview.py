@@ -189,9 +189,30 @@ def render_text(run: Any, stack_file: Path) -> str:
         lines += [f"  {entry.severity}: {entry.urn or 'stack'}: {entry.message}" for entry in diagnostics]
     lines += ["", "Stack outputs (secrets masked)"]
     for name, value in sorted(run.masked_outputs.items()):
-        rendered = json.dumps(value, indent=2, sort_keys=True).replace("\n", "\n    ")
-        lines.append(f"  {name}: {rendered}")
+        lines += output_lines(name, value)
     return "\n".join(lines)
+
+
+def output_lines(name: str, value: Any) -> list[str]:
+    """One stack output for the text view. A string holding a JSON document (an IAM policy: AWS takes policy
+    documents as JSON strings) is shown parsed and indented, in its own key order, instead of as one line of
+    escaped quotes; ``--json`` keeps the string as it is."""
+    parsed = _json_document(value)
+    if parsed is not None:
+        body = json.dumps(parsed, indent=2).replace("\n", "\n    ")
+        return [f"  {name}: (a JSON string, shown parsed)", f"    {body}"]
+    rendered = json.dumps(value, indent=2, sort_keys=True).replace("\n", "\n    ")
+    return [f"  {name}: {rendered}"]
+
+
+def _json_document(value: Any) -> dict[str, Any] | list[Any] | None:
+    if not isinstance(value, str) or not value.lstrip().startswith(("{", "[")):
+        return None
+    try:
+        parsed = json.loads(value)
+    except ValueError:
+        return None
+    return parsed if isinstance(parsed, dict | list) else None
 
 
 def _counts(run: Any) -> list[str]:

@@ -411,6 +411,35 @@ def test_preview_text_shows_the_plan() -> None:
     assert "shard-a" in text
 
 
+def test_preview_text_shows_iam_documents_parsed_and_json_keeps_the_string() -> None:
+    code, text, _ = _preview("--stack", "dev")
+    assert code == 0
+    outputs = text.split("Stack outputs (secrets masked)", 1)[1]
+    assert '\\"' not in outputs, "no output is shown as one line of escaped JSON"
+    lines = outputs.splitlines()
+    start = lines.index("  apiPolicyDocument: (a JSON string, shown parsed)")
+    end = next(i for i in range(start + 1, len(lines)) if lines[i].startswith("  ") and lines[i][2] != " ")
+    shown = json.loads("\n".join(lines[start + 1 : end]))
+    code, document, _ = _preview("--stack", "dev", "--json")
+    kept = json.loads(document)["outputs"]["apiPolicyDocument"]
+    assert isinstance(kept, str), "the --json document is unchanged: the output is the string AWS takes"
+    assert shown == json.loads(kept)
+    assert {statement["Sid"] for statement in shown["Statement"]} >= {"TenantObjects", "ReadDatabaseSecrets"}
+
+
+def test_output_lines_parse_only_json_documents() -> None:
+    from stacks.preview import output_lines
+
+    assert output_lines("name", "nexus-dev-eks") == ['  name: "nexus-dev-eks"']
+    assert output_lines("secret", "[secret]") == ['  secret: "[secret]"']
+    assert output_lines("count", "3") == ['  count: "3"']
+    assert output_lines("broken", "{not json") == ['  broken: "{not json"']
+    assert output_lines("doc", '{"b": 1, "a": [2]}') == [
+        "  doc: (a JSON string, shown parsed)",
+        '    {\n      "b": 1,\n      "a": [\n        2\n      ]\n    }',
+    ]
+
+
 def test_preview_refuses_a_bad_config_without_traceback(tmp_path: Path) -> None:
     bad = tmp_path / "Pulumi.bad.yaml"
     bad.write_text("config:\n  aws:region: us-east-1\n  nexus:shards:\n    shard-a:\n      tenants: [a, a]\n")
