@@ -245,14 +245,17 @@ class Runtime:
                 self.services[name].wanted = True
 
     def write_services(self) -> None:
+        # Under the lock as a whole: two writers (API instances started in parallel, the supervisor) would
+        # otherwise share the temporary file, and the second rename would find it gone.
         with self.lock:
             if self.closed:
                 return
             records = self.records()
-        listing = self.paths.services_json
-        tmp = listing.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"workdir": str(self.paths.root), "services": records}, indent=2) + "\n")
-        tmp.replace(listing)
+            listing = self.paths.services_json
+            tmp = listing.with_suffix(".tmp")
+            document = {"workdir": str(self.paths.root), "services": records}
+            tmp.write_text(json.dumps(document, indent=2) + "\n")
+            tmp.replace(listing)
 
     def chown_to_service_user(self, *paths: Path) -> None:
         """Hand files the servers read to the service user (a no-op when that is already us)."""
