@@ -19,13 +19,16 @@ once the process has run for 60 s.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import signal
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
-from devstack.procs import pid_alive, tail
+from devstack.procs import pid_alive, pid_cmdline, tail
 from devstack.runtime import Runtime, Service
 
 POLL_SECONDS = 0.25
@@ -145,10 +148,16 @@ class Supervisor:
                 self._begin_restart(service, watch)
 
     def _report(self, service: Service, watch: _Watch, now: float) -> None:
-        old_pid = self._pids.get(service.name)
+        old_pid = service.proc.pid if service.proc is not None else self._pids.get(service.name)
         self._reported[service.name] = old_pid
         how = describe_exit(service.proc.returncode if service.proc is not None else None)
         what = f"{service.name} (pid {old_pid}) {how}"
+        if service.proc is not None:
+            # uvicorn's workers outlive a manager killed with SIGKILL and keep its port: a container's
+            # death takes all of its processes with it, so the group goes too.
+            left = _stop_group(service.proc.pid)
+            if left:
+                what += f"; stopped {len(left)} process(es) it left behind: {', '.join(left)}"
         self._rt.write_services()
         if service.role in RESTARTED_ROLES:
             watch.attempts += 1
@@ -179,13 +188,12 @@ class Supervisor:
         except Exception as exc:
             if self._stopping.is_set():
                 return
-            first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             watch.attempts += 1
             delay = self._backoff.delay(watch.attempts)
             watch.next_try = time.monotonic() + delay
             self._say(
-                f"{service.name}: restart {watch.attempts - 1} failed ({first_line}); "
-                f"next try in {delay:.0f}s"
+                f"{service.name}: restart {watch.attempts - 1} failed ({_summary(exc)}); "
+                f"next try in {delay:.0f}s; log {service.log_path}"
             )
         else:
             with self._rt.lock:
@@ -204,6 +212,37 @@ class Supervisor:
     def _say(self, message: str) -> None:
         if not self._stopping.is_set():
             self._rt.log(message)
+
+
+def _summary(exc: BaseException) -> str:
+    """A StartError in one line: what failed, and the last line of the service's log it quotes."""
+    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+    if not lines:
+        return type(exc).__name__
+    what = lines[0].split("; last lines of ", 1)[0]
+    return f"{what}; its log ends: {lines[-1][:200]}" if len(lines) > 1 else what
+
+
+def _stop_group(pgid: int) -> list[str]:
+    """SIGKILL what is left of a dead service's process group; returns 'pid (command)' of each process.
+
+    Each service is spawned in a session of its own (devstack/procs.py), so its group id is its pid and
+    holds exactly the processes it started."""
+    left = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        # After the command: state, ppid, pgrp (proc(5)); a zombie has nothing left to stop.
+        if len(fields) > 2 and fields[2] == str(pgid) and fields[0] != "Z":
+            left.append(f"{proc.name} ({pid_cmdline(int(proc.name)).strip()[:60]})")
+    if left:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pgid, signal.SIGKILL)
+    return left
 
 
 def _live_pid(service: Service) -> int | None:

@@ -8,12 +8,14 @@ import os
 import queue
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
@@ -21,9 +23,9 @@ import pytest
 import yaml
 
 from devstack import free_port_plan, load_topology
-from devstack.procs import http_status, pid_alive
+from devstack.procs import StartError, http_status, pid_alive
 from devstack.stack import DEFAULT_STACK_FILE, REPO_ROOT
-from devstack.supervisor import Backoff, describe_exit
+from devstack.supervisor import Backoff, _summary, describe_exit
 
 
 @pytest.mark.unit
@@ -40,6 +42,13 @@ def test_exit_codes_read_as_a_person_would_say_them() -> None:
     assert describe_exit(-9) == "killed by SIGKILL"
     assert describe_exit(3) == "exited with code 3"
     assert describe_exit(None) == "gone"
+
+
+@pytest.mark.unit
+def test_a_failed_restart_is_told_in_one_line_with_the_end_of_its_log() -> None:
+    failure = StartError("api-0 /readyz exited with code 3; last lines of /x/api-0.log:\nstarting\nno port")
+    assert _summary(failure) == "api-0 /readyz exited with code 3; its log ends: no port"
+    assert _summary(StartError("worker: the stack is stopping")) == "worker: the stack is stopping"
 
 
 class _Lines:
@@ -94,6 +103,30 @@ def _pid_of(state: Path, name: str) -> int:
     raise LookupError(name)
 
 
+def _children(pid: int) -> list[int]:
+    return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+@contextmanager
+def _holding(port: int) -> Iterator[None]:
+    """Listen on ``port`` as soon as the dying holder lets go of it, until the block ends."""
+    deadline = time.monotonic() + 10
+    while True:
+        sock = socket.socket()
+        # The killed instance's connections linger in TIME_WAIT on the port; a listener may still bind.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+            break
+        except OSError:
+            sock.close()
+            assert time.monotonic() < deadline, f"port {port} never came free"
+            time.sleep(0.05)
+    with sock:
+        sock.listen()
+        yield
+
+
 @pytest.mark.integration
 @pytest.mark.slow
 def test_a_killed_api_instance_and_worker_are_reported_and_restarted(workdir: Path) -> None:
@@ -116,7 +149,7 @@ def test_a_killed_api_instance_and_worker_are_reported_and_restarted(workdir: Pa
         "--api-instances",
         "1",
         "--api-workers",
-        "1",
+        "2",
     ]
     with subprocess.Popen(
         cmd, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
@@ -133,7 +166,8 @@ def test_a_killed_api_instance_and_worker_are_reported_and_restarted(workdir: Pa
             killed_at = time.monotonic()
             report = lines.wait_for(f"api-0 (pid {api_pid})", timeout=30)
             reported_after = time.monotonic() - killed_at
-            assert "killed by SIGTERM" in report
+            # uvicorn's process manager (two workers) stops them and exits 0 on SIGTERM.
+            assert f"api-0 (pid {api_pid}) exited with code 0" in report
             assert "restarting it in 1s (restart 1" in report
             restarted = lines.wait_for("api-0 restarted (pid ", timeout=90)
             new_pid = int(restarted.split("(pid ", 1)[1].split(")", 1)[0])
@@ -145,6 +179,30 @@ def test_a_killed_api_instance_and_worker_are_reported_and_restarted(workdir: Pa
             assert _pid_of(state, "api-0") == new_pid
             assert http_status(f"http://127.0.0.1:{ports.api(0)}/readyz") == 200
             assert http_status(f"http://127.0.0.1:{ports.http}/readyz") == 200
+
+            # SIGKILL to the instance's process manager: its uvicorn workers would live on, holding the port.
+            # They go with it (the process group), and the restart, within 60 s of the last, waits 2 s.
+            manager = new_pid
+            workers = _children(manager)
+            assert len(workers) >= 2, workers  # two uvicorn workers (and multiprocessing's resource tracker)
+            os.kill(manager, signal.SIGKILL)
+            report = lines.wait_for(f"api-0 (pid {manager})", timeout=30)
+            assert "killed by SIGKILL; stopped " in report
+            assert all(f"{pid} (" in report for pid in workers), report
+            assert "restarting it in 2s (restart 2" in report
+            lines.wait_for("api-0 restarted (pid ", timeout=90)
+            assert not any(Path(f"/proc/{pid}").exists() for pid in workers)
+            assert http_status(f"http://127.0.0.1:{ports.api(0)}/readyz") == 200
+
+            # A restart that fails (its port taken meanwhile) is retried after a doubled delay.
+            killed = _pid_of(state, "api-0")
+            os.kill(killed, signal.SIGKILL)
+            lines.wait_for(f"api-0 (pid {killed})", timeout=30)
+            with _holding(ports.api(0)):
+                failed = lines.wait_for("api-0: restart 3 failed (", timeout=90)
+                assert "next try in 8s" in failed
+            lines.wait_for("api-0 restarted (pid ", timeout=90)
+            assert http_status(f"http://127.0.0.1:{ports.api(0)}/readyz") == 200
 
             # The worker, killed without a chance to finish: the same.
             worker_pid = _pid_of(state, "worker")
