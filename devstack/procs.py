@@ -250,7 +250,8 @@ def holder_of(port: int) -> str:
         except OSError:
             continue
         if links & wanted:
-            return f" by pid {proc.name} ({pid_cmdline(int(proc.name)).strip()[:80]})"
+            command = " ".join(pid_cmdline(int(proc.name)).split())
+            return f" by pid {proc.name} ({command[:80]})"
     return ""
 
 

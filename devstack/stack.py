@@ -118,7 +118,8 @@ class LocalStack(FaultControls):
             if not data_only:
                 self.start_app()
         except BaseException:
-            self.log("start failed; stopping what was started")
+            if self._rt.services:  # a busy port, say, is refused before anything starts
+                self.log("start failed; stopping what was started")
             self.stop()
             raise
         self.timings["total"] = time.monotonic() - began

@@ -238,7 +238,7 @@ def _stop_group(pgid: int) -> list[str]:
             continue
         # After the command: state, ppid, pgrp (proc(5)); a zombie has nothing left to stop.
         if len(fields) > 2 and fields[2] == str(pgid) and fields[0] != "Z":
-            left.append(f"{proc.name} ({pid_cmdline(int(proc.name)).strip()[:60]})")
+            left.append(f"{proc.name} ({' '.join(pid_cmdline(int(proc.name)).split())[:60]})")
     if left:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(pgid, signal.SIGKILL)
