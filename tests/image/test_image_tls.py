@@ -5,6 +5,7 @@ that CA)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 from pathlib import Path
@@ -15,7 +16,7 @@ from cryptography import x509
 from image_support import api_run
 
 from devstack import LocalStack
-from devstack.image import PODMAN, ULIMITS, Built
+from devstack.image import BUILD_FLAGS, PODMAN, ULIMITS, Built
 from infra.k8s.manifests import IMAGE_DB_CA_BUNDLE
 from tests.support.harness import PROJECT_DIR
 
@@ -124,3 +125,32 @@ def test_it_verifies_the_server_the_same_code_path_as_against_the_stack_ca(probe
     # it, and the same code given that CA (as NEXUS_DB_CA_BUNDLE does locally) connects over TLS.
     assert probe["with_image_bundle"] == "refused: unable to get local issuer certificate"
     assert probe["with_stack_ca"] == "connected, tls=True"
+
+
+def test_the_build_refuses_a_bundle_that_does_not_match_the_pin(api_image: Built) -> None:
+    """The db-ca stage built with another pin (as if the file had changed): sha256sum -c stops the build."""
+    if api_image.base.startswith("("):
+        pytest.skip("the image came from CI's archive: no local base to build a stage from")
+    wrong = hashlib.sha256(b"not the bundle").hexdigest()
+    done = subprocess.run(
+        [
+            *PODMAN,
+            "build",
+            *BUILD_FLAGS,
+            "--from",
+            api_image.base,
+            "--target",
+            "db-ca",
+            "--build-arg",
+            f"RDS_CA_BUNDLE_SHA256={wrong}",
+            "--file",
+            str(PROJECT_DIR / "app" / "Dockerfile"),
+            str(PROJECT_DIR),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode != 0
+    assert "rds-global-bundle.pem: FAILED" in done.stdout + done.stderr
