@@ -9,8 +9,11 @@ first value set becomes the default for later contexts), the event loop belongs 
 program's own modules are dropped from ``sys.modules`` afterwards so that the next run imports them anew.
 Runs are serialised by a lock because the environment, ``sys.modules`` and ``sys.path`` are process-wide.
 
-The program runs as ``pulumi up`` would run it (not a dry run): every output is known, so applies run and
-their results are what the tests see.
+The program runs as ``pulumi preview`` runs it, a dry run (``pulumi.runtime.is_dry_run()`` is True), unless
+``dry_run=False`` asks for ``pulumi up``. The recording monitor answers every registration with the values AWS
+would compute, so every output is known either way, applies run, and the records are the same (a test checks
+it); what differs is what the program itself does on a dry run (it only warns about example values that a
+real update refuses, stacks/program.py).
 
 One SDK internal is swapped during a run: ``pulumi.runtime.stack.wait_for_rpcs``. The SDK's version waits for
 the program's outstanding outputs with ``asyncio.wait(FIRST_COMPLETED)`` in a loop, re-arming a callback on
@@ -65,6 +68,7 @@ def run_program(
     secret_keys: Sequence[str] = (),
     main: str = ".",
     organization: str = "organization",
+    dry_run: bool = True,
 ) -> ProgramRun:
     """Run the program in ``project_dir`` (``main`` as in Pulumi.yaml) with raw engine config.
 
@@ -82,7 +86,7 @@ def run_program(
     def body() -> None:
         try:
             _run_in_this_thread(
-                root / main, monitor, engine, project, stack, config, secret_keys, organization
+                root / main, monitor, engine, project, stack, config, secret_keys, organization, dry_run
             )
         except BaseException as exc:
             outcome["error"] = exc
@@ -145,6 +149,7 @@ def _run_in_this_thread(
     config: Mapping[str, str],
     secret_keys: Sequence[str],
     organization: str,
+    dry_run: bool,
 ) -> None:
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
@@ -157,7 +162,7 @@ def _run_in_this_thread(
             monitor=monitor,
             engine=engine,
             parallel=None,
-            dry_run=False,
+            dry_run=dry_run,
             organization=organization,
             root_directory=str(program.parent if program.is_file() else program),
         )

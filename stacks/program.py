@@ -13,9 +13,13 @@ from infra.network import Network, NetworkArgs
 from infra.registry import ImageRepository, ImageRepositoryArgs
 from stacks.compute import build_compute, cluster_name, export_compute
 from stacks.config import ConfigError, StackConfig, load
+from stacks.config.placeholders import find_placeholders
 from stacks.datastores import build_datastores, export_datastores
 from stacks.shards import build_shards, shards_output, tenant_map_output
 from stacks.workloads import build_workloads
+
+PLACEHOLDER_WARNING = "placeholder: "
+"""Prefix of the preview's warning for each example value (the offline preview lists them from it)."""
 
 IMAGES_KEPT = 100
 """Tagged API images kept in ECR: one per merge to main, so about the last hundred merges stay deployable."""
@@ -27,10 +31,27 @@ def read_config() -> StackConfig:
 
     raw = dict(get_config_env())
     try:
-        return load(raw, stack=pulumi.get_stack(), project=pulumi.get_project())
+        config = load(raw, stack=pulumi.get_stack(), project=pulumi.get_project())
     except ConfigError as exc:
         # RunError is reported by the language host as a plain message, without a traceback.
         raise pulumi.RunError("invalid stack config:\n  " + "\n  ".join(exc.problems)) from None
+    refuse_placeholders(raw)
+    return config
+
+
+def refuse_placeholders(raw: dict[str, str]) -> None:
+    """A real ``pulumi up`` stops before any resource while the config holds an example value; a preview
+    (a dry run: ``pulumi preview``, the offline preview) only warns, once per value."""
+    placeholders = find_placeholders(raw)
+    if not placeholders:
+        return
+    if not pulumi.runtime.is_dry_run():
+        raise pulumi.RunError(
+            "stack config still holds example values (docs/operations.md, first deploy):\n  "
+            + "\n  ".join(placeholders)
+        )
+    for line in placeholders:
+        pulumi.log.warn(f"{PLACEHOLDER_WARNING}{line}")
 
 
 def main() -> None:
@@ -109,7 +130,7 @@ def main() -> None:
     pulumi.export("tenantMap", tenant_map)
     pulumi.export("shards", shards_output(shards))
     export_datastores(datastores)
-    export_compute(compute)
+    export_compute(compute, cfg.alb.domain_name)
     pulumi.export("ecrRepositoryUrl", registry.repository_url)
     # The image the workloads run: CI reads it back so that a pull request's preview keeps the deployed image.
     pulumi.export("apiImage", cfg.api.image)

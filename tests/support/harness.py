@@ -40,6 +40,7 @@ __all__ = [
     "config_problems",
     "raw_stack_config",
     "run_stack",
+    "run_update",
     "stack_config",
     "with_changes",
 ]
@@ -74,7 +75,8 @@ def with_changes(stack: str, **sections: Mapping[str, Any]) -> dict[str, str]:
 def run_stack(
     source: str | Path | Mapping[str, Any], *, stack: str | None = None, cache: bool = True
 ) -> StackRun:
-    """Run the project with a stack file (path, or a bare name such as ``"prod"``) or a config dict.
+    """Run the project with a stack file (path, or a bare name such as ``"prod"``) or a config dict, as
+    ``pulumi preview`` runs it (a dry run).
 
     A dict is written like a stack file's ``config:`` map (``{"aws:region": "us-east-1", "nexus:shards":
     {...}}``); ``stack`` names the stack (default ``test``). ``cache=False`` forces a fresh run.
@@ -88,6 +90,16 @@ def run_stack(
     elif not path.is_absolute():
         path = PROJECT_DIR / path
     return (_cached_file if cache else _file_run)(str(path), stack)
+
+
+def run_update(source: str | Path | Mapping[str, Any], *, stack: str | None = None) -> StackRun:
+    """Run as ``pulumi up`` does (not a dry run, so example values are refused); ``run_stack`` runs as
+    ``pulumi preview``. Never cached."""
+    if isinstance(source, Mapping):
+        return run_config(dict(source), project_dir=PROJECT_DIR, stack=stack or "test", dry_run=False)
+    path = Path(source)
+    path = PROJECT_DIR / f"Pulumi.{source}.yaml" if not path.suffix else PROJECT_DIR / path
+    return run_stack_file(path, project_dir=PROJECT_DIR, stack=stack, dry_run=False)
 
 
 def config_problems(source: str | Path | Mapping[str, Any], *, stack: str | None = None) -> list[str]:
