@@ -68,8 +68,8 @@ def alb_problems(config: StackConfig) -> list[str]:
         )
     if config.alb.domain_name is not None and config.alb.certificate_arn is None:
         problems.append(
-            "nexus:alb.domainName: the url is https://<domainName>, which needs nexus:alb.certificateArn (an ACM "
-            "certificate for that name); set both, or neither (dev: plain HTTP on the ALB's own name)"
+            "nexus:alb.domainName: the url is https://<domainName>, which needs nexus:alb.certificateArn "
+            "(an ACM certificate for that name); set both, or neither (dev: plain HTTP on the ALB's own name)"
         )
     if not config.is_prod:
         return problems

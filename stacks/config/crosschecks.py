@@ -14,8 +14,8 @@ from stacks.capacity import capacity_problems, shard_name_problems, stack_name_p
 from stacks.config.alb import alb_problems
 from stacks.config.aws_values import log_retention_problems, tag_problems
 from stacks.config.cache import prod_cache_problems
-from stacks.config.images import prod_image_problems
 from stacks.config.cluster import api_reachability_problems, cluster_prod_problems, node_capacity_problems
+from stacks.config.images import prod_image_problems
 from stacks.config.network import zone_region_problems
 from stacks.config.storage import prod_storage_problems
 
