@@ -69,9 +69,12 @@ def run_program(
     main: str = ".",
     organization: str = "organization",
     dry_run: bool = True,
+    stack_outputs: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> ProgramRun:
     """Run the program in ``project_dir`` (``main`` as in Pulumi.yaml) with raw engine config.
 
+    ``stack_outputs`` holds the outputs of the backend's other stacks by fully qualified name
+    (``organization/<project>/<stack>``), for the program's StackReferences.
     ``config`` maps ``namespace:key`` to strings (structured values JSON-encoded), as the engine passes it.
     A ``pulumi.RunError`` (e.g. invalid stack config) comes back as ``ProgramRun.error``; an emulation
     failure (duplicate URN, unmocked invoke, impossible auto-name) as EmulationError; anything else as
@@ -79,7 +82,9 @@ def run_program(
     """
     root = Path(project_dir).resolve()
     region = config.get("aws:region") or DEFAULT_REGION
-    monitor = RecordingMonitor(project=project, stack=stack, default_region=region)
+    monitor = RecordingMonitor(
+        project=project, stack=stack, default_region=region, stack_outputs=stack_outputs
+    )
     engine = RecordingEngine()
     outcome: dict[str, BaseException | None] = {"error": None}
 

@@ -10,7 +10,6 @@ import pulumi_aws as aws
 
 from infra.iam_policies import ALB_ACCESS_LOG_PREFIX
 from infra.network import Network, NetworkArgs
-from infra.registry import ImageRepository, ImageRepositoryArgs
 from stacks.compute import build_compute, cluster_name, export_compute
 from stacks.config import ConfigError, StackConfig, load
 from stacks.config.placeholders import find_placeholders
@@ -20,9 +19,6 @@ from stacks.workloads import build_workloads
 
 PLACEHOLDER_WARNING = "placeholder: "
 """Prefix of the preview's warning for each example value (the offline preview lists them from it)."""
-
-IMAGES_KEPT = 100
-"""Tagged API images kept in ECR: one per merge to main, so about the last hundred merges stay deployable."""
 
 
 def read_config() -> StackConfig:
@@ -111,12 +107,8 @@ def main() -> None:
         alb_depends_on=[log_bucket] if log_bucket is not None else [],
     )
 
-    # Where CI pushes the API image (tagged by commit) before deploying it by digest (docs/operations.md).
-    registry = ImageRepository(
-        f"{cfg.name_prefix}-images",
-        ImageRepositoryArgs(keep_images=IMAGES_KEPT, is_prod=cfg.is_prod),
-        opts=aws_opts,
-    )
+    # The image repository is the account bootstrap's (bootstrap/, stacks/bootstrap/program.py): CI pushes the
+    # image there before this stack's first `up` deploys it by digest.
 
     # The API and the worker on the cluster: identities, settings, secrets, migrations, Deployments, scaling.
     build_workloads(
@@ -131,6 +123,5 @@ def main() -> None:
     pulumi.export("shards", shards_output(shards))
     export_datastores(datastores)
     export_compute(compute, cfg.alb.domain_name)
-    pulumi.export("ecrRepositoryUrl", registry.repository_url)
     # The image the workloads run: CI reads it back so that a pull request's preview keeps the deployed image.
     pulumi.export("apiImage", cfg.api.image)

@@ -11,7 +11,10 @@ forgotten example can never create a resource. What counts as an example value, 
   ``203.0.113.0/24`` (RFC 5737, TEST-NET-1/2/3) and ``2001:db8::/32`` (RFC 3849);
 - the domains reserved for examples: ``example.com``, ``example.net``, ``example.org`` and names under them
   (RFC 2606 section 3), and the reserved top-level domains ``.example``, ``.test``, ``.invalid`` (section 2);
-- the all-zero UUID that stands for an ACM certificate id, and an all-zero ``sha256`` image digest.
+- the all-zero UUID that stands for an ACM certificate id (or a connection id), and an all-zero ``sha256``
+  image digest;
+- GitHub's example organisation ``octo-org`` (GitHub docs, "About security hardening with OpenID Connect",
+  ``repo:octo-org/octo-repo:...``) as the owner of a repository.
 
 The check walks the raw config (every key of every namespace, at any depth), so a key added later is covered
 without registering it here.
@@ -34,6 +37,7 @@ EXAMPLE_DOMAINS = ("example.com", "example.net", "example.org")
 RESERVED_TLDS = ("example", "test", "invalid")
 ZERO_UUID = "00000000-0000-0000-0000-000000000000"
 ZERO_DIGEST = "sha256:" + "0" * 64
+GITHUB_EXAMPLE_OWNER = "octo-org"
 _HOSTNAME = re.compile(r"^(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z]+\.?$", re.IGNORECASE)
 
 
@@ -46,6 +50,8 @@ def _why(value: str) -> str | None:
         return "an all-zero id (a sample certificate)"
     if ZERO_DIGEST in value:
         return "an all-zero image digest"
+    if value == GITHUB_EXAMPLE_OWNER or value.startswith(f"{GITHUB_EXAMPLE_OWNER}/"):
+        return f"GitHub's example organisation {GITHUB_EXAMPLE_OWNER}"
     network = _network(value)
     if network is not None:
         for documentation in DOCUMENTATION_NETWORKS:

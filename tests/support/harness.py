@@ -37,8 +37,10 @@ __all__ = [
     "STACK_FILES",
     "RecordedResource",
     "StackRun",
+    "bootstrap_config",
     "config_problems",
     "raw_stack_config",
+    "run_bootstrap",
     "run_stack",
     "run_update",
     "stack_config",
@@ -100,6 +102,36 @@ def run_update(source: str | Path | Mapping[str, Any], *, stack: str | None = No
     path = Path(source)
     path = PROJECT_DIR / f"Pulumi.{source}.yaml" if not path.suffix else PROJECT_DIR / path
     return run_stack_file(path, project_dir=PROJECT_DIR, stack=stack, dry_run=False)
+
+
+BOOTSTRAP_DIR = PROJECT_DIR / "bootstrap"
+
+
+def bootstrap_config(stack: str) -> dict[str, Any]:
+    """``bootstrap/Pulumi.<stack>.yaml``'s ``config:`` map (a fresh copy), to vary for run_bootstrap."""
+    document = yaml.safe_load((BOOTSTRAP_DIR / f"Pulumi.{stack}.yaml").read_text())
+    return copy.deepcopy(dict(document["config"]))
+
+
+def run_bootstrap(
+    stack: str,
+    config: Mapping[str, Any] | None = None,
+    *,
+    dry_run: bool = True,
+    stack_outputs: Mapping[str, Mapping[str, Any]] | None = None,
+) -> StackRun:
+    """Run the account bootstrap (bootstrap/) with its stack file, or with ``config`` written like one."""
+    if config is None:
+        return run_stack_file(
+            BOOTSTRAP_DIR / f"Pulumi.{stack}.yaml",
+            project_dir=BOOTSTRAP_DIR,
+            stack=stack,
+            dry_run=dry_run,
+            stack_outputs=stack_outputs,
+        )
+    return run_config(
+        dict(config), project_dir=BOOTSTRAP_DIR, stack=stack, dry_run=dry_run, stack_outputs=stack_outputs
+    )
 
 
 def config_problems(source: str | Path | Mapping[str, Any], *, stack: str | None = None) -> list[str]:
