@@ -9,11 +9,13 @@ first value set becomes the default for later contexts), the event loop belongs 
 program's own modules are dropped from ``sys.modules`` afterwards so that the next run imports them anew.
 Runs are serialised by a lock because the environment, ``sys.modules`` and ``sys.path`` are process-wide.
 
-The program runs as ``pulumi preview`` runs it, a dry run (``pulumi.runtime.is_dry_run()`` is True), unless
-``dry_run=False`` asks for ``pulumi up``. The recording monitor answers every registration with the values AWS
-would compute, so every output is known either way, applies run, and the records are the same (a test checks
-it); what differs is what the program itself does on a dry run (it only warns about example values that a
-real update refuses, stacks/program.py).
+The program runs as ``pulumi up`` would run it (not a dry run) unless ``dry_run=True`` asks for ``pulumi
+preview`` (``pulumi.runtime.is_dry_run()`` is then True). The recording monitor answers every registration
+with the values AWS would compute, so every output is known either way and applies run; the differences are
+the engine's own: an input fed ``None`` vanishes on an update but is unknown on a preview, and the program
+may act on the flag (stacks/program.py only warns about example values that a real update refuses). The
+project's previews (stacks.preview, stacks.cost, judges, the test harness) run as dry runs; a test checks
+that the shipped stacks record the same resources and inputs either way.
 
 One SDK internal is swapped during a run: ``pulumi.runtime.stack.wait_for_rpcs``. The SDK's version waits for
 the program's outstanding outputs with ``asyncio.wait(FIRST_COMPLETED)`` in a loop, re-arming a callback on
@@ -68,7 +70,7 @@ def run_program(
     secret_keys: Sequence[str] = (),
     main: str = ".",
     organization: str = "organization",
-    dry_run: bool = True,
+    dry_run: bool = False,
     stack_outputs: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> ProgramRun:
     """Run the program in ``project_dir`` (``main`` as in Pulumi.yaml) with raw engine config.

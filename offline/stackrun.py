@@ -216,7 +216,7 @@ def run_stack_file(
     *,
     project_dir: str | Path | None = None,
     stack: str | None = None,
-    dry_run: bool = True,
+    dry_run: bool = False,
     stack_outputs: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> StackRun:
     """Run the project with a ``Pulumi.<stack>.yaml`` (the project is the file's directory by default)."""
@@ -232,7 +232,7 @@ def run_config(
     project_dir: str | Path,
     stack: str,
     secret_keys: tuple[str, ...] = (),
-    dry_run: bool = True,
+    dry_run: bool = False,
     stack_outputs: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> StackRun:
     """Run the project with config written like a stack file's ``config:`` map."""
@@ -250,7 +250,7 @@ def _run(
     project: ProjectFile,
     parsed: StackFile,
     *,
-    dry_run: bool = True,
+    dry_run: bool = False,
     stack_outputs: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> StackRun:
     run = run_program(

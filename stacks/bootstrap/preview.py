@@ -52,7 +52,7 @@ def referenced_outputs(stack_file: Path) -> dict[str, Mapping[str, Any]]:
     main_file = ROOT / f"Pulumi.{name.rsplit('/', 1)[1]}.yaml"
     if not main_file.exists():
         return {}  # the engine then refuses the reference, naming the stack
-    run = run_stack_file(main_file, project_dir=ROOT)
+    run = run_stack_file(main_file, project_dir=ROOT, dry_run=True)
     return {name: run.raw.outputs} if run.error is None else {}
 
 

@@ -146,11 +146,11 @@ def config_problems(source: str | Path | Mapping[str, Any], *, stack: str | None
 
 
 def _file_run(path: str, stack: str | None) -> StackRun:
-    return run_stack_file(path, project_dir=PROJECT_DIR, stack=stack)
+    return run_stack_file(path, project_dir=PROJECT_DIR, stack=stack, dry_run=True)
 
 
 def _config_run(key: str, stack: str) -> StackRun:
-    return run_config(json.loads(key), project_dir=PROJECT_DIR, stack=stack)
+    return run_config(json.loads(key), project_dir=PROJECT_DIR, stack=stack, dry_run=True)
 
 
 _cached_file = lru_cache(maxsize=64)(_file_run)
