@@ -114,18 +114,26 @@ def state_access_policy(*, bucket_arn: str, key_arn: str, write_state: bool) -> 
     )
 
 
+BOOTSTRAP_ROLE_KEYS: Final = ("preview", "plan", "deploy", "image-read", "image-push", "runner-*")
+"""The bootstrap's own roles (``<name_prefix>-<key>``): no deploy role may change them, its own included."""
+
+
 def project_iam_policy(*, account_id: str, name_prefix: str) -> Document:
     """IAM for the deploy role, which PowerUserAccess leaves out: only the project's own roles, policies and
     instance profiles (every name the program gives starts with ``<name_prefix>-``), passing them to AWS
-    services, and the service-linked roles EKS, RDS, ElastiCache and ELB create on first use."""
+    services, and the service-linked roles EKS, RDS, ElastiCache and ELB create on first use. The CI roles
+    themselves are denied, so a deploy cannot widen its own trust or permissions (an explicit deny wins over
+    any allow: IAM user guide, "Policy evaluation logic")."""
     owned = [
         f"arn:aws:iam::{account_id}:role/{name_prefix}-*",
         f"arn:aws:iam::{account_id}:policy/{name_prefix}-*",
         f"arn:aws:iam::{account_id}:instance-profile/{name_prefix}-*",
     ]
+    ci_roles = [f"arn:aws:iam::{account_id}:role/{name_prefix}-{key}" for key in BOOTSTRAP_ROLE_KEYS]
     return _document(
         [
             {"Sid": "ProjectIam", "Effect": "Allow", "Action": "iam:*", "Resource": owned},
+            {"Sid": "NotTheCiRoles", "Effect": "Deny", "Action": "iam:*", "Resource": ci_roles},
             {
                 "Sid": "ReadIam",
                 "Effect": "Allow",

@@ -74,6 +74,9 @@ def test_the_deploy_roles_iam_is_confined_to_the_projects_names() -> None:
     ]
     for statement in document["Statement"]:
         assert not (statement["Action"] == "iam:*" and statement["Resource"] == "*")
+    (deny,) = [s for s in document["Statement"] if s["Effect"] == "Deny"]
+    assert "arn:aws:iam::210987654321:role/nexus-prod-deploy" in deny["Resource"]
+    assert "arn:aws:iam::210987654321:role/nexus-prod-runner-*" in deny["Resource"]
 
 
 def test_the_runner_outside_a_vpc_gets_no_ec2_permission() -> None:
