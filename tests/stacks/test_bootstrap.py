@@ -250,3 +250,14 @@ def test_the_bootstrap_keys_are_declared_and_documented() -> None:
     for model in (GitHubConfig, RunnerConfig):
         for doc in model_keys(model):
             assert doc.row() in docs, f"regenerate the row of {doc.path}"
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_every_policy_rule_holds_on_the_bootstrap_with_its_runner(stack: str) -> None:
+    from policy import RULES, check_rule, from_records
+
+    resources = list(from_records(_with_runner(stack)))
+    violations = [(rule.name, v.message) for rule in RULES for v in check_rule(rule, resources)]
+    assert violations == []
+    # The ECR rule did look at the bootstrap's repository (the main stacks have none any more).
+    assert any(r.type == "aws:ecr/repository:Repository" for r in resources)
