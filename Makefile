@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STACK ?= dev
 STAMP := $(VENV)/.requirements.sha
 
-.PHONY: help setup local local-down test test-unit test-infra test-integration preview preview-diff cost lint format bench clean policy actionlint cfn-lint checkov image
+.PHONY: help setup local local-down test test-unit test-infra test-integration preview preview-diff cost lint format bench clean policy actionlint cfn-lint checkov image bootstrap-preview
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-18s %s\n", $$1, $$2}'
@@ -40,6 +40,9 @@ preview-diff: setup ## Change view of an edited stack file: make preview-diff ST
 	$(if $(CONFIG),,$(error CONFIG=<edited stack file> is required))
 	$(PY) -m stacks.preview --stack $(STACK) --config-file $(CONFIG) \
 		$(if $(AGAINST_JSON),--against-json $(AGAINST_JSON),--against $(or $(AGAINST),Pulumi.$(STACK).yaml))
+
+bootstrap-preview: setup ## Offline preview of an account bootstrap (bootstrap/): make bootstrap-preview STACK=prod
+	$(PY) -m stacks.bootstrap.preview --stack $(STACK)
 
 cost: setup ## Monthly cost per kind and shard: make cost STACK=prod [CONFIG=edited.yaml AGAINST=Pulumi.prod.yaml]
 	$(PY) -m stacks.cost --stack $(STACK) $(if $(CONFIG),--config-file $(CONFIG)) $(if $(AGAINST),--against $(AGAINST))

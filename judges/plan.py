@@ -130,4 +130,4 @@ def plan_of(run: StackRun) -> Plan:
 def load_plan(stack: str, project_dir: str | Path, stack_file: str | Path | None = None) -> Plan:
     """Run ``Pulumi.<stack>.yaml`` (or ``stack_file``) under the offline engine and return its plan."""
     path = Path(stack_file) if stack_file else Path(project_dir, f"Pulumi.{stack}.yaml")
-    return plan_of(run_stack_file(path, project_dir=project_dir, stack=stack))
+    return plan_of(run_stack_file(path, project_dir=project_dir, stack=stack, dry_run=True))

@@ -28,6 +28,8 @@ from .invokes import answer
 from .records import STACK_TYPE, LogEntry, ResourceRecord
 from .values import is_secret, is_unknown, unwrap_secrets, wrap_secret
 
+STACK_REFERENCE_TYPE = "pulumi:pulumi:StackReference"
+
 _SIG = rpc._special_sig_key
 _SECRET_SIG = rpc._special_secret_sig
 _SEVERITIES = {
@@ -132,8 +134,17 @@ class RecordingEngine:
 class RecordingMonitor(MockMonitor):
     """A resource monitor that records registrations faithfully and emulates the cloud."""
 
-    def __init__(self, *, project: str, stack: str, default_region: str) -> None:
+    def __init__(
+        self,
+        *,
+        project: str,
+        stack: str,
+        default_region: str,
+        stack_outputs: Mapping[str, Mapping[str, Any]] | None = None,
+    ) -> None:
         self.cloud = EmulatedCloud(self._region_for)
+        self.stack_outputs_by_name = dict(stack_outputs or {})
+        """The backend's other stacks, by fully qualified name: what a StackReference reads."""
         super().__init__(self.cloud)
         self.project = project
         self.stack = stack
@@ -264,11 +275,28 @@ class RecordingMonitor(MockMonitor):
         """A ``Resource.get``: answer with the given state plus what the cloud computes."""
         urn = self.make_urn(request.parent, request.type, request.name)
         inputs = from_wire(request.properties)
+        if request.type == STACK_REFERENCE_TYPE:
+            state = self._read_stack_reference(urn, inputs)
+            with self._lock:
+                self.resources[urn] = MockMonitor.ResourceRegistration(urn, request.id, state)
+            return resource_pb2.ReadResourceResponse(urn=urn, properties=to_wire(state))
         _, computed, _ = self.cloud.create(self._ctx(request, urn, inputs))
         state = {**inputs, **computed}
         with self._lock:
             self.resources[urn] = MockMonitor.ResourceRegistration(urn, request.id, state)
         return resource_pb2.ReadResourceResponse(urn=urn, properties=to_wire(state))
+
+    def _read_stack_reference(self, urn: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
+        """The built-in provider's read of a StackReference (pulumi/pulumi pkg/resource/deploy/builtins.go
+        ``readStackReference``): the backend's outputs of the named stack, ``{name, outputs,
+        secretOutputNames}``; a stack the backend does not have fails the read, and with it the update."""
+        name = str(inputs.get("name"))
+        if name not in self.stack_outputs_by_name:
+            known = ", ".join(sorted(self.stack_outputs_by_name)) or "none"
+            raise EmulationError(f"{urn}: the backend has no stack {name!r} (stacks it has: {known})")
+        outputs = dict(self.stack_outputs_by_name[name])
+        secret_names = sorted(key for key, value in outputs.items() if is_secret(value))
+        return {"name": name, "outputs": outputs, "secretOutputNames": secret_names}
 
     def RegisterStackTransform(self, request: Any) -> empty_pb2.Empty:  # noqa: N802  (gRPC method name)
         """Refuse: the stock mock records stack transforms but never runs them, so a preview would lie."""

@@ -9,8 +9,13 @@ first value set becomes the default for later contexts), the event loop belongs 
 program's own modules are dropped from ``sys.modules`` afterwards so that the next run imports them anew.
 Runs are serialised by a lock because the environment, ``sys.modules`` and ``sys.path`` are process-wide.
 
-The program runs as ``pulumi up`` would run it (not a dry run): every output is known, so applies run and
-their results are what the tests see.
+The program runs as ``pulumi up`` would run it (not a dry run) unless ``dry_run=True`` asks for ``pulumi
+preview`` (``pulumi.runtime.is_dry_run()`` is then True). The recording monitor answers every registration
+with the values AWS would compute, so every output is known either way and applies run; the differences are
+the engine's own: an input fed ``None`` vanishes on an update but is unknown on a preview, and the program
+may act on the flag (stacks/program.py only warns about example values that a real update refuses). The
+project's previews (stacks.preview, stacks.cost, judges, the test harness) run as dry runs; a test checks
+that the shipped stacks record the same resources and inputs either way.
 
 One SDK internal is swapped during a run: ``pulumi.runtime.stack.wait_for_rpcs``. The SDK's version waits for
 the program's outstanding outputs with ``asyncio.wait(FIRST_COMPLETED)`` in a loop, re-arming a callback on
@@ -65,9 +70,13 @@ def run_program(
     secret_keys: Sequence[str] = (),
     main: str = ".",
     organization: str = "organization",
+    dry_run: bool = False,
+    stack_outputs: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> ProgramRun:
     """Run the program in ``project_dir`` (``main`` as in Pulumi.yaml) with raw engine config.
 
+    ``stack_outputs`` holds the outputs of the backend's other stacks by fully qualified name
+    (``organization/<project>/<stack>``), for the program's StackReferences.
     ``config`` maps ``namespace:key`` to strings (structured values JSON-encoded), as the engine passes it.
     A ``pulumi.RunError`` (e.g. invalid stack config) comes back as ``ProgramRun.error``; an emulation
     failure (duplicate URN, unmocked invoke, impossible auto-name) as EmulationError; anything else as
@@ -75,14 +84,16 @@ def run_program(
     """
     root = Path(project_dir).resolve()
     region = config.get("aws:region") or DEFAULT_REGION
-    monitor = RecordingMonitor(project=project, stack=stack, default_region=region)
+    monitor = RecordingMonitor(
+        project=project, stack=stack, default_region=region, stack_outputs=stack_outputs
+    )
     engine = RecordingEngine()
     outcome: dict[str, BaseException | None] = {"error": None}
 
     def body() -> None:
         try:
             _run_in_this_thread(
-                root / main, monitor, engine, project, stack, config, secret_keys, organization
+                root / main, monitor, engine, project, stack, config, secret_keys, organization, dry_run
             )
         except BaseException as exc:
             outcome["error"] = exc
@@ -145,6 +156,7 @@ def _run_in_this_thread(
     config: Mapping[str, str],
     secret_keys: Sequence[str],
     organization: str,
+    dry_run: bool,
 ) -> None:
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
@@ -157,7 +169,7 @@ def _run_in_this_thread(
             monitor=monitor,
             engine=engine,
             parallel=None,
-            dry_run=False,
+            dry_run=dry_run,
             organization=organization,
             root_directory=str(program.parent if program.is_file() else program),
         )

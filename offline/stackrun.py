@@ -212,17 +212,28 @@ class StackRun:
 
 
 def run_stack_file(
-    stack_file: str | Path, *, project_dir: str | Path | None = None, stack: str | None = None
+    stack_file: str | Path,
+    *,
+    project_dir: str | Path | None = None,
+    stack: str | None = None,
+    dry_run: bool = False,
+    stack_outputs: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> StackRun:
     """Run the project with a ``Pulumi.<stack>.yaml`` (the project is the file's directory by default)."""
     path = Path(stack_file)
     project = read_project(project_dir or path.parent)
     parsed = read_stack(path, project, stack=stack)
-    return _run(project, parsed)
+    return _run(project, parsed, dry_run=dry_run, stack_outputs=stack_outputs)
 
 
 def run_config(
-    values: Mapping[str, Any], *, project_dir: str | Path, stack: str, secret_keys: tuple[str, ...] = ()
+    values: Mapping[str, Any],
+    *,
+    project_dir: str | Path,
+    stack: str,
+    secret_keys: tuple[str, ...] = (),
+    dry_run: bool = False,
+    stack_outputs: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> StackRun:
     """Run the project with config written like a stack file's ``config:`` map."""
     project = read_project(project_dir)
@@ -232,10 +243,16 @@ def run_config(
         config=config_from_dict(values, project, stack=stack, secret_keys=secret_keys),
         secret_keys=secret_keys,
     )
-    return _run(project, parsed)
+    return _run(project, parsed, dry_run=dry_run, stack_outputs=stack_outputs)
 
 
-def _run(project: ProjectFile, parsed: StackFile) -> StackRun:
+def _run(
+    project: ProjectFile,
+    parsed: StackFile,
+    *,
+    dry_run: bool = False,
+    stack_outputs: Mapping[str, Mapping[str, Any]] | None = None,
+) -> StackRun:
     run = run_program(
         project.directory,
         project=project.name,
@@ -243,5 +260,7 @@ def _run(project: ProjectFile, parsed: StackFile) -> StackRun:
         config=parsed.config,
         secret_keys=parsed.secret_keys,
         main=project.main,
+        dry_run=dry_run,
+        stack_outputs=stack_outputs,
     )
     return StackRun.of(run)

@@ -71,11 +71,11 @@ def warm_series(shard_counts: list[int]) -> None:
     from offline import run_stack_file
 
     with tempfile.TemporaryDirectory() as tmp:
-        run_stack_file(stack_file(Path(tmp), 1), project_dir=PROJECT_DIR, stack="dev")
+        run_stack_file(stack_file(Path(tmp), 1), project_dir=PROJECT_DIR, stack="dev", dry_run=True)
         for shards in shard_counts:
             path = stack_file(Path(tmp), shards)
             cpu_started, wall_started = time.process_time(), time.perf_counter()
-            run = run_stack_file(path, project_dir=PROJECT_DIR, stack="dev")
+            run = run_stack_file(path, project_dir=PROJECT_DIR, stack="dev", dry_run=True)
             cpu, wall = time.process_time() - cpu_started, time.perf_counter() - wall_started
             if run.error is not None:
                 raise SystemExit(f"{shards} shards: {run.error}")

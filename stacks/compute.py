@@ -155,10 +155,14 @@ def build_compute(
     return Compute(cluster=cluster, autoscaler=autoscaler, lb_controller=lb_controller, alb=alb)
 
 
-def export_compute(compute: Compute) -> None:
-    """The stack outputs a user of the compute tier needs (the kubeconfig only as a secret)."""
+def export_compute(compute: Compute, domain_name: str | None = None) -> None:
+    """The stack outputs a user of the compute tier needs (the kubeconfig only as a secret).
+
+    With ``nexus:alb.domainName`` the url is that name over HTTPS (the certificate's name, a DNS record of
+    the adopter's points it at ``albDnsName``); without it, the ALB's own name over HTTP (dev).
+    """
     pulumi.export("clusterName", compute.cluster.cluster_name)
     pulumi.export("kubeconfig", compute.cluster.kubeconfig)
-    pulumi.export("url", compute.alb.url)
+    pulumi.export("url", f"https://{domain_name}" if domain_name is not None else compute.alb.url)
     pulumi.export("albDnsName", compute.alb.dns_name)
     pulumi.export("nodeGroups", compute.cluster.node_group_names)

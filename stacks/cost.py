@@ -418,7 +418,7 @@ def _estimate_file(stack_file: Path, stack: str, err: TextIO) -> tuple[StackRun,
         print(f"error: stack file {stack_file} not found", file=err)
         return EXIT_CONFIG
     try:
-        run = run_stack_file(stack_file, project_dir=PROJECT_DIR, stack=stack)
+        run = run_stack_file(stack_file, project_dir=PROJECT_DIR, stack=stack, dry_run=True)
     except ProjectError as exc:
         print(f"error: {exc}", file=err)
         return EXIT_CONFIG

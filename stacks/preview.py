@@ -113,7 +113,7 @@ def _run(stack_file: Path, stack: str, err: TextIO) -> Any:
         print(f"error: stack file {stack_file} not found", file=err)
         return EXIT_CONFIG
     try:
-        run = run_stack_file(stack_file, project_dir=PROJECT_DIR, stack=stack)
+        run = run_stack_file(stack_file, project_dir=PROJECT_DIR, stack=stack, dry_run=True)
     except ProjectError as exc:  # what the Pulumi CLI refuses in Pulumi.yaml or the stack's config
         print(f"error: {exc}", file=err)
         return EXIT_CONFIG

@@ -59,3 +59,20 @@ SECTIONS.append(Section("Connection budget per shard (stacks/capacity.py)", conn
 SECTIONS.append(Section("Workloads (nexus:api, nexus:worker)", workload_preview_lines))
 SECTIONS.append(Section("Shared Redis and S3 (nexus:cache, nexus:storage)", datastore_lines))
 SECTIONS.append(Section("Monthly cost estimate (stacks/cost.py, docs/cost.md)", cost_lines))
+
+
+def placeholder_lines(config: StackConfig, run: StackRun) -> list[str]:
+    """The example values a real ``pulumi up`` refuses, as the program warned about them on this dry run."""
+    from stacks.program import PLACEHOLDER_WARNING
+
+    found = [
+        entry.message.removeprefix(PLACEHOLDER_WARNING)
+        for entry in run.raw.logs
+        if entry.severity == "warning" and entry.message.startswith(PLACEHOLDER_WARNING)
+    ]
+    if not found:
+        return []
+    return [*found, f"({len(found)} example values: a real `pulumi up` stops before creating anything)"]
+
+
+SECTIONS.append(Section("Placeholders (replace before pulumi up; docs/operations.md)", placeholder_lines))

@@ -10,15 +10,15 @@ import pulumi_aws as aws
 
 from infra.iam_policies import ALB_ACCESS_LOG_PREFIX
 from infra.network import Network, NetworkArgs
-from infra.registry import ImageRepository, ImageRepositoryArgs
 from stacks.compute import build_compute, cluster_name, export_compute
 from stacks.config import ConfigError, StackConfig, load
+from stacks.config.placeholders import find_placeholders
 from stacks.datastores import build_datastores, export_datastores
 from stacks.shards import build_shards, shards_output, tenant_map_output
 from stacks.workloads import build_workloads
 
-IMAGES_KEPT = 100
-"""Tagged API images kept in ECR: one per merge to main, so about the last hundred merges stay deployable."""
+PLACEHOLDER_WARNING = "placeholder: "
+"""Prefix of the preview's warning for each example value (the offline preview lists them from it)."""
 
 
 def read_config() -> StackConfig:
@@ -27,10 +27,27 @@ def read_config() -> StackConfig:
 
     raw = dict(get_config_env())
     try:
-        return load(raw, stack=pulumi.get_stack(), project=pulumi.get_project())
+        config = load(raw, stack=pulumi.get_stack(), project=pulumi.get_project())
     except ConfigError as exc:
         # RunError is reported by the language host as a plain message, without a traceback.
         raise pulumi.RunError("invalid stack config:\n  " + "\n  ".join(exc.problems)) from None
+    refuse_placeholders(raw)
+    return config
+
+
+def refuse_placeholders(raw: dict[str, str]) -> None:
+    """A real ``pulumi up`` stops before any resource while the config holds an example value; a preview
+    (a dry run: ``pulumi preview``, the offline preview) only warns, once per value."""
+    placeholders = find_placeholders(raw)
+    if not placeholders:
+        return
+    if not pulumi.runtime.is_dry_run():
+        raise pulumi.RunError(
+            "stack config still holds example values (docs/operations.md, first deploy):\n  "
+            + "\n  ".join(placeholders)
+        )
+    for line in placeholders:
+        pulumi.log.warn(f"{PLACEHOLDER_WARNING}{line}")
 
 
 def main() -> None:
@@ -90,12 +107,8 @@ def main() -> None:
         alb_depends_on=[log_bucket] if log_bucket is not None else [],
     )
 
-    # Where CI pushes the API image (tagged by commit) before deploying it by digest (docs/operations.md).
-    registry = ImageRepository(
-        f"{cfg.name_prefix}-images",
-        ImageRepositoryArgs(keep_images=IMAGES_KEPT, is_prod=cfg.is_prod),
-        opts=aws_opts,
-    )
+    # The image repository is the account bootstrap's (bootstrap/, stacks/bootstrap/program.py): CI pushes the
+    # image there before this stack's first `up` deploys it by digest.
 
     # The API and the worker on the cluster: identities, settings, secrets, migrations, Deployments, scaling.
     build_workloads(
@@ -109,7 +122,6 @@ def main() -> None:
     pulumi.export("tenantMap", tenant_map)
     pulumi.export("shards", shards_output(shards))
     export_datastores(datastores)
-    export_compute(compute)
-    pulumi.export("ecrRepositoryUrl", registry.repository_url)
+    export_compute(compute, cfg.alb.domain_name)
     # The image the workloads run: CI reads it back so that a pull request's preview keeps the deployed image.
     pulumi.export("apiImage", cfg.api.image)

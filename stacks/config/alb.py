@@ -15,6 +15,9 @@ if TYPE_CHECKING:
 
 CERTIFICATE_ARN_PATTERN: Final = r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f-]{36}$"
 
+# A fully qualified DNS name of at least two labels (RFC 1123 host names), lowercase, no trailing dot.
+DOMAIN_NAME_PATTERN: Final = r"^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
+
 
 class AlbConfig(ConfigModel):
     """``nexus:alb``: the internet-facing ALB."""
@@ -23,6 +26,8 @@ class AlbConfig(ConfigModel):
     """Client CIDRs admitted on 80/443 (a public API: the whole internet by default)."""
     certificate_arn: str | None = Field(default=None, pattern=CERTIFICATE_ARN_PATTERN)
     """ACM certificate for the HTTPS listener; without one the ALB serves plain HTTP (dev only)."""
+    domain_name: str | None = Field(default=None, pattern=DOMAIN_NAME_PATTERN, max_length=253)
+    """The API's DNS name: the name the certificate is for, and the host of the ``url`` output."""
     target_port: int = Field(default=8080, ge=1024, le=65535)
     """Container port of the API pods (NEXUS_PORT); the ALB's security group reaches the pods on it."""
     deregistration_delay_seconds: int = Field(default=30, ge=0, le=3600)
@@ -61,12 +66,22 @@ def alb_problems(config: StackConfig) -> list[str]:
             "nexus:alb.accessLogs: the ALB writes its logs to the access-log bucket, which exists only with "
             "nexus:storage.accessLogs: true; turn that on or turn this off"
         )
+    if config.alb.domain_name is not None and config.alb.certificate_arn is None:
+        problems.append(
+            "nexus:alb.domainName: the url is https://<domainName>, which needs nexus:alb.certificateArn "
+            "(an ACM certificate for that name); set both, or neither (dev: plain HTTP on the ALB's own name)"
+        )
     if not config.is_prod:
         return problems
     if config.alb.certificate_arn is None:
         problems.append(
             "nexus:alb.certificateArn: prod serves HTTPS only (HTTP redirects to it); set the ARN of an ACM "
             "certificate in the stack's region"
+        )
+    if config.alb.certificate_arn is not None and config.alb.domain_name is None:
+        problems.append(
+            "nexus:alb.domainName: required with nexus:alb.certificateArn: the name the certificate is for, "
+            "which the url output uses (an ALB's own DNS name can carry no ACM certificate)"
         )
     if not config.alb.access_logs:
         problems.append("nexus:alb.accessLogs: prod keeps ALB access logs; set it to true")

@@ -15,6 +15,7 @@ from stacks.config.alb import alb_problems
 from stacks.config.aws_values import log_retention_problems, tag_problems
 from stacks.config.cache import prod_cache_problems
 from stacks.config.cluster import api_reachability_problems, cluster_prod_problems, node_capacity_problems
+from stacks.config.images import prod_image_problems
 from stacks.config.network import zone_region_problems
 from stacks.config.storage import prod_storage_problems
 
@@ -47,6 +48,10 @@ def _prod_multi_az(config: StackConfig) -> list[str]:
     ]
 
 
+def _prod_image(config: StackConfig) -> list[str]:
+    return prod_image_problems(config.api.image, is_prod=config.is_prod)
+
+
 CROSS_CHECKS: list[Check] = [
     stack_name_problems,
     log_retention_problems,
@@ -62,4 +67,5 @@ CROSS_CHECKS: list[Check] = [
     api_reachability_problems,
     alb_problems,
     zone_region_problems,
+    _prod_image,
 ]

@@ -59,3 +59,21 @@ def parse_image_reference(text: str) -> ImageReference:
     if slash and (any(c in first for c in ".:") or first == "localhost"):
         return ImageReference(registry=first, repository=rest, tag=tag, digest=digest)
     return ImageReference(registry=None, repository=name, tag=tag, digest=digest)
+
+
+def prod_image_problems(image: str, *, is_prod: bool) -> list[str]:
+    """prod runs an image by digest: a tag can be moved to other bytes (ECR's immutable tags are a setting of
+    one repository, not a property of the reference), so what prod runs must be named by its content."""
+    if not is_prod:
+        return []
+    try:
+        reference = parse_image_reference(image)
+    except ValueError:
+        return []  # the section's own check reports it
+    if reference.digest is not None:
+        return []
+    return [
+        f"nexus:api.image: prod deploys an image by digest, never by a mutable tag; got {image!r}; use "
+        f"<registry>/<repository>@sha256:<64 hex digits>, e.g. {EXAMPLE} (CI sets it per deploy: "
+        "docs/operations.md)"
+    ]

@@ -1,4 +1,5 @@
-"""The API image's ECR repository: recorded inputs on dev and prod, what CI reads back, and its rule."""
+"""The API image's ECR repository (owned by the account bootstrap): recorded inputs on dev and prod, what CI
+reads back, and its rule."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ import yaml
 
 from infra.registry import UNTAGGED_EXPIRY_DAYS, lifecycle_policy
 from policy import RULES, PolicyResource, check_rule, from_records
-from stacks.program import IMAGES_KEPT
-from tests.support.harness import PROJECT_DIR, StackRun, run_stack
+from stacks.bootstrap.program import IMAGES_KEPT
+from tests.support.harness import PROJECT_DIR, StackRun, run_bootstrap, run_stack
 
 REPOSITORY = "aws:ecr/repository:Repository"
 LIFECYCLE = "aws:ecr/lifecyclePolicy:LifecyclePolicy"
@@ -42,7 +43,7 @@ def test_lifecycle_policy_refuses_to_keep_nothing() -> None:
 @pytest.mark.infra
 @pytest.mark.parametrize(("stack", "force_delete"), [("dev", True), ("prod", False)])
 def test_repository_inputs(stack: str, force_delete: bool) -> None:
-    run = run_stack(stack)
+    run = run_bootstrap(stack)
     repository = run.one(REPOSITORY)
     component = run.one(COMPONENT)
     assert repository.parent == component.urn
@@ -65,11 +66,13 @@ def test_repository_inputs(stack: str, force_delete: bool) -> None:
 
 @pytest.mark.infra
 def test_ci_reads_the_repository_url_and_the_deployed_image_from_the_exports() -> None:
-    run = run_stack("dev")
-    url = run.outputs["ecrRepositoryUrl"]
-    assert url == run.one(REPOSITORY).outputs["repositoryUrl"]
+    bootstrap = run_bootstrap("dev")
+    url = bootstrap.outputs["ecrRepositoryUrl"]
+    assert url == bootstrap.one(REPOSITORY).outputs["repositoryUrl"]
     assert url.startswith("123456789012.dkr.ecr.us-east-1.amazonaws.com/nexus-dev-images-repo-")
-    assert run.outputs["apiImage"] == "nexus-api:latest"  # Pulumi.dev.yaml leaves the default
+    main = run_stack("dev")
+    assert not main.by_type(REPOSITORY), "the main stack owns no repository: its first up needs one already"
+    assert main.outputs["apiImage"] == "nexus-api:latest"  # Pulumi.dev.yaml leaves the default
 
 
 @pytest.mark.infra
@@ -108,8 +111,8 @@ def _rule_violations(run: StackRun, **changes: object) -> list[str]:
 
 @pytest.mark.infra
 def test_rule_holds_on_dev_and_prod() -> None:
-    assert _rule_violations(run_stack("dev")) == []
-    assert _rule_violations(run_stack("prod")) == []
+    assert _rule_violations(run_bootstrap("dev")) == []
+    assert _rule_violations(run_bootstrap("prod")) == []
 
 
 @pytest.mark.infra
@@ -122,13 +125,13 @@ def test_rule_holds_on_dev_and_prod() -> None:
     ],
 )
 def test_rule_fails_on_a_weakened_repository(changes: dict[str, object], message: str) -> None:
-    (violation,) = _rule_violations(run_stack("prod"), **changes)
+    (violation,) = _rule_violations(run_bootstrap("prod"), **changes)
     assert message in violation
 
 
 @pytest.mark.infra
 def test_rule_fails_without_a_lifecycle_policy() -> None:
     rule = next(rule for rule in RULES if rule.name == "ecr-repository-baseline")
-    resources = [r for r in from_records(run_stack("dev")) if r.type != LIFECYCLE]
+    resources = [r for r in from_records(run_bootstrap("dev")) if r.type != LIFECYCLE]
     (violation,) = check_rule(rule, resources)
     assert "no lifecycle policy" in violation.message

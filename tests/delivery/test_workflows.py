@@ -8,6 +8,7 @@ quietly shrink.
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -19,7 +20,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.support.harness import PROJECT_DIR, STACK_FILES, run_stack
+from tests.support.harness import PROJECT_DIR, STACK_FILES, bootstrap_config, run_bootstrap, run_stack
 
 pytestmark = pytest.mark.unit
 
@@ -27,6 +28,7 @@ WORKFLOWS_DIR = PROJECT_DIR / ".github" / "workflows"
 WORKFLOWS = sorted(WORKFLOWS_DIR.glob("*.yml"))
 ACTIONLINT = Path(sys.executable).parent / "actionlint"
 STACKS = sorted(path.stem.removeprefix("Pulumi.") for path in STACK_FILES)
+RUN_SUFFIX = "${{ github.run_id }}-${{ github.run_attempt }}"
 PINNED = re.compile(r"^[\w.-]+/[\w.-]+(/[\w./-]+)?@(v\d+(\.\d+){0,2}|[0-9a-f]{40})$")
 
 
@@ -131,23 +133,55 @@ def test_no_static_aws_keys_and_oidc_wherever_aws_is_used(path: Path) -> None:
             )
 
 
-def test_pull_requests_run_the_tests_and_preview_every_stack_with_one_updated_comment() -> None:
+def test_pull_requests_preview_every_stack_offline_and_dev_for_real_with_one_updated_comment() -> None:
     workflow = _workflow("pr.yml")
     assert list(workflow["on"]) == ["pull_request"]
-    assert workflow["jobs"]["tests"]["uses"] == "./.github/workflows/tests.yml"
-    preview = workflow["jobs"]["preview"]
-    matrix = preview["strategy"]["matrix"]["include"]
-    assert sorted(entry["stack"] for entry in matrix) == STACKS
-    # Each stack's preview runs on the self-hosted runner inside its VPC (the cluster endpoints are private).
-    assert all(entry["runner"] == f"nexus-{entry['stack']}" for entry in matrix)
-    assert preview["runs-on"] == ["self-hosted", "linux", "${{ matrix.runner }}"]
-    assert preview["permissions"]["pull-requests"] == "write"
-    (step,) = [s for _, s in _steps(workflow) if s.get("with", {}).get("command") == "preview"]
+    jobs = workflow["jobs"]
+    assert jobs["tests"]["uses"] == "./.github/workflows/tests.yml"
+    offline = jobs["offline-preview"]
+    matrix = offline["strategy"]["matrix"]["include"]
+    assert sorted((entry["project"], entry["stack"]) for entry in matrix) == sorted(
+        (project, stack) for project in ("nexus", "nexus-bootstrap") for stack in STACKS
+    )
+    assert offline["runs-on"] == "ubuntu-24.04"
+    assert "permissions" not in offline, (
+        "the offline previews need no token and get none beyond contents: read"
+    )
+    dev = jobs["preview-dev"]
+    assert dev["if"] == "github.event.pull_request.head.repo.full_name == github.repository"
+    assert dev["runs-on"] == f"{_runner_label('dev')}-{RUN_SUFFIX}"
+    assert dev["permissions"]["pull-requests"] == "write"
+    (step,) = [s for s in dev["steps"] if s.get("with", {}).get("command") == "preview"]
     assert step["uses"].startswith("pulumi/actions@")
-    assert step["with"]["stack-name"] == "${{ matrix.stack }}"
+    assert step["with"]["stack-name"] == "organization/nexus/dev"
+    assert step["with"]["cloud-url"] == "${{ vars.PULUMI_BACKEND_URL_DEV }}"
     assert step["with"]["comment-on-pr"] is True
     assert step["with"]["edit-pr-comment"] is True
     assert step["with"]["policyPacks"] == "policy_pack"
+    assert not [job for job in jobs.values() if "prod" in json.dumps(job.get("runs-on", ""))], (
+        "no pull request job runs in prod's network"
+    )
+
+
+def test_a_forks_pull_request_cannot_pass_the_required_preview_check() -> None:
+    """GitHub counts a skipped job as a passed required check; the gate fails on a skipped preview."""
+    jobs = _workflow("pr.yml")["jobs"]
+    gate = jobs["previews"]
+    assert gate["if"] == "always()"
+    assert sorted(gate["needs"]) == ["offline-preview", "preview-dev"]
+    (step,) = gate["steps"]
+    assert step["env"]["DEV"] == "${{ needs.preview-dev.result }}"
+    script = step["run"]
+    for dev_result, exit_code in (("success", 0), ("skipped", 1), ("failure", 1)):
+        result = subprocess.run(
+            ["bash", "-c", script],
+            env={"OFFLINE": "success", "DEV": dev_result, "PATH": "/usr/bin:/bin"},
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=30,
+        )
+        assert result.returncode == exit_code, (dev_result, result.stdout)
 
 
 def test_the_test_job_runs_what_ci_runs_against_the_image_built_as_it_ships() -> None:
@@ -179,9 +213,9 @@ def test_pull_requests_push_nothing() -> None:
         assert "push: true" not in text
 
 
-def test_main_builds_once_deploys_dev_then_prod_with_the_same_digest_after_approval() -> None:
+def test_main_builds_once_deploys_dev_then_plans_promotes_and_deploys_prod_with_the_same_digest() -> None:
     workflow = _workflow("deploy.yml")
-    assert workflow["on"] == {"push": {"branches": ["main"]}}
+    assert workflow["on"]["push"] == {"branches": ["main"]}
     jobs = workflow["jobs"]
     assert workflow["concurrency"]["cancel-in-progress"] is False
     assert jobs["build"]["needs"] == "tests"
@@ -196,37 +230,116 @@ def test_main_builds_once_deploys_dev_then_prod_with_the_same_digest_after_appro
     (push,) = [s for s in jobs["build"]["steps"] if s.get("id") == "push"]
     assert push["env"]["TESTED_ID"] == "${{ needs.tests.outputs.image-id }}"
     assert push["env"]["SHA"] == "${{ github.sha }}"
-    assert 'docker push "${REPO}:${SHA}"' in push["run"]
     assert '"$config" != "$TESTED_ID"' in push["run"]
     assert jobs["build"]["outputs"]["digest"] == "${{ steps.push.outputs.digest }}"
 
-    dev, prod = jobs["deploy-dev"], jobs["deploy-prod"]
-    assert dev["needs"] == "build"
-    assert prod["needs"] == ["build", "deploy-dev"]
-    assert prod["environment"]["name"] == "production"
-    assert dev["runs-on"] == ["self-hosted", "linux", "nexus-dev"]
-    assert prod["runs-on"] == ["self-hosted", "linux", "nexus-prod"]
-    assert "environment" in dev
-    dev_ups = [s for s in dev["steps"] if s.get("with", {}).get("command") == "up"]
-    prod_ups = [s for s in prod["steps"] if s.get("with", {}).get("command") == "up"]
-    assert [s["with"]["stack-name"] for s in dev_ups] == ["dev"]
-    assert [s["with"]["stack-name"] for s in prod_ups] == ["prod"]
-    assert all(s["with"]["policyPacks"] == "policy_pack" for s in dev_ups + prod_ups)
-    # Both deploy the build's digest: dev as pushed, prod as copied under the same digest.
-    prod_script = "\n".join(str(s.get("run", "")) + str(s.get("env", "")) for s in prod["steps"])
-    assert "needs.build.outputs.digest" in prod_script
-    assert "@${DIGEST}" in prod_script
-    dev_script = "\n".join(str(s.get("env", "")) for s in dev["steps"])
-    assert "needs.build.outputs.image" in dev_script
+    assert jobs["deploy-dev"]["needs"] == "build"
+    assert jobs["plan-prod"]["needs"] == ["build", "deploy-dev"]
+    assert jobs["promote"]["needs"] == ["build", "plan-prod"]
+    assert jobs["deploy-prod"]["needs"] == ["build", "plan-prod", "promote"]
+    assert jobs["deploy-prod"]["environment"]["name"] == "production"
+    assert jobs["deploy-dev"]["environment"]["name"] == "dev"
+    assert "environment" not in jobs["plan-prod"], "the plan runs before the approval"
+    for job_id, stack in (("deploy-dev", "dev"), ("plan-prod", "prod"), ("deploy-prod", "prod")):
+        labels = jobs[job_id]["runs-on"]
+        assert labels == [f"{_runner_label(stack)}-{RUN_SUFFIX}", job_id]
+    ups = {
+        job_id: [
+            s["with"] for s in job.get("steps", []) if s.get("with", {}).get("command") in ("up", "preview")
+        ]
+        for job_id, job in jobs.items()
+    }
+    assert [w["stack-name"] for w in ups["deploy-dev"]] == ["organization/nexus/dev"]
+    assert [(w["command"], w["stack-name"]) for w in ups["plan-prod"]] == [
+        ("preview", "organization/nexus/prod")
+    ]
+    assert [(w["command"], w["stack-name"]) for w in ups["deploy-prod"]] == [
+        ("up", "organization/nexus/prod")
+    ]
+    assert all(w["policyPacks"] == "policy_pack" for job in ups.values() for w in job)
+    # The digest that passed dev is what the plan shows, what is copied, and what prod deploys.
+    (plan_image,) = [s for s in jobs["plan-prod"]["steps"] if s.get("id") == "image"]
+    assert plan_image["env"]["DIGEST"] == "${{ needs.build.outputs.digest }}"
+    assert "image=${repo}@${DIGEST}" in plan_image["run"]
+    (copy,) = [s for s in jobs["promote"]["steps"] if "run" in s]
+    assert copy["env"]["DIGEST"] == "${{ needs.build.outputs.digest }}"
+    assert copy["env"]["SOURCE"] == "${{ needs.build.outputs.image }}"
+    (deploy_image,) = [s for s in jobs["deploy-prod"]["steps"] if "IMAGE" in s.get("env", {})]
+    assert deploy_image["env"]["IMAGE"] == "${{ needs.plan-prod.outputs.image }}"
+    (dev_image,) = [s for s in jobs["deploy-dev"]["steps"] if "IMAGE" in s.get("env", {})]
+    assert dev_image["env"]["IMAGE"] == "${{ needs.build.outputs.image }}"
 
 
-def test_the_config_key_and_the_stack_outputs_the_workflows_use_exist() -> None:
-    """The workflows set nexus:api.image and read apiImage, ecrRepositoryUrl and url: the program has them."""
+# Repository variable -> the bootstrap role it names (docs/operations.md, "GitHub settings").
+ROLE_VARIABLES = {
+    "AWS_PREVIEW_ROLE_ARN_DEV": ("dev", "preview"),
+    "AWS_DEPLOY_ROLE_ARN_DEV": ("dev", "deploy"),
+    "AWS_IMAGE_READ_ROLE_ARN_DEV": ("dev", "image-read"),
+    "AWS_PLAN_ROLE_ARN_PROD": ("prod", "plan"),
+    "AWS_DEPLOY_ROLE_ARN_PROD": ("prod", "deploy"),
+    "AWS_IMAGE_PUSH_ROLE_ARN_PROD": ("prod", "image-push"),
+}
+
+
+def _claim(workflow: dict[str, Any], job: dict[str, Any]) -> str:
+    """The ``sub`` GitHub puts in a job's OIDC token (GitHub docs, "Example subject claims")."""
+    if "environment" in job:
+        return f"environment:{job['environment']['name']}"
+    if "pull_request" in workflow["on"]:
+        return "pull_request"
+    return "ref:refs/heads/main"
+
+
+@pytest.mark.parametrize("name", ["pr.yml", "deploy.yml"])
+def test_every_role_a_job_assumes_trusts_exactly_that_jobs_token(name: str) -> None:
+    workflow = _workflow(name)
+    checked = 0
+    for job_id, job in workflow["jobs"].items():
+        for step in job.get("steps", []):
+            if not str(step.get("uses", "")).startswith("aws-actions/configure-aws-credentials"):
+                continue
+            variable = step["with"]["role-to-assume"].removeprefix("${{ vars.").removesuffix(" }}")
+            stack, key = ROLE_VARIABLES[variable]
+            trusted = _bootstrap_trust(stack)[f"nexus-{stack}-{key}"]
+            assert f"repo:octo-org/nexus-platform:{_claim(workflow, job)}" in trusted, (job_id, variable)
+            checked += 1
+    assert checked
+
+
+def _bootstrap_trust(stack: str) -> dict[str, list[str]]:
+    trusted = {}
+    for role in run_bootstrap(stack).by_type("aws:iam/role:Role"):
+        (statement,) = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
+        trusted[role.inputs["name"]] = statement["Condition"]["StringEquals"][
+            "token.actions.githubusercontent.com:sub"
+        ]
+    return trusted
+
+
+def _runner_label(stack: str) -> str:
+    """The bootstrap's runner label for the stack's account (its ``runnerLabel`` output)."""
+    network = f"organization/nexus/{stack}"
+    config = bootstrap_config(stack)
+    config["nexus-bootstrap:runner"]["networkStack"] = network
+    run = run_bootstrap(stack, config, stack_outputs={network: run_stack(stack).raw.outputs})
+    return str(run.outputs["runnerLabel"])
+
+
+def test_the_outputs_and_the_config_key_the_workflows_use_exist() -> None:
+    """Each `pulumi stack output X --stack organization/<project>/<stack>` names an output of that project."""
     texts = "\n".join(path.read_text() for path in WORKFLOWS)
-    read = set(re.findall(r"pulumi stack output (\w+)", texts))
-    assert read == {"apiImage", "ecrRepositoryUrl", "url"}
-    outputs = run_stack("dev").outputs
-    assert read <= set(outputs)
+    reads = set(re.findall(r"pulumi stack output (\w+) --stack organization/([\w-]+)/(\w+)", texts))
+    assert reads == {
+        ("apiImage", "nexus", "dev"),
+        ("url", "nexus", "dev"),
+        ("url", "nexus", "prod"),
+        ("ecrRepositoryUrl", "nexus-bootstrap", "dev"),
+        ("ecrRepositoryUrl", "nexus-bootstrap", "prod"),
+    }
+    for output, project, stack in reads:
+        run = run_stack(stack) if project == "nexus" else run_bootstrap(stack)
+        assert output in run.outputs, (output, project, stack)
+    assert not re.findall(r"pulumi stack output \w+ --stack (?!organization/)", texts), "unqualified stack"
     set_keys = set(re.findall(r"pulumi config set --stack \S+ --path (\S+)", texts))
     assert set_keys == {"nexus:api.image"}
     from stacks.config.sections import ApiConfig

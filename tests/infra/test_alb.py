@@ -82,7 +82,9 @@ def test_prod_https_with_redirect(prod_run: StackRun) -> None:
     assert listeners[80]["defaultActions"] == [
         {"type": "redirect", "redirect": {"protocol": "HTTPS", "port": "443", "statusCode": "HTTP_301"}}
     ]
-    assert prod_run.outputs["url"] == f"https://{prod_run.one(LB).outputs['dnsName']}"
+    # The url is the certificate's name (nexus:alb.domainName), not the ALB's own (no certificate covers it).
+    assert prod_run.outputs["url"] == "https://api.example.com"
+    assert prod_run.outputs["albDnsName"] == prod_run.one(LB).outputs["dnsName"]
 
 
 def test_prod_deletion_protection_headers_and_access_logs(prod_run: StackRun) -> None:

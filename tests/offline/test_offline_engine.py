@@ -315,7 +315,8 @@ def test_program_runs_as_the_language_host_runs_it(tmp_path: Path) -> None:
         project = engine.read_project({str(PROJECT_DIR)!r})
         stack = engine.read_stack({str(PROJECT_DIR / "Pulumi.dev.yaml")!r}, project)
         run = engine.run_program(project.directory, project=project.name, stack=stack.stack,
-                                 config=stack.config, secret_keys=stack.secret_keys, main=project.main)
+                                 config=stack.config, secret_keys=stack.secret_keys, main=project.main,
+                                 dry_run=True)
         assert run.error is None, run.error
         assert "{PROJECT_DIR}" not in sys.path, "the project must be on sys.path only during the run"
         print(len(run.resources), sorted(run.outputs))

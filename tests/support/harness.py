@@ -37,9 +37,12 @@ __all__ = [
     "STACK_FILES",
     "RecordedResource",
     "StackRun",
+    "bootstrap_config",
     "config_problems",
     "raw_stack_config",
+    "run_bootstrap",
     "run_stack",
+    "run_update",
     "stack_config",
     "with_changes",
 ]
@@ -74,7 +77,8 @@ def with_changes(stack: str, **sections: Mapping[str, Any]) -> dict[str, str]:
 def run_stack(
     source: str | Path | Mapping[str, Any], *, stack: str | None = None, cache: bool = True
 ) -> StackRun:
-    """Run the project with a stack file (path, or a bare name such as ``"prod"``) or a config dict.
+    """Run the project with a stack file (path, or a bare name such as ``"prod"``) or a config dict, as
+    ``pulumi preview`` runs it (a dry run).
 
     A dict is written like a stack file's ``config:`` map (``{"aws:region": "us-east-1", "nexus:shards":
     {...}}``); ``stack`` names the stack (default ``test``). ``cache=False`` forces a fresh run.
@@ -90,6 +94,46 @@ def run_stack(
     return (_cached_file if cache else _file_run)(str(path), stack)
 
 
+def run_update(source: str | Path | Mapping[str, Any], *, stack: str | None = None) -> StackRun:
+    """Run as ``pulumi up`` does (not a dry run, so example values are refused); ``run_stack`` runs as
+    ``pulumi preview``. Never cached."""
+    if isinstance(source, Mapping):
+        return run_config(dict(source), project_dir=PROJECT_DIR, stack=stack or "test", dry_run=False)
+    path = Path(source)
+    path = PROJECT_DIR / f"Pulumi.{source}.yaml" if not path.suffix else PROJECT_DIR / path
+    return run_stack_file(path, project_dir=PROJECT_DIR, stack=stack, dry_run=False)
+
+
+BOOTSTRAP_DIR = PROJECT_DIR / "bootstrap"
+
+
+def bootstrap_config(stack: str) -> dict[str, Any]:
+    """``bootstrap/Pulumi.<stack>.yaml``'s ``config:`` map (a fresh copy), to vary for run_bootstrap."""
+    document = yaml.safe_load((BOOTSTRAP_DIR / f"Pulumi.{stack}.yaml").read_text())
+    return copy.deepcopy(dict(document["config"]))
+
+
+def run_bootstrap(
+    stack: str,
+    config: Mapping[str, Any] | None = None,
+    *,
+    dry_run: bool = True,
+    stack_outputs: Mapping[str, Mapping[str, Any]] | None = None,
+) -> StackRun:
+    """Run the account bootstrap (bootstrap/) with its stack file, or with ``config`` written like one."""
+    if config is None:
+        return run_stack_file(
+            BOOTSTRAP_DIR / f"Pulumi.{stack}.yaml",
+            project_dir=BOOTSTRAP_DIR,
+            stack=stack,
+            dry_run=dry_run,
+            stack_outputs=stack_outputs,
+        )
+    return run_config(
+        dict(config), project_dir=BOOTSTRAP_DIR, stack=stack, dry_run=dry_run, stack_outputs=stack_outputs
+    )
+
+
 def config_problems(source: str | Path | Mapping[str, Any], *, stack: str | None = None) -> list[str]:
     """The problem lines of a config the program must refuse; fails if it runs or registers anything."""
     run = run_stack(source, stack=stack, cache=False)
@@ -102,11 +146,11 @@ def config_problems(source: str | Path | Mapping[str, Any], *, stack: str | None
 
 
 def _file_run(path: str, stack: str | None) -> StackRun:
-    return run_stack_file(path, project_dir=PROJECT_DIR, stack=stack)
+    return run_stack_file(path, project_dir=PROJECT_DIR, stack=stack, dry_run=True)
 
 
 def _config_run(key: str, stack: str) -> StackRun:
-    return run_config(json.loads(key), project_dir=PROJECT_DIR, stack=stack)
+    return run_config(json.loads(key), project_dir=PROJECT_DIR, stack=stack, dry_run=True)
 
 
 _cached_file = lru_cache(maxsize=64)(_file_run)

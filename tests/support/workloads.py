@@ -32,7 +32,14 @@ def run_workloads(stack: str, raw: Mapping[str, str] | None = None) -> StackRun:
 @lru_cache(maxsize=32)
 def _run(stack: str, config_json: str) -> StackRun:
     run = StackRun.of(
-        run_program(PROJECT_DIR, project=PROJECT_NAME, stack=stack, config=json.loads(config_json), main=".")
+        run_program(
+            PROJECT_DIR,
+            project=PROJECT_NAME,
+            stack=stack,
+            config=json.loads(config_json),
+            main=".",
+            dry_run=True,
+        )
     )
     assert run.raw.error is None, run.raw.error
     return run

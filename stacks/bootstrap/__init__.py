@@ -1,0 +1,1 @@
+"""The account bootstrap (project ``nexus-bootstrap`` in bootstrap/): config, composition, offline preview."""
