@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import io
 import json
+import re
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -50,9 +52,12 @@ def test_create_update_delete_and_same_are_told_apart() -> None:
         "  - aws:s3/bucket:Bucket gone",
         "  + aws:s3/bucket:Bucket new",
         "",
+        "Replacement rules not extracted for (stacks/force_new.json), so these updates may be replaces: "
+        "aws:s3/bucket:Bucket",
+        "",
         "Resources: + 1 to create, ~ 1 to update, - 1 to delete, 1 unchanged",
     ]
-    assert changes.summary() == {"create": 1, "update": 1, "delete": 1, "same": 1}
+    assert changes.summary() == {"create": 1, "update": 1, "replace": 0, "delete": 1, "same": 1}
 
 
 @pytest.mark.unit
@@ -112,15 +117,19 @@ def test_adding_a_tenant_changes_the_map_and_its_consumers(dev_run: StackRun) ->
     config = stack_config("dev")
     config["nexus:shards"]["shard-a"]["tenants"].append("hooli")
     assert view_of(dev_run, config) == [
-        # The migration Job's name carries a hash of the tenant map, so each map runs its own migration.
-        "  ~ kubernetes:batch/v1:Job nexus-dev-workloads-migrate  [diff: ~metadata.name]",
-        "  ~ kubernetes:core/v1:ConfigMap nexus-dev-workloads-settings  [diff: ~data.NEXUS_TENANT_MAP]",
+        # The migration Job's name carries a hash of the tenant map, so each map runs its own migration: a new
+        # name is a new Job (pulumi-kubernetes replaces on metadata.name), and a ConfigMap's data is immutable
+        # to the provider unless enableConfigMapMutable is set (stacks/force_new.json).
+        "  +- kubernetes:batch/v1:Job nexus-dev-workloads-migrate  "
+        "[replace: metadata.name; diff: ~metadata.name]",
+        "  +- kubernetes:core/v1:ConfigMap nexus-dev-workloads-settings  "
+        "[replace: data.NEXUS_TENANT_MAP; diff: ~data.NEXUS_TENANT_MAP]",
         "",
         "Outputs:",
         "  ~ tenantMap",
         "  ~ tenantShards",
         "",
-        "Resources: + 0 to create, ~ 2 to update, - 0 to delete, 158 unchanged",
+        "Resources: + 0 to create, ~ 0 to update, +- 2 to replace, - 0 to delete, 158 unchanged",
     ]
 
 
@@ -135,11 +144,13 @@ def test_adding_shard_c_creates_that_shard_only(dev_run: StackRun) -> None:
     assert "  + aws:rds/instance:Instance nexus-dev-shard-c-primary" in created
     assert "  + aws:rds/instance:Instance nexus-dev-shard-c-replica-0" in created
     outputs = view.index("Outputs:")
-    assert [line for line in view[:outputs] if line.startswith("  ~ ")] == [
+    assert [line for line in view[:outputs] if line.startswith(("  ~ ", "  +- "))] == [
         "  ~ aws:iam/rolePolicy:RolePolicy nexus-dev-workloads-api-policy  [diff: ~policy]",
         "  ~ aws:iam/rolePolicy:RolePolicy nexus-dev-workloads-worker-policy  [diff: ~policy]",
-        "  ~ kubernetes:batch/v1:Job nexus-dev-workloads-migrate  [diff: ~metadata.name]",
-        "  ~ kubernetes:core/v1:ConfigMap nexus-dev-workloads-settings  [diff: ~data.NEXUS_TENANT_MAP]",
+        "  +- kubernetes:batch/v1:Job nexus-dev-workloads-migrate  "
+        "[replace: metadata.name; diff: ~metadata.name]",
+        "  +- kubernetes:core/v1:ConfigMap nexus-dev-workloads-settings  "
+        "[replace: data.NEXUS_TENANT_MAP; diff: ~data.NEXUS_TENANT_MAP]",
     ]
     assert not any(line.startswith(("  - ", "WARNING")) for line in view)
     assert view[outputs + 1 : -2] == [
@@ -149,7 +160,9 @@ def test_adding_shard_c_creates_that_shard_only(dev_run: StackRun) -> None:
         "  ~ tenantShards",
         "  ~ workerPolicyDocument",
     ]
-    assert view[-1] == "Resources: + 23 to create, ~ 4 to update, - 0 to delete, 156 unchanged"
+    assert (
+        view[-1] == "Resources: + 23 to create, ~ 2 to update, +- 2 to replace, - 0 to delete, 156 unchanged"
+    )
 
 
 @pytest.mark.infra
@@ -201,7 +214,10 @@ def test_against_a_stack_file_and_against_a_saved_json_print_the_same_view(tmp_p
         # which a saved document (inputs only) cannot give.
         views.append(lines[: next(i for i, line in enumerate(lines) if line.startswith("Resources:")) + 1])
     assert views[0] == views[1]
-    assert views[0][-1] == "Resources: + 0 to create, ~ 2 to update, - 0 to delete, 158 unchanged"
+    assert (
+        views[0][-1]
+        == "Resources: + 0 to create, ~ 0 to update, +- 2 to replace, - 0 to delete, 158 unchanged"
+    )
     out = io.StringIO()
     assert (
         main(
@@ -211,10 +227,13 @@ def test_against_a_stack_file_and_against_a_saved_json_print_the_same_view(tmp_p
         == 0
     )
     digest = json.loads(out.getvalue())
-    assert digest["changeSummary"] == {"create": 0, "update": 2, "delete": 0, "same": 158}
-    updates = [step for step in digest["steps"] if step["op"] == "update"]
-    assert [step["diffReasons"] for step in updates] == [["metadata"], ["data"]]
-    assert updates[1]["detailedDiff"] == {"data.NEXUS_TENANT_MAP": {"kind": "update", "inputDiff": True}}
+    assert digest["changeSummary"] == {"create": 0, "update": 0, "replace": 2, "delete": 0, "same": 158}
+    replaces = [step for step in digest["steps"] if step["op"] == "replace"]
+    assert [step["diffReasons"] for step in replaces] == [["metadata"], ["data"]]
+    assert [step["replaceReasons"] for step in replaces] == [["metadata"], ["data"]]
+    assert replaces[1]["detailedDiff"] == {
+        "data.NEXUS_TENANT_MAP": {"kind": "update-replace", "inputDiff": True}
+    }
 
 
 @pytest.mark.unit
@@ -224,3 +243,141 @@ def test_a_file_that_is_no_preview_document_is_refused(tmp_path: Path) -> None:
     err = io.StringIO()
     assert main(["--stack", "dev", "--against-json", str(bad)], err=err) == 1
     assert "not a preview --json document" in err.getvalue()
+
+
+# --- replacements from the providers' force-new inputs (stacks/force_new.json) ----------------------------
+
+RDS = "aws:rds/instance:Instance"
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("key", ["identifier", "engine"])
+def test_a_changed_rds_identifier_or_engine_is_a_replace(key: str) -> None:
+    # internal/service/rds/instance.go marks both ForceNew: RDS cannot rename or re-engine an instance.
+    old = doc(resource("db", RDS, identifier="a", engine="postgres", instanceClass="db.t4g.medium"))
+    new = doc(
+        resource(
+            "db", RDS, **{"identifier": "a", "engine": "postgres", "instanceClass": "db.t4g.medium", key: "b"}
+        )
+    )
+    changes = compare(old, new)
+    assert [(step.op, step.replace_reasons) for step in changes.steps] == [("replace", (key,))]
+    assert render(changes)[0] == f"  +- {RDS} db  [replace: {key}; diff: ~{key}]"
+    assert (
+        render(changes)[-1]
+        == "Resources: + 0 to create, ~ 0 to update, +- 1 to replace, - 0 to delete, 0 unchanged"
+    )
+
+
+@pytest.mark.unit
+def test_a_changed_rds_instance_class_is_an_update_in_place() -> None:
+    old = doc(resource("db", RDS, identifier="a", instanceClass="db.t4g.medium"))
+    new = doc(resource("db", RDS, identifier="a", instanceClass="db.r7g.large"))
+    assert [step.op for step in compare(old, new).steps] == ["update"]
+
+
+@pytest.mark.unit
+def test_a_node_group_instance_type_change_is_a_replace_and_a_size_change_is_not() -> None:
+    # internal/service/eks/node_group.go: instance_types ForceNew; scaling_config's sizes are not.
+    group = "aws:eks/nodeGroup:NodeGroup"
+    old = doc(resource("ng", group, instanceTypes=["m6i.xlarge"], scalingConfig={"maxSize": 2}))
+    resized = doc(resource("ng", group, instanceTypes=["m6i.xlarge"], scalingConfig={"maxSize": 3}))
+    retyped = doc(resource("ng", group, instanceTypes=["m7i.xlarge"], scalingConfig={"maxSize": 2}))
+    assert [step.op for step in compare(old, resized).steps] == ["update"]
+    assert [step.replace_reasons for step in compare(old, retyped).steps] == [("instanceTypes",)]
+
+
+@pytest.mark.unit
+def test_a_protected_resource_replaced_is_a_loud_warning_and_a_json_replace_step() -> None:
+    from stacks.changes import preview_steps
+
+    old = doc(resource("db", RDS, protect=True, engine="postgres"))
+    new = doc(resource("db", RDS, protect=True, engine="mysql"))
+    changes = compare(old, new)
+    assert changes.warnings == (
+        f"protected resource {RDS} db would be REPLACED (changed: engine): pulumi up refuses to delete the "
+        "old one while it is protected; its data does not move to the new one",
+    )
+    assert render(changes)[0] == "WARNING: read before applying"
+    assert preview_steps(changes) == [
+        {
+            "op": "replace",
+            "urn": f"urn:pulumi:t::p::{RDS}::db",
+            "diffReasons": ["engine"],
+            "replaceReasons": ["engine"],
+            "detailedDiff": {"engine": {"kind": "update-replace", "inputDiff": True}},
+        }
+    ]
+
+
+@pytest.mark.unit
+def test_the_force_new_table_names_its_sources_and_covers_the_config_driven_types() -> None:
+    from stacks.changes import force_new_table
+
+    table = force_new_table()
+    assert table["pulumiAws"] == "7.51.1"
+    for type_, entry in table["types"].items():
+        assert entry["source"].split()[0] in (
+            "hashicorp/terraform-provider-aws",
+            "pulumi/pulumi-kubernetes",
+        ), type_
+        assert re.search(r"@[0-9a-f]{40}$", entry["source"]), type_
+    assert set(table["types"]) >= {
+        RDS,
+        "aws:eks/nodeGroup:NodeGroup",
+        "aws:elasticache/replicationGroup:ReplicationGroup",
+    }
+    assert not set(table["types"]) & set(table["notExtracted"])
+
+
+@pytest.mark.unit
+def test_the_extractor_reads_sdk_and_framework_schemas() -> None:
+    # A schema in each of the provider's two shapes, written for this test (not the provider's code).
+    sdk = """
+    func resourceThing() *schema.Resource {
+        return &schema.Resource{
+            Schema: map[string]*schema.Schema{
+                "kept": {Type: schema.TypeString, ValidateFunc: validation.StringMatch(x, "a{b}")},
+                names.AttrName: {Type: schema.TypeString, ForceNew: true},
+                "block": {
+                    Type: schema.TypeList,
+                    Elem: &schema.Resource{
+                        Schema: map[string]*schema.Schema{
+                            "inner": {ForceNew: true}, // ForceNew: false would be a comment
+                            "other": {Optional: true},
+                        },
+                    },
+                },
+                "tags": tftags.TagsSchema(),
+            },
+        }
+    }
+    """
+    framework = """
+    func (r *thing) Schema(ctx context.Context, req resource.SchemaRequest, resp *resource.SchemaResponse) {
+        resp.Schema = schema.Schema{
+            Attributes: map[string]schema.Attribute{
+                "role": schema.StringAttribute{
+                    Required: true,
+                    PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
+                },
+                "note": schema.StringAttribute{Optional: true},
+            },
+        }
+    }
+    """
+    extractor = _load_extractor()
+    assert extractor.extract(sdk, {"Name": "name"}) == ["block.inner", "name"]
+    assert extractor.extract(framework) == ["role"]
+
+
+def _load_extractor() -> Any:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("force_new", PROJECT_DIR / "scripts" / "force_new.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("force_new", module)  # its dataclasses resolve their module by name
+    spec.loader.exec_module(module)
+    return module
