@@ -8,7 +8,11 @@ estimate and the budget check keeps a margin.
 
 from __future__ import annotations
 
+import functools
+import importlib.util
+import re
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Final
 
 GIB: Final = 1024**3
@@ -83,3 +87,50 @@ def rds_default_max_connections(instance_class: str) -> int:
     """RDS for PostgreSQL's default max_connections for a class (LEAST(memory / 9531392, 5000))."""
     _, mem_gib = RDS_INSTANCE_CLASSES[instance_class]
     return min(int(mem_gib * GIB // 9531392), 5000)
+
+
+# --- The catalog of regions and instance types the config is checked against --------------------------------
+# One place for every AWS type name a stack file may give (aws:region, nexus:cache.nodeType, the RDS classes
+# above, nexus:cluster.nodeGroups.*.instanceTypes). Sources and dates:
+# - Regions: the pinned pulumi-aws SDK's own enum (pulumi_aws/_enums.py ``Region``; pulumi-aws 7.51.1,
+#   requirements.txt), read from its source text so that the list moves with the pin; read on 2026-12-07.
+# - ElastiCache node types: AWS ElastiCache API reference, CacheNode, "The following node types are supported
+#   by ElastiCache" (https://docs.aws.amazon.com/AmazonElastiCache/latest/APIReference/API_CacheNode.html),
+#   current generation only (previous generations cannot create new clusters); read on 2026-12-07.
+# - RDS instance classes: RDS_INSTANCE_CLASSES above; EC2 node types: infra/eks/nodes.py INSTANCE_TYPES. Both
+#   are always enforced: the connection-budget and pod-fit checks need each type's size.
+# A region or node type the catalog lacks is refused unless the stack sets nexus:allowUnknownTypes: true,
+# which lets it through with a warning (docs/configuration.md).
+CATALOG_DATE: Final = "2026-12-07"
+
+
+def _sizes(*sizes: str) -> tuple[str, ...]:
+    return sizes
+
+
+_GRAVITON_SIZES: Final = _sizes("large", "xlarge", "2xlarge", "4xlarge", "8xlarge", "12xlarge", "16xlarge")
+_M5_R5_SIZES: Final = _sizes("large", "xlarge", "2xlarge", "4xlarge", "12xlarge", "24xlarge")
+ELASTICACHE_NODE_TYPES: Final[frozenset[str]] = frozenset(
+    {
+        *(f"cache.{family}.{size}" for family in ("m7g", "m6g", "r7g", "r6g") for size in _GRAVITON_SIZES),
+        *(f"cache.{family}.{size}" for family in ("m5", "r5") for size in _M5_R5_SIZES),
+        *(f"cache.{family}.{size}" for family in ("t4g", "t3") for size in ("micro", "small", "medium")),
+    }
+)
+
+
+def _sdk_enum_values(relative: str, enum: str) -> frozenset[str]:
+    """The values of one enum class in the installed pulumi-aws SDK's source (read, not imported)."""
+    spec = importlib.util.find_spec("pulumi_aws")
+    if spec is None or spec.origin is None:
+        raise RuntimeError("pulumi-aws (a pinned dependency) is not installed")
+    source = (Path(spec.origin).parent / relative).read_text()
+    start = source.index(f"class {enum}(")
+    end = source.find("\nclass ", start + 1)
+    return frozenset(re.findall(r'^\s+\w+ = "([^"]+)"', source[start : end if end > 0 else None], re.M))
+
+
+@functools.cache
+def aws_regions() -> frozenset[str]:
+    """The regions pulumi-aws knows (its ``Region`` enum)."""
+    return _sdk_enum_values("_enums.py", "Region")

@@ -25,6 +25,8 @@ def read_config() -> StackConfig:
     """The one place that reads stack config. A bad config stops the run before any resource exists."""
     from pulumi.runtime.config import get_config_env  # the engine's raw config, namespaced keys
 
+    from stacks.config.catalog_checks import catalog_warnings
+
     raw = dict(get_config_env())
     try:
         config = load(raw, stack=pulumi.get_stack(), project=pulumi.get_project())
@@ -32,6 +34,8 @@ def read_config() -> StackConfig:
         # RunError is reported by the language host as a plain message, without a traceback.
         raise pulumi.RunError("invalid stack config:\n  " + "\n  ".join(exc.problems)) from None
     refuse_placeholders(raw)
+    for warning in catalog_warnings(config):  # values nexus:allowUnknownTypes let through
+        pulumi.log.warn(warning)
     return config
 
 

@@ -14,6 +14,7 @@ from stacks.capacity import capacity_problems, shard_name_problems, stack_name_p
 from stacks.config.alb import alb_problems
 from stacks.config.aws_values import log_retention_problems, tag_problems
 from stacks.config.cache import prod_cache_problems
+from stacks.config.catalog_checks import catalog_problems
 from stacks.config.cluster import api_reachability_problems, cluster_prod_problems, node_capacity_problems
 from stacks.config.images import prod_image_problems
 from stacks.config.network import zone_region_problems
@@ -68,4 +69,5 @@ CROSS_CHECKS: list[Check] = [
     alb_problems,
     zone_region_problems,
     _prod_image,
+    catalog_problems,
 ]

@@ -67,6 +67,7 @@ KNOWN_KEYS: tuple[str, ...] = (
     "cache",
     "storage",
     "tags",
+    "allowUnknownTypes",
 )
 OTHER_KEYS: tuple[str, ...] = ("aws:region",)
 
@@ -300,6 +301,9 @@ def load(raw: Mapping[str, str], *, stack: str, project: str = PROJECT) -> Stack
         for tag_key, tag_value in tags.items():
             _expect(str, tag_value, _path("tags", tag_key), problems, "a string")
 
+    allow_unknown = values.get("allowUnknownTypes", False)
+    _expect(bool, allow_unknown, _path("allowUnknownTypes"), problems, "true or false")
+
     if problems or defaults is None or shards is None or region is None:
         raise ConfigError(problems)
     config = StackConfig(
@@ -310,6 +314,7 @@ def load(raw: Mapping[str, str], *, stack: str, project: str = PROJECT) -> Stack
         shards=shards,
         default_shard=default_shard,
         tags=dict(tags),
+        allow_unknown_types=allow_unknown is True,
         **{_snake(key): value for key, value in sections.items()},
     )
     # Checks that span sections (capacity budgets, pod fit, prod safeguards) run on the whole config.

@@ -45,6 +45,7 @@ class StackConfig:
     alb: AlbConfig = field(default_factory=AlbConfig)
     cache: CacheConfig = field(default_factory=CacheConfig)
     storage: StorageConfig = field(default_factory=StorageConfig)
+    allow_unknown_types: bool = False
 
     @property
     def is_prod(self) -> bool:

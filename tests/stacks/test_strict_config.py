@@ -141,7 +141,8 @@ def _problem_lines(result: subprocess.CompletedProcess[str]) -> list[str]:
             "  nexus:workers:\n",
             "nexus:workers: unknown key; valid keys are: nexus:environment, nexus:network, "
             "nexus:shardDefaults, nexus:shards, nexus:defaultShard, nexus:api, nexus:worker, nexus:cluster, "
-            "nexus:alb, nexus:cache, nexus:storage, nexus:tags; did you mean nexus:worker?",
+            "nexus:alb, nexus:cache, nexus:storage, nexus:tags, nexus:allowUnknownTypes; did you mean "
+            "nexus:worker?",
             id="project key typo",
         ),
         pytest.param(
@@ -253,3 +254,73 @@ def test_every_phony_make_target_has_a_recipe() -> None:
         ["make", "-s", "help"], cwd=ROOT, capture_output=True, text=True, timeout=60, check=True
     ).stdout
     assert "make test-infra" in help_text
+
+
+# --- the catalog of regions and node types (infra/catalog.py) ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        pytest.param(
+            "aws:region: us-east-1",
+            "aws:region: us-east-7",
+            "aws:region: 'us-east-7' is not an AWS region in the catalog (infra/catalog.py, 2026-12-07); did "
+            "you mean us-east-2 or us-east-1 or us-west-2? If it is new, set nexus:allowUnknownTypes: true "
+            "to let it through with a warning",
+            id="region",
+        ),
+        pytest.param(
+            "nodeType: cache.t4g.small",
+            "nodeType: cache.t4g.smal",
+            "nexus:cache.nodeType: 'cache.t4g.smal' is not an ElastiCache node type in the catalog "
+            "(infra/catalog.py, 2026-12-07); did you mean cache.t4g.small or cache.t3.small or "
+            "cache.t4g.micro? If it is new, set nexus:allowUnknownTypes: true to let it through with a "
+            "warning",
+            id="cache node type",
+        ),
+    ],
+)
+def test_a_region_or_node_type_outside_the_catalog_is_refused(
+    tmp_path: Path, old: str, new: str, expected: str
+) -> None:
+    assert _problem_lines(_preview(_edited(tmp_path, old, new))) == [expected]
+
+
+def test_allow_unknown_types_lets_a_node_type_through_with_a_warning(tmp_path: Path) -> None:
+    path = _edited(tmp_path, "nodeType: cache.t4g.small", "nodeType: cache.t4g.smal")
+    path.write_text(
+        path.read_text().replace(
+            "  nexus:environment: dev\n", "  nexus:environment: dev\n  nexus:allowUnknownTypes: true\n"
+        )
+    )
+    result = _preview(path)
+    assert result.returncode == 0, result.stderr
+    assert (
+        "  warning: stack: nexus:cache.nodeType: 'cache.t4g.smal' is not an ElastiCache node type in the "
+        "catalog (infra/catalog.py, 2026-12-07); let through by nexus:allowUnknownTypes, so AWS will be the "
+        "judge"
+    ) in result.stdout.splitlines()
+
+
+def test_allow_unknown_types_must_be_a_boolean(tmp_path: Path) -> None:
+    # The CLI checks a declared boolean key's value before the program runs (pulumi/pulumi project.go
+    # ValidateConfigValue), as the offline engine does.
+    path = _edited(
+        tmp_path, "  nexus:environment: dev\n", "  nexus:environment: dev\n  nexus:allowUnknownTypes: yes\n"
+    )
+    _assert_one_line(
+        _preview(path),
+        "Stack 'dev' with configuration key 'nexus:allowUnknownTypes' must be of type 'boolean'",
+    )
+
+
+def test_the_catalog_names_its_sources_and_holds_what_the_stacks_use() -> None:
+    from infra import catalog
+
+    source = Path(catalog.__file__).read_text()
+    assert "API_CacheNode.html" in source
+    assert "pulumi_aws/_enums.py" in source
+    assert catalog.CATALOG_DATE == "2026-12-07"
+    assert {"us-east-1", "eu-west-1"} <= catalog.aws_regions()
+    assert {"cache.t4g.small", "cache.r7g.large"} <= catalog.ELASTICACHE_NODE_TYPES
