@@ -419,12 +419,46 @@ def merge_config(
     return config
 
 
+def _kind(value: Any) -> str:
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return "a string" if isinstance(value, str) else f"a {type(value).__name__}"
+
+
+def stack_config_mapping(document: Any, path: str | Path) -> dict[str, Any]:
+    """The ``config:`` mapping of a parsed stack file. The CLI unmarshals the file into its ProjectStack
+    struct (pulumi/pulumi sdk/go/common/workspace/project.go: ``Config config.Map `yaml:"config"```), so a
+    file that is not a mapping, a ``config:`` that is not a mapping, or a config key that is not a string is
+    refused before any config is read; an empty file or ``config:`` alone is an empty config."""
+    if document is None:
+        return {}
+    if not isinstance(document, dict):
+        raise ProjectError(
+            f"{path}: a stack file is a mapping with a config: mapping; this file is {_kind(document)}"
+        )
+    config = document.get("config")
+    if config is None:
+        return {}
+    if not isinstance(config, dict):
+        raise ProjectError(f"{path}: config: must be a mapping of key to value; it is {_kind(config)}")
+    for key in config:
+        if not isinstance(key, str):
+            raise ProjectError(f"{path}: config key {key!r} is not a string; write it as namespace:key")
+    return dict(config)
+
+
 def read_stack(path: str | Path, project: ProjectFile, *, stack: str | None = None) -> StackFile:
     """Parse a stack file and validate it against the project as the CLI does (ProjectError if refused)."""
     file = Path(path)
     name = stack or stack_name_from_path(file)
-    document = _load_yaml(file.read_text(), file) or {}
-    values = dict(document.get("config") or {})
+    try:
+        text = file.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:  # yaml.v3 refuses a file that is not UTF-8 (or UTF-16 with a BOM)
+        message = f"{file}: yaml: invalid UTF-8 at byte {exc.start}; save the file as UTF-8"
+        raise ProjectError(message) from None
+    values = stack_config_mapping(_load_yaml(text, file), file)
     secure = frozenset(
         _full_key(project.name, key)
         for key, value in values.items()

@@ -411,20 +411,25 @@ def _tenant_checker() -> Callable[[str], bool]:
     return check
 
 
-def _load_yaml(path: str | Path) -> dict[str, Any]:
-    """Read a stack file the way the Pulumi CLI (Go yaml.v3) does, through the offline engine's reader.
+def _load_config(path: str | Path) -> dict[str, Any]:
+    """The ``config:`` mapping of a stack file, read the way the Pulumi CLI (Go yaml.v3) does, through the
+    offline engine's reader.
 
     YAML 1.2 core-schema scalars (``yes``/``on`` stay strings, ``010`` is ten, so that the config model
     refuses ``flowLogs: yes`` here exactly as under ``pulumi up``), and a key given twice at any depth is
-    refused. A malformed file is one ConfigError line, ``file:line:column: problem``.
+    refused. A malformed file is one ConfigError line, ``file:line:column: problem``; so is a file, or a
+    ``config:``, that is not a mapping. A file that cannot be read is one line too.
     """
-    from offline.project import ProjectError, load_yaml
+    from offline.project import ProjectError, load_yaml, stack_config_mapping
 
     try:
-        document = load_yaml(Path(path).read_text(), path=path)
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError([f"{path}: cannot read the stack file: {exc}"]) from None
+    try:
+        return stack_config_mapping(load_yaml(text, path=path), path)
     except ProjectError as exc:
         raise ConfigError([str(exc)]) from None
-    return document if isinstance(document, dict) else {}
 
 
 def read_stack_file(path: str | Path) -> dict[str, str]:
@@ -433,8 +438,7 @@ def read_stack_file(path: str | Path) -> dict[str, str]:
     Keys without a namespace belong to the project. ``secure:`` values cannot be decrypted without the CLI;
     they are returned as a placeholder (the key is then listed by ``secret_keys_of``).
     """
-    document = _load_yaml(path)
-    config = document.get("config") or {}
+    config = _load_config(path)
     raw: dict[str, str] = {}
     for key, value in config.items():
         full_key = key if ":" in key else f"{PROJECT}:{key}"
@@ -447,8 +451,7 @@ def read_stack_file(path: str | Path) -> dict[str, str]:
 
 def secret_keys_of(path: str | Path) -> list[str]:
     """Keys whose value is ``secure:`` in a stack file."""
-    document = _load_yaml(path)
-    config = document.get("config") or {}
+    config = _load_config(path)
     return sorted(
         key if ":" in key else f"{PROJECT}:{key}"
         for key, value in config.items()
@@ -460,7 +463,12 @@ def stack_name_of(path: str | Path) -> str:
     """``Pulumi.prod.yaml`` -> ``prod``."""
     name = Path(path).name
     if not (name.startswith("Pulumi.") and name.endswith(".yaml")) or name == "Pulumi.yaml":
-        raise ValueError(f"{path} is not a stack file named Pulumi.<stack>.yaml")
+        raise ConfigError(
+            [
+                f"{path}: a stack file is named Pulumi.<stack>.yaml (the stack's name is read from it); "
+                "rename it"
+            ]
+        )
     return name[len("Pulumi.") : -len(".yaml")]
 
 
