@@ -16,6 +16,7 @@ from devstack.lock import clean, down
 from devstack.procs import StartError, pid_alive
 from devstack.stack import LocalStack
 from stacks.config import ConfigError
+from stacks.errors import guarded, print_problems
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -98,8 +99,7 @@ def _up(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, _raise_stop)
     signal.signal(signal.SIGHUP, _raise_stop)
     if not Path(args.stack_file).is_file():
-        _say(f"error: stack file {args.stack_file} not found")
-        return 1
+        return print_problems([f"stack file {args.stack_file} not found"])
     try:
         stack = LocalStack(
             args.workdir,
@@ -111,9 +111,7 @@ def _up(args: argparse.Namespace) -> int:
             reset=args.reset,
         )
     except ConfigError as exc:  # the stack file is refused before anything starts: one line per problem
-        for problem in exc.problems:
-            _say(f"error: {problem}")
-        return 1
+        return print_problems(exc.problems)
     try:
         stack.start(data_only=args.data_only)
     except (KeyboardInterrupt, _StopSignalError):
@@ -179,4 +177,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # The shared exit-code table (stacks/errors.py): 1 for a refused stack file, 3 with a traceback for a bug.
+    sys.exit(guarded(main))

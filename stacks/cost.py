@@ -11,7 +11,6 @@ from the table is listed as unpriced and never counted as zero.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -380,9 +379,10 @@ def _signed(value: float) -> str:
 
 def main(argv: Sequence[str] | None = None, *, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
     """Print the estimate of a stack; the exit statuses are the preview's (stacks/preview.py)."""
+    from stacks.errors import ArgumentParser
     from stacks.preview import EXIT_OK, PROJECT_DIR
 
-    parser = argparse.ArgumentParser(prog="python -m stacks.cost", description=__doc__.splitlines()[0])
+    parser = ArgumentParser(prog="python -m stacks.cost", description=__doc__.splitlines()[0])
     parser.add_argument("--stack", required=True, help="stack name (reads Pulumi.<stack>.yaml)")
     parser.add_argument(
         "--config-file", type=Path, help="read this stack file instead of Pulumi.<stack>.yaml"
@@ -410,30 +410,17 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO = sys.stdout, err: Te
 
 def _estimate_file(stack_file: Path, stack: str, err: TextIO) -> tuple[StackRun, Any, Estimate] | int:
     """Run a stack file and price it; an exit status (printed reason) when it cannot run."""
-    from offline import EmulationError, ProgramCrashError, ProjectError, run_stack_file
     from stacks.config import load_stack_file
-    from stacks.preview import EXIT_CONFIG, EXIT_CRASH, EXIT_ENGINE, PROJECT_DIR
+    from stacks.preview import run_or_status  # the preview's run, its printed reasons and exit statuses
 
-    if not stack_file.is_file():
-        print(f"error: stack file {stack_file} not found", file=err)
-        return EXIT_CONFIG
-    try:
-        run = run_stack_file(stack_file, project_dir=PROJECT_DIR, stack=stack, dry_run=True)
-    except ProjectError as exc:
-        print(f"error: {exc}", file=err)
-        return EXIT_CONFIG
-    except EmulationError as exc:
-        print(f"error: {exc}", file=err)
-        return EXIT_ENGINE
-    except ProgramCrashError as exc:
-        print(f"error: the program crashed: {exc.__cause__ or exc}", file=err)
-        return EXIT_CRASH
-    if run.error is not None:
-        print(f"error: {run.error}", file=err)
-        return EXIT_CONFIG
+    run = run_or_status(stack_file, stack, err)
+    if isinstance(run, int):
+        return run
     config = load_stack_file(stack_file, stack=run.stack)
     return run, config, estimate(run, config.region)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from stacks.errors import guarded
+
+    sys.exit(guarded(main))

@@ -20,18 +20,28 @@ import gc
 import json
 import os
 import sys
-import traceback
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from stacks.errors import EXIT_BUG as EXIT_CRASH
+from stacks.errors import (
+    EXIT_CONFIG,
+    EXIT_ENGINE,
+    EXIT_OK,
+    ArgumentParser,
+    guarded,
+    print_bug,
+    print_problems,
+)
+
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
-EXIT_OK, EXIT_CONFIG, EXIT_ENGINE, EXIT_CRASH = 0, 1, 2, 3
+__all__ = ["EXIT_CONFIG", "EXIT_CRASH", "EXIT_ENGINE", "EXIT_OK", "PROJECT_DIR", "main"]
 
 
 def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m stacks.preview", description=__doc__.splitlines()[0])
+    parser = ArgumentParser(prog="python -m stacks.preview", description=__doc__.splitlines()[0])
     parser.add_argument("--stack", required=True, help="stack name (reads Pulumi.<stack>.yaml)")
     parser.add_argument(
         "--config-file", type=Path, help="read this stack file instead of Pulumi.<stack>.yaml"
@@ -56,17 +66,15 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO = sys.stdout, err: Te
         try:
             base = json.loads(Path(args.against_json).read_text())
         except (OSError, ValueError) as exc:
-            print(f"error: --against-json {args.against_json}: {exc}", file=err)
-            return EXIT_CONFIG
+            return print_problems([f"--against-json {args.against_json}: {exc}"], err)
         if not isinstance(base, dict) or not isinstance(base.get("resources"), list):
-            print(f"error: --against-json {args.against_json}: not a preview --json document", file=err)
-            return EXIT_CONFIG
-    run = _run(stack_file, args.stack, err)
+            return print_problems([f"--against-json {args.against_json}: not a preview --json document"], err)
+    run = run_or_status(stack_file, args.stack, err)
     if isinstance(run, int):
         return run
     base_run: Any = None
     if args.against is not None:
-        base_run = _run(args.against, args.stack, err)
+        base_run = run_or_status(args.against, args.stack, err)
         if isinstance(base_run, int):
             return base_run
         base = document(base_run)
@@ -105,29 +113,23 @@ def _cost_change(base_run: Any, base_file: Path, run: Any, stack_file: Path) -> 
     return delta_lines(estimate(base_run, base_config.region), estimate(run, config.region), shard_ids)
 
 
-def _run(stack_file: Path, stack: str, err: TextIO) -> Any:
+def run_or_status(stack_file: Path, stack: str, err: TextIO) -> Any:
     """The stack's run, or the exit status after printing why there is none."""
     from offline import EmulationError, ProgramCrashError, ProjectError, run_stack_file
 
     if not Path(stack_file).is_file():
-        print(f"error: stack file {stack_file} not found", file=err)
-        return EXIT_CONFIG
+        return print_problems([f"stack file {stack_file} not found"], err)
     try:
         run = run_stack_file(stack_file, project_dir=PROJECT_DIR, stack=stack, dry_run=True)
     except ProjectError as exc:  # what the Pulumi CLI refuses in Pulumi.yaml or the stack's config
-        print(f"error: {exc}", file=err)
-        return EXIT_CONFIG
+        return print_problems([str(exc)], err)
     except EmulationError as exc:
-        print(f"error: {exc}", file=err)
+        print_problems([str(exc)], err)
         return EXIT_ENGINE
     except ProgramCrashError as exc:
-        cause = exc.__cause__ or exc
-        print("error: the program crashed:", file=err)
-        traceback.print_exception(cause, file=err)
-        return EXIT_CRASH
+        return print_bug(exc.__cause__ or exc, err, what="the program")
     if run.error is not None:
-        print(f"error: {run.error}", file=err)
-        return EXIT_CONFIG
+        return print_problems([str(run.error)], err)
     return run
 
 
@@ -266,7 +268,7 @@ if __name__ == "__main__":
     # A one-shot process: collecting cycles while ~190 MB of SDK objects are built, and freeing them all at
     # interpreter exit, costs about half of a cold preview's CPU and changes nothing in what is printed.
     gc.disable()
-    status = main()
+    status = guarded(main)
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(status)

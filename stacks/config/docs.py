@@ -176,10 +176,10 @@ def table(key: str) -> str:
 def main(argv: list[str]) -> int:
     """Print the tables of the sections named on the command line (all when none); status 1 for a key that
     has no table, naming the ones that have."""
-    import argparse
+    from stacks.errors import ArgumentParser
 
     sections = list(section_models())
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="python -m stacks.config.docs",
         description="Print the reference table of each nexus:<section> of docs/configuration.md.",
     )
@@ -192,13 +192,12 @@ def main(argv: list[str]) -> int:
     keys = [key.removeprefix("nexus:") for key in parser.parse_args(argv).sections] or sections
     unknown = [key for key in keys if key not in sections and key != "shards"]
     if unknown:
-        for key in unknown:
-            print(
-                f"error: nexus:{key} has no reference table; sections with one: "
-                f"{', '.join(sections)}, shards",
-                file=sys.stderr,
-            )
-        return 1
+        from stacks.errors import print_problems
+
+        return print_problems(
+            f"nexus:{key} has no reference table; sections with one: {', '.join(sections)}, shards"
+            for key in unknown
+        )
     for key in keys:
         if key == "shards":  # a map of shard id to `tenants` plus any nexus:shardDefaults key (loader.py)
             print(
@@ -211,4 +210,6 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main(sys.argv[1:]))
+    from stacks.errors import guarded
+
+    raise SystemExit(guarded(lambda: main(sys.argv[1:])))

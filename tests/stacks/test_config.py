@@ -383,7 +383,10 @@ def test_stack_files_are_read_with_yaml_1_2_scalars_like_the_pulumi_cli(tmp_path
     }
     raw.update({key: value for key, value in dev_raw().items() if key not in raw})
     lines = problems_of(raw)
-    assert 'nexus:network.flowLogs: Input should be a valid boolean; got "yes"' in lines
+    assert (
+        'nexus:network.flowLogs: Input should be a valid boolean; got "yes"; write true or false (YAML 1.2, '
+        "which the Pulumi CLI reads, keeps yes a string)"
+    ) in lines
 
 
 def test_the_offline_engine_reads_stack_files_like_the_config_loader(tmp_path: Path) -> None:
