@@ -46,7 +46,15 @@ UPSTREAM = "hashicorp/terraform-provider-aws"
 
 # Pulumi type token -> the provider file that defines its schema (internal/service/...).
 AWS_FILES: dict[str, str] = {
+    "aws:ec2/securityGroup:SecurityGroup": "internal/service/ec2/vpc_security_group.go",
     "aws:ec2/subnet:Subnet": "internal/service/ec2/vpc_subnet.go",
+    "aws:eks/podIdentityAssociation:PodIdentityAssociation": "internal/service/eks/pod_identity_association.go",
+    "aws:iam/rolePolicy:RolePolicy": "internal/service/iam/role_policy.go",
+    "aws:rds/proxyTarget:ProxyTarget": "internal/service/rds/proxy_target.go",
+    "aws:rds/subnetGroup:SubnetGroup": "internal/service/rds/subnet_group.go",
+    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": (
+        "internal/service/ec2/vpc_security_group_ingress_rule.go"
+    ),
     "aws:eks/addon:Addon": "internal/service/eks/addon.go",
     "aws:eks/cluster:Cluster": "internal/service/eks/cluster.go",
     "aws:eks/nodeGroup:NodeGroup": "internal/service/eks/node_group.go",
@@ -56,6 +64,7 @@ AWS_FILES: dict[str, str] = {
     "aws:rds/parameterGroup:ParameterGroup": "internal/service/rds/parameter_group.go",
     "aws:rds/proxy:Proxy": "internal/service/rds/proxy.go",
     "aws:secretsmanager/secret:Secret": "internal/service/secretsmanager/secret.go",
+    "aws:secretsmanager/secretVersion:SecretVersion": "internal/service/secretsmanager/secret_version.go",
 }
 """The types whose inputs the stack config drives (shards, cache, node groups, cluster, network). The
 program's other AWS types are listed in the table's ``notExtracted``: the change view says so when one of
@@ -165,7 +174,8 @@ def _own_level(value: str) -> str:
 
 # A schema map literal, not the body of ``SchemaFunc: func() map[string]*schema.Schema {``.
 _SDK_MAP = re.compile(r"(?<!func\(\) )map\[string\]\*schema\.Schema\s*{")
-_FRAMEWORK_MAP = re.compile(r"map\[string\]schema\.Attribute\s*{")
+# Both plugin-framework spellings: schema.Attribute (current) and tfsdk.Attribute (before framework 0.17).
+_FRAMEWORK_MAP = re.compile(r"map\[string\](?:schema|tfsdk)\.Attribute\s*{")
 _KEY = re.compile(r'^"(\w+)"$|^names\.Attr(\w+)$')
 
 
@@ -202,7 +212,7 @@ def framework_requires_replace(text: str, open_at: int, names: dict[str, str]) -
     found: list[str] = []
     for key, value in _entries(text, open_at):
         name = _key_name(key, names)
-        if name is not None and re.search(r"\w+planmodifier\.RequiresReplace\(\s*\)", value):
+        if name is not None and re.search(r"\b(?:\w+planmodifier|resource)\.RequiresReplace\(\s*\)", value):
             found.append(name)
     return found
 
