@@ -48,7 +48,9 @@ UPSTREAM = "hashicorp/terraform-provider-aws"
 AWS_FILES: dict[str, str] = {
     "aws:ec2/securityGroup:SecurityGroup": "internal/service/ec2/vpc_security_group.go",
     "aws:ec2/subnet:Subnet": "internal/service/ec2/vpc_subnet.go",
-    "aws:eks/podIdentityAssociation:PodIdentityAssociation": "internal/service/eks/pod_identity_association.go",
+    "aws:eks/podIdentityAssociation:PodIdentityAssociation": (
+        "internal/service/eks/pod_identity_association.go"
+    ),
     "aws:iam/rolePolicy:RolePolicy": "internal/service/iam/role_policy.go",
     "aws:rds/proxyTarget:ProxyTarget": "internal/service/rds/proxy_target.go",
     "aws:rds/subnetGroup:SubnetGroup": "internal/service/rds/subnet_group.go",
