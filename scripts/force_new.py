@@ -51,7 +51,9 @@ AWS_FILES: dict[str, str] = {
     "aws:eks/podIdentityAssociation:PodIdentityAssociation": (
         "internal/service/eks/pod_identity_association.go"
     ),
+    "aws:iam/role:Role": "internal/service/iam/role.go",
     "aws:iam/rolePolicy:RolePolicy": "internal/service/iam/role_policy.go",
+    "aws:lb/targetGroup:TargetGroup": "internal/service/elbv2/target_group.go",
     "aws:rds/proxyTarget:ProxyTarget": "internal/service/rds/proxy_target.go",
     "aws:rds/subnetGroup:SubnetGroup": "internal/service/rds/subnet_group.go",
     "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": (

@@ -179,6 +179,16 @@ def test_resizing_a_node_group_updates_its_node_groups_only(dev_run: StackRun) -
 
 
 @pytest.mark.infra
+def test_changing_the_alb_target_port_replaces_the_target_group(dev_run: StackRun) -> None:
+    # internal/service/elbv2/target_group.go marks port ForceNew: a new port is a new target group.
+    config = stack_config("dev")
+    config["nexus:alb"]["targetPort"] = 8081
+    view = view_of(dev_run, config)
+    assert "  +- aws:lb/targetGroup:TargetGroup nexus-dev-alb-api  [replace: port; diff: ~port]" in view
+    assert view[-1] == "Resources: + 0 to create, ~ 4 to update, +- 2 to replace, - 0 to delete, 157 unchanged"
+
+
+@pytest.mark.infra
 def test_moving_a_tenant_is_a_loud_warning(dev_run: StackRun) -> None:
     config = stack_config("dev")
     config["nexus:shards"]["shard-a"]["tenants"].remove("globex")
