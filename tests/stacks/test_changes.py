@@ -186,7 +186,7 @@ def test_changing_the_alb_target_port_replaces_the_target_group(dev_run: StackRu
     view = view_of(dev_run, config)
     assert "  +- aws:lb/targetGroup:TargetGroup nexus-dev-alb-api  [replace: port; diff: ~port]" in view
     assert view[-1] == (
-        "Resources: + 0 to create, ~ 4 to update, +- 2 to replace, - 0 to delete, 157 unchanged"
+        "Resources: + 0 to create, ~ 4 to update, +- 2 to replace, - 0 to delete, 154 unchanged"
     )
 
 
