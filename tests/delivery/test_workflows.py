@@ -163,6 +163,25 @@ def test_pull_requests_preview_every_stack_offline_and_dev_for_real_with_one_upd
     )
 
 
+def test_pull_requests_get_the_change_view_and_cost_change_of_each_main_stack_as_one_comment() -> None:
+    jobs = _workflow("pr.yml")["jobs"]
+    offline = jobs["offline-preview"]
+    (checkout,) = [s for s in offline["steps"] if s.get("uses", "").startswith("actions/checkout@")]
+    assert checkout["with"]["fetch-depth"] == 0, "the base branch's tree must be there to export"
+    script = "\n".join(s.get("run", "") for s in offline["steps"])
+    assert 'scripts/pr_change_view.py --stack "$STACK" --base' in script
+    assert (PROJECT_DIR / "scripts" / "pr_change_view.py").is_file()
+    comment = jobs["change-comment"]
+    assert comment["needs"] == ["offline-preview"]
+    assert comment["if"] == "github.event.pull_request.head.repo.full_name == github.repository"
+    assert comment["permissions"]["pull-requests"] == "write"
+    post = "\n".join(s.get("run", "") for s in comment["steps"])
+    for stack in STACKS:
+        assert stack in post
+    assert "nexus-change-view" in post, "the comment is found again by its marker"
+    assert "PATCH" in post, "one comment, edited in place"
+
+
 def test_a_forks_pull_request_cannot_pass_the_required_preview_check() -> None:
     """GitHub counts a skipped job as a passed required check; the gate fails on a skipped preview."""
     jobs = _workflow("pr.yml")["jobs"]
