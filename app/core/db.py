@@ -274,6 +274,35 @@ async def _release(handle: PoolHandle, conn: asyncpg.Connection) -> None:
         log.warning("connection dropped on release", extra={"pool": handle.name, "error": type(exc).__name__})
 
 
+async def writer_fetchrow(shards: ShardPools, sql: str, *args: object) -> asyncpg.Record | None:
+    """One statement on the shard's writer in its own implicit transaction (no BEGIN, no COMMIT): for the SQL
+    functions that set `app.tenant_id` themselves with set_config(..., true) and read under row-level security
+    (migration 0002). Two round trips through the pooler (asyncpg's prepare, then bind and execute; the server
+    connection stays with us in between because the prepare ends with a Flush, not a Sync) where a
+    `tenant_tx` read takes four. The same bounds as a transaction's start: the checkout and the statement
+    within `acquire_timeout_seconds`, and a writer that does not answer opens the shard's breaker."""
+    handle = shards.writer
+    shards.check_writer()
+    conn: asyncpg.Connection | None = None
+    try:
+        async with asyncio.timeout(shards.settings.acquire_timeout_seconds):
+            conn = await handle.pool.acquire()
+            row: asyncpg.Record | None = await conn.fetchrow(sql, *args)
+            return row
+    except Exception as exc:
+        if not isinstance(exc, CONNECTION_ERRORS) and not (conn is not None and _closed(conn)):
+            raise
+        if conn is not None:
+            # Cut off in the middle of a statement: its state is unknown, so it is not handed out again.
+            with contextlib.suppress(asyncpg.InterfaceError):
+                conn.terminate()
+        _failed(shards, handle)
+        raise _unavailable(shards, handle) from exc
+    finally:
+        if conn is not None:
+            await _release(handle, conn)
+
+
 async def replica_read(
     shards: ShardPools, tenant: str, query: Callable[[asyncpg.Connection], Awaitable[T]]
 ) -> T:
