@@ -39,6 +39,7 @@ from app.core.settings import Settings, get_settings
 from app.core.storage import open_storage
 from app.documents.routes import ROUTES as DOCUMENT_ROUTES
 from app.exports.routes import ROUTES as EXPORT_ROUTES
+from app.fastpath import FastPath
 from app.ops.routes import ROUTES as OPS_ROUTES
 from app.reports.routes import ROUTES as REPORT_ROUTES
 
@@ -237,14 +238,18 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
                 log.info("stopped")
                 write_logs_directly()
 
+    routes = build_routes(ALL_ROUTES)
     app = Starlette(
-        routes=build_routes(ALL_ROUTES),
+        routes=routes,
         lifespan=lifespan,
         exception_handlers={ApiError: _api_error, HTTPException: _http_error, Exception: _unexpected},
     )
     # No trailing-slash redirects: Starlette would answer `/v1/documents/` with a 307 to a URL built from the
     # Host header, which behind a balancer need not be the address the client used. Such paths are 404s.
     app.router.redirect_slashes = False
+    # Middleware added later wraps the earlier: observability -> the fast path -> Starlette's routing.
+    if settings.server.fast_path:
+        app.add_middleware(FastPath, routes=routes)
     app.add_middleware(ObservabilityMiddleware, metrics=metrics, access_log=settings.server.access_log)
     app.state.settings = settings
     app.state.openapi_json = msgspec.json.encode(build_openapi(ALL_ROUTES, "NexusAPI", API_VERSION))

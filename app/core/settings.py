@@ -125,6 +125,11 @@ class ServerSettings(BaseSettings):
         description="which requests get a JSON access line: `errors` (status >= 400, the default: the load "
         "balancer logs every request), `all`, or `off`; `true`/`false` are read as `all`/`off`",
     )
+    fast_path: bool = Field(
+        True,
+        description="serve GET /v1/documents/{id} and /healthz by the raw ASGI path (app/fastpath.py); "
+        "false routes them through Starlette like every other route (same responses)",
+    )
     keep_alive_seconds: int = Field(
         5,
         ge=1,
