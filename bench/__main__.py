@@ -28,6 +28,7 @@ from bench.report import (
     target_rows,
 )
 from bench.wrk import LoadResult, run_wrk
+from devstack.postgres import APP_ROLE, SUPERUSER
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # Which target serves each (configuration, scenario): the uncached read goes to the cache-off twins.
@@ -129,7 +130,13 @@ def _run(fleet: Fleet, args: argparse.Namespace) -> None:
     fleet.seed(SEED_DOCUMENTS)
     secrets = stack.secrets
     primary_port = stack.ports.primary("shard-a")
-    parts.pgbench_init(port=primary_port, user="nexus_app", password=secrets.app_password, database="nexus")
+    # The app role may create nothing (least privilege): the superuser makes pgbench's tables, and the app
+    # role gets to read them, as pgbench -S does through PgBouncer.
+    database = stack.topology.shard("shard-a").database
+    parts.pgbench_init(
+        port=primary_port, user=SUPERUSER, password=secrets.superuser_password, database=database
+    )
+    stack.psql("shard-a", f"GRANT SELECT ON {', '.join(parts.PGBENCH_TABLES)} TO {APP_ROLE}")
 
     load: Callable[..., LoadResult] = run_wrk
     progress("warming up every target (pools, token cache)")
