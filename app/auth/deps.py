@@ -42,7 +42,7 @@ def current_principal(request: Request) -> Principal:
 
 def principal_from_authorization(svc: Services, header: str) -> Principal:
     """The caller from an Authorization header's value: the one check behind every authenticated route,
-    Starlette's and the raw fast path's (app/core/fastpath.py). The shard comes from `shard_for_tenant`."""
+    Starlette's and the raw fast path's (app/fastpath.py). The shard comes from `shard_for_tenant`."""
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
         raise ApiError(401, "unauthorized", "a bearer token is required", _UNAUTHORIZED_HEADERS)
