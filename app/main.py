@@ -39,6 +39,7 @@ from app.core.settings import Settings, get_settings
 from app.core.storage import open_storage
 from app.documents.routes import ROUTES as DOCUMENT_ROUTES
 from app.exports.routes import ROUTES as EXPORT_ROUTES
+from app.fastpath import FastPath
 from app.ops.routes import ROUTES as OPS_ROUTES
 from app.reports.routes import ROUTES as REPORT_ROUTES
 
@@ -61,12 +62,17 @@ _UNSCOPED = frozenset({"/healthz", "/readyz", "/metrics"})
 
 class ObservabilityMiddleware:
     """Request id, JSON access log, and request metrics by route template (pure ASGI: no per-request
-    task or body buffering, which BaseHTTPMiddleware would add to the hot path)."""
+    task or body buffering, which BaseHTTPMiddleware would add to the hot path).
 
-    def __init__(self, app: ASGIApp, metrics: Metrics, log_requests: bool) -> None:
+    The access log writes a line for every request (`all`), for responses with status >= 400 (`errors`, the
+    default: in AWS the ALB's access logs hold every request), or none (`off`). The metrics count every
+    request whatever the mode."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics, access_log: str) -> None:
         self.app = app
         self.metrics = metrics
-        self.log_requests = log_requests
+        # The lowest status that gets an access line; above any status when the log is off.
+        self.log_from_status = {"all": 0, "errors": 400, "off": 1000}[access_log]
         self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     def _observe(self, method: str, route: str, status: int, elapsed: float) -> None:
@@ -109,7 +115,7 @@ class ObservabilityMiddleware:
             template = getattr(route, "path", None) or "unmatched"
             method = scope["method"]
             self._observe(method, template, status, elapsed)
-            if self.log_requests and template not in _UNSCOPED:
+            if status >= self.log_from_status and template not in _UNSCOPED:
                 access_log.info(
                     "request",
                     extra={
@@ -232,15 +238,19 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
                 log.info("stopped")
                 write_logs_directly()
 
+    routes = build_routes(ALL_ROUTES)
     app = Starlette(
-        routes=build_routes(ALL_ROUTES),
+        routes=routes,
         lifespan=lifespan,
         exception_handlers={ApiError: _api_error, HTTPException: _http_error, Exception: _unexpected},
     )
     # No trailing-slash redirects: Starlette would answer `/v1/documents/` with a 307 to a URL built from the
     # Host header, which behind a balancer need not be the address the client used. Such paths are 404s.
     app.router.redirect_slashes = False
-    app.add_middleware(ObservabilityMiddleware, metrics=metrics, log_requests=settings.server.access_log)
+    # Middleware added later wraps the earlier: observability -> the fast path -> Starlette's routing.
+    if settings.server.fast_path:
+        app.add_middleware(FastPath, routes=routes)
+    app.add_middleware(ObservabilityMiddleware, metrics=metrics, access_log=settings.server.access_log)
     app.state.settings = settings
     app.state.openapi_json = msgspec.json.encode(build_openapi(ALL_ROUTES, "NexusAPI", API_VERSION))
     return app

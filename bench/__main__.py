@@ -17,6 +17,7 @@ from bench import machine, parts, probes
 from bench.fleet import Fleet
 from bench.report import (
     CONFIGS,
+    PEER_SCENARIOS,
     SCENARIOS,
     OffloadResult,
     Pooling,
@@ -27,6 +28,7 @@ from bench.report import (
     target_rows,
 )
 from bench.wrk import LoadResult, run_wrk
+from devstack.postgres import APP_ROLE, SUPERUSER
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # Which target serves each (configuration, scenario): the uncached read goes to the cache-off twins.
@@ -68,6 +70,13 @@ def scenario_load(fleet: Fleet, cfg: str, scenario: str) -> tuple[str, dict[str,
     return url, env, fleet.roots[name]
 
 
+def peer_load(fleet: Fleet, scenario: str) -> tuple[str, dict[str, str], list[int]]:
+    """The same request on the textbook peer (its cache-off twin for the uncached read)."""
+    name = "textbook-off" if scenario == "uncached" else "textbook"
+    url, env = _scenario_request(fleet, fleet.urls[name], scenario)
+    return url, env, fleet.roots[name]
+
+
 def _scenario_request(fleet: Fleet, target: str, scenario: str) -> tuple[str, dict[str, str]]:
     token = {"BENCH_TOKEN": fleet.token}
     doc = f"/v1/documents/{fleet.doc_ids[0]}"
@@ -89,6 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=3, help="runs per scenario (the median is kept)")
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--pool-connections", type=int, default=500, help="clients of the pooling load")
+    parser.add_argument("--pool-runs", type=int, default=3, help="consecutive runs of the pooling load")
     args = parser.parse_args(argv)
     began = time.monotonic()
 
@@ -120,7 +130,13 @@ def _run(fleet: Fleet, args: argparse.Namespace) -> None:
     fleet.seed(SEED_DOCUMENTS)
     secrets = stack.secrets
     primary_port = stack.ports.primary("shard-a")
-    parts.pgbench_init(port=primary_port, user="nexus_app", password=secrets.app_password, database="nexus")
+    # The app role may create nothing (least privilege): the superuser makes pgbench's tables, and the app
+    # role gets to read them, as pgbench -S does through PgBouncer.
+    database = stack.topology.shard("shard-a").database
+    parts.pgbench_init(
+        port=primary_port, user=SUPERUSER, password=secrets.superuser_password, database=database
+    )
+    stack.psql("shard-a", f"GRANT SELECT ON {', '.join(parts.PGBENCH_TABLES)} TO {APP_ROLE}")
 
     load: Callable[..., LoadResult] = run_wrk
     progress("warming up every target (pools, token cache)")
@@ -130,9 +146,13 @@ def _run(fleet: Fleet, args: argparse.Namespace) -> None:
             load(url, seconds=1, connections=conns, env=env)
     for name in ("hello-1w", "hello-2w"):
         load(fleet.urls[name] + "/", seconds=1, connections=conns)
+    for scenario in PEER_SCENARIOS:
+        url, env, _ = peer_load(fleet, scenario)
+        load(url, seconds=1, connections=conns, env=env)
 
     runs: dict[tuple[str, str], list[LoadResult]] = {}
     hello_runs: dict[int, list[LoadResult]] = {1: [], 2: []}
+    peer_runs: dict[str, list[LoadResult]] = {s: [] for s in PEER_SCENARIOS}
     for rep in range(args.repeats):
         # Round-robin over repeats: a burst of load from elsewhere on the machine hits one run of each.
         for cfg in CONFIGS:
@@ -148,8 +168,14 @@ def _run(fleet: Fleet, args: argparse.Namespace) -> None:
             )
             hello_runs[workers].append(result)
             progress(f"[{rep + 1}/{args.repeats}] hello {workers}w       {fmt_load(result)}")
+        for scenario in PEER_SCENARIOS:
+            url, env, pids = peer_load(fleet, scenario)
+            result = load(url, seconds=secs, connections=conns, env=env, server_pids=pids)
+            peer_runs[scenario].append(result)
+            progress(f"[{rep + 1}/{args.repeats}] peer  {scenario:<8} {fmt_load(result)}")
     matrix = {cfg: {s: median_run(runs[(cfg, s)]) for s in SCENARIOS} for cfg in CONFIGS}
     hello = {w: median_run(r) for w, r in hello_runs.items()}
+    peer = {s: median_run(r) for s, r in peer_runs.items()}
 
     progress("redis-benchmark GET")
     redis = parts.redis_get(stack.ports.redis, connections=conns, requests=200_000)
@@ -163,13 +189,18 @@ def _run(fleet: Fleet, args: argparse.Namespace) -> None:
         seconds=secs,
     )
     offload = _offload(fleet, conns, secs)
-    pooling = _pooling(fleet, args.pool_connections, secs)
+    pooling = _pooling(fleet, args.pool_connections, secs, args.pool_runs)
 
     print("\n## Scenarios (median run)")
     for cfg, label in CONFIGS.items():
         print(f"\n{label}")
         for scenario, s_label in SCENARIOS.items():
             print(f"  {s_label:<36} {fmt_load(matrix[cfg][scenario])}")
+    print("\n## The peer: textbook FastAPI app (bench/textbook.py, uvicorn, 2 workers) and ours (2 workers)")
+    for scenario in PEER_SCENARIOS:
+        label = SCENARIOS[scenario]
+        print(f"  {'textbook ' + label:<48} {fmt_load(peer[scenario])}")
+        print(f"  {'ours     ' + label:<48} {fmt_load(matrix['1x2'][scenario])}")
     print("\n## Yardstick and parts")
     for workers, result in hello.items():
         print(f"  {'Starlette hello, ' + str(workers) + ' worker(s)':<36} {fmt_load(result)}")
@@ -182,7 +213,11 @@ def _run(fleet: Fleet, args: argparse.Namespace) -> None:
         f"  failed {pgbench.failed}"
     )
     print("\n## Pooling")
-    print(f"  {pooling.connections} clients, uncached reads, cache-off targets: {fmt_load(pooling.result)}")
+    print(
+        f"  {pooling.connections} clients, uncached reads, cache-off targets, {len(pooling.errors_per_run)} "
+        f"consecutive runs; the last: {fmt_load(pooling.result)}"
+    )
+    print(f"  errors per run: {', '.join(str(e) for e in pooling.errors_per_run)}")
     for target, part in pooling.parts:
         print(f"    {target:<34} {fmt_load(part)}")
     for shard, peak in pooling.max_server_conns.items():
@@ -195,7 +230,7 @@ def _run(fleet: Fleet, args: argparse.Namespace) -> None:
     print(f"  {fmt_load(offload.result)}")
     print(f"  documents scans: replicas {offload.replica_scans}, primaries {offload.primary_scans}")
     print("\n## Ratios and targets")
-    for row in [*ratios(matrix, hello, pgbench), *target_rows(pooling, offload)]:
+    for row in [*ratios(matrix, hello, pgbench, peer), *target_rows(pooling, offload)]:
         print(fmt_ratio(row))
 
 
@@ -226,23 +261,30 @@ def _offload(fleet: Fleet, conns: int, secs: int) -> OffloadResult:
     return OffloadResult(result=result, replica_scans=r1 - r0, primary_scans=p1 - p0)
 
 
-def _pooling(fleet: Fleet, clients: int, secs: int) -> Pooling:
+def _pooling(fleet: Fleet, clients: int, secs: int, runs: int) -> Pooling:
     """Uncached reads from `clients` connections, split over the cache-off nginx pair and 2-worker instance:
-    four app processes whose pools (10 each) together ask PgBouncer for more than its cap."""
+    four app processes whose pools (10 each) together ask PgBouncer for more than its cap. `runs`
+    consecutive runs; the sampler watches all of them."""
     stack = fleet.stack
     dsns = {s.id: stack.primary_dsn(s.id, superuser=True) for s in stack.topology.shards}
     doc = f"/v1/documents/{fleet.doc_ids[0]}"
     env = {"BENCH_TOKEN": fleet.token}
     half = clients // 2
-    progress(f"pooling: {clients} connections of uncached reads")
+    errors: list[int] = []
+    results: list[LoadResult] = []
     with probes.ConnectionSampler(dsns) as sampler, ThreadPoolExecutor(max_workers=2) as pool:
-        futures = [
-            pool.submit(run_wrk, fleet.urls["off-nginx"] + doc, seconds=secs + 3, connections=half, env=env),
-            pool.submit(
-                run_wrk, fleet.urls["off-2w"] + doc, seconds=secs + 3, connections=clients - half, env=env
-            ),
-        ]
-        results = [f.result() for f in futures]
+        for run in range(runs):
+            progress(f"pooling: {clients} connections of uncached reads, run {run + 1}/{runs}")
+            futures = [
+                pool.submit(
+                    run_wrk, fleet.urls["off-nginx"] + doc, seconds=secs + 3, connections=half, env=env
+                ),
+                pool.submit(
+                    run_wrk, fleet.urls["off-2w"] + doc, seconds=secs + 3, connections=clients - half, env=env
+                ),
+            ]
+            results = [f.result() for f in futures]
+            errors.append(sum(r.errors for r in results))
     combined = LoadResult(
         status_errors=sum(r.status_errors for r in results),
         requests=sum(r.requests for r in results),
@@ -263,6 +305,7 @@ def _pooling(fleet: Fleet, clients: int, secs: int) -> Pooling:
             ("nginx over 2 cache-off instances", results[0]),
             ("cache-off instance, 2 workers", results[1]),
         ),
+        run_errors=tuple(errors),
     )
 
 

@@ -7,6 +7,7 @@ plus the API instances and the second nginx the scenarios need, and the Starlett
 | one-2w / off-2w   | one instance, 2 worker processes           | on / off |
 | nginx / off-nginx | nginx over two instances of 1 worker each  | on / off |
 | hello-1w/hello-2w | bare Starlette hello, app.serve's settings | -     |
+| textbook / textbook-off | the peer (bench/textbook.py), 2 uvicorn workers | on / off |
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from devstack import LocalStack, free_port_plan, load_topology
+from devstack.appenv import JWT_AUDIENCE, JWT_ISSUER
 from devstack.configs import nginx_command, nginx_conf
 from devstack.procs import http_status, spawn, stop_child, wait_until
 from devstack.stack import DEFAULT_STACK_FILE, REPO_ROOT
@@ -62,6 +64,9 @@ class Fleet:
             api_instances=2,
             api_workers=1,
             log=log,
+            # The devstack logs every request (no load balancer keeps access logs locally); the benchmark
+            # measures the API's own default, which AWS deploys (docs/app.md, "Logs").
+            app_env_overrides={"NEXUS_ACCESS_LOG": "errors"},
         )
         fleet = cls(stack=stack, workdir=workdir)
         try:
@@ -87,8 +92,11 @@ class Fleet:
         self._api("off-pair", plan.api(1), workers=1, cache=False)
         self._hello("hello-1w", spare[2], workers=1)
         self._hello("hello-2w", plan.primary(plan.shard_ids[0]), workers=2)
+        more = free_port_plan(topology, api_instances=1)
+        self._textbook("textbook", more.pgbouncer, cache=True)
+        self._textbook("textbook-off", more.redis, cache=False)
         for name, url in self.urls.items():
-            path = "/" if name.startswith("hello") else "/readyz"
+            path = {"hello": "/", "textbook": "/healthz"}.get(name.split("-")[0], "/readyz")
             wait_until(
                 functools.partial(_answers_200, url + path),
                 what=f"{name} at {url}",
@@ -120,6 +128,30 @@ class Fleet:
     def _hello(self, name: str, port: int, *, workers: int) -> None:
         env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
         cmd = [sys.executable, "-m", "bench.hello", str(port), str(workers)]
+        proc = spawn(cmd, log_path=self._log(name), env=env, cwd=REPO_ROOT)
+        self.procs.append(proc)
+        self.urls[name] = f"http://127.0.0.1:{port}"
+        self.roots[name] = [proc.pid]
+
+    def _textbook(self, name: str, port: int, *, cache: bool) -> None:
+        """The peer, as `uvicorn bench.textbook:app --workers 2` (see bench/textbook.py)."""
+        stack = self.stack
+        env = {
+            **os.environ,
+            "PYTHONPATH": str(REPO_ROOT),
+            "TEXTBOOK_DSN": (
+                f"postgresql://nexus_app:{stack.secrets.app_password}@127.0.0.1:{stack.ports.pgbouncer}"
+                f"/{stack.topology.shard('shard-a').alias}"
+            ),
+            "TEXTBOOK_CA": str(stack.ca_cert),
+            "TEXTBOOK_REDIS_URL": f"redis://127.0.0.1:{stack.ports.redis}/0",
+            "TEXTBOOK_JWT_SECRET": stack.secrets.jwt_secret,
+            "TEXTBOOK_JWT_AUDIENCE": JWT_AUDIENCE,
+            "TEXTBOOK_JWT_ISSUER": JWT_ISSUER,
+            "TEXTBOOK_CACHE": "true" if cache else "false",
+        }
+        cmd = [sys.executable, "-m", "uvicorn", "bench.textbook:app", "--host", "127.0.0.1"]
+        cmd += ["--port", str(port), "--workers", "2", "--no-access-log"]
         proc = spawn(cmd, log_path=self._log(name), env=env, cwd=REPO_ROOT)
         self.procs.append(proc)
         self.urls[name] = f"http://127.0.0.1:{port}"

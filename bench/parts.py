@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from bench.wrk import BenchError
 
 PG_BIN = "/usr/lib/postgresql/15/bin"
+PGBENCH_TABLES = ("pgbench_accounts", "pgbench_branches", "pgbench_tellers", "pgbench_history")
 
 
 @dataclass(frozen=True)

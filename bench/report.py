@@ -21,11 +21,8 @@ SCENARIOS = {
     "post": "POST /v1/documents",
 }
 WORKERS = {"1x1": 1, "1x2": 2}
-
-# The issue's textbook app (FastAPI + PyJWT + asyncpg through PgBouncer) and pgbench -S, on this kind of
-# machine: the uncached-read target is 2x the textbook read; as a share of pgbench -S it travels across loads.
-TEXTBOOK_DB_READ = {1: 3900.0, 2: 3400.0}
-ISSUE_PGBENCH_TPS = 39600.0
+# The peer (bench/textbook.py, 2 uvicorn workers) serves these scenarios; it is set against "1x2".
+PEER_SCENARIOS = ("healthz", "cached", "uncached")
 
 
 @dataclass(frozen=True)
@@ -39,6 +36,12 @@ class Pooling:
     samples: int
     parts: tuple[tuple[str, LoadResult], ...] = ()
     """The load on each target, when it was split."""
+    run_errors: tuple[int, ...] = ()
+    """Errors of each consecutive run (the issue asks for 0 in three); empty: one run, `result`'s."""
+
+    @property
+    def errors_per_run(self) -> tuple[int, ...]:
+        return self.run_errors or (self.result.errors,)
 
 
 @dataclass(frozen=True)
@@ -77,17 +80,44 @@ def ratios(
     matrix: dict[str, dict[str, LoadResult]],
     hello: dict[int, LoadResult],
     pgbench: PartResult,
+    peer: dict[str, LoadResult],
 ) -> list[Ratio]:
-    """Every ratio of the issue, with its target and verdict where the issue sets one."""
+    """Every ratio of the issue, with its target and verdict where the issue sets one. `peer` is the
+    textbook app's median run per scenario (2 workers), measured in the same run."""
     out: list[Ratio] = []
-    for cfg, label in CONFIGS.items():
-        row = matrix[cfg]
-        value = safe_ratio(row["cached"].rps, row["healthz"].rps)
-        out.append(Ratio(f"cached GET / healthz ({label})", value))
+    two = matrix["1x2"]
+    for scenario in PEER_SCENARIOS:
+        value = safe_ratio(two[scenario].rps, peer[scenario].rps)
+        target = {"cached": 3.0, "uncached": 2.0}.get(scenario)
+        out.append(
+            Ratio(
+                f"{SCENARIOS[scenario]} / textbook app (2 workers each)",
+                value,
+                f">= {target:.2f}" if target else "",
+                value >= target if target else None,
+            )
+        )
+        ours, theirs = two[scenario].cpu_us, peer[scenario].cpu_us
+        if ours and theirs:
+            out.append(Ratio(f"CPU per request: textbook / ours, {SCENARIOS[scenario]}", theirs / ours))
+    p99, peer_p99 = two["cached"].p99_ms, peer["cached"].p99_ms
+    out.append(
+        Ratio(
+            "cached GET p99 ms, 2 workers (textbook's in the target)",
+            p99,
+            f"<= {peer_p99:.2f} ms",
+            p99 <= peer_p99,
+        )
+    )
     for cfg, workers in WORKERS.items():
         value = safe_ratio(matrix[cfg]["cached"].rps, hello[workers].rps)
         out.append(
-            Ratio(f"cached GET / Starlette hello ({workers} worker(s))", value, ">= 0.50", value >= 0.5)
+            Ratio(
+                f"cached GET / Starlette hello ({workers} worker(s))",
+                value,
+                ">= 0.50" if workers == 2 else "",
+                value >= 0.5 if workers == 2 else None,
+            )
         )
     for cfg, workers in WORKERS.items():
         cached_cpu, hello_cpu = matrix[cfg]["cached"].cpu_us, hello[workers].cpu_us
@@ -96,27 +126,15 @@ def ratios(
                 Ratio(f"CPU per request: hello / cached GET ({workers} worker(s))", hello_cpu / cached_cpu)
             )
     for cfg, label in CONFIGS.items():
-        p99 = matrix[cfg]["cached"].p99_ms
-        out.append(Ratio(f"cached GET p99 ms at 64 conns ({label})", p99, "<= 10 ms", p99 <= 10.0))
+        out.append(Ratio(f"cached GET p99 ms at 64 conns ({label})", matrix[cfg]["cached"].p99_ms))
+        row = matrix[cfg]
+        cached_share = safe_ratio(row["cached"].rps, row["healthz"].rps)
+        out.append(Ratio(f"cached GET / healthz ({label})", cached_share))
     for cfg, workers in WORKERS.items():
-        uncached = matrix[cfg]["uncached"].rps
-        rel = safe_ratio(uncached, pgbench.ops)
-        need = 2 * TEXTBOOK_DB_READ[workers] / ISSUE_PGBENCH_TPS
         out.append(
             Ratio(
                 f"uncached read / pgbench -S ({workers} worker(s))",
-                rel,
-                f">= {need:.3f} (2x textbook)",
-                rel >= need,
-            )
-        )
-        absolute = safe_ratio(uncached, TEXTBOOK_DB_READ[workers])
-        out.append(
-            Ratio(
-                f"uncached read / textbook figure {TEXTBOOK_DB_READ[workers]:.0f} ({workers} worker(s))",
-                absolute,
-                ">= 2.00",
-                absolute >= 2.0,
+                safe_ratio(matrix[cfg]["uncached"].rps, pgbench.ops),
             )
         )
     for scenario, label in SCENARIOS.items():
@@ -142,10 +160,11 @@ def target_rows(pooling: Pooling, offload: OffloadResult) -> list[Ratio]:
             peak <= pooling.cap,
         ),
         Ratio(
-            f"{pooling.connections} clients: errors",
-            float(pooling.result.errors),
-            "== 0",
-            pooling.result.errors == 0,
+            f"{pooling.connections} clients: errors, worst of {len(pooling.errors_per_run)} consecutive runs "
+            f"({', '.join(str(e) for e in pooling.errors_per_run)})",
+            float(max(pooling.errors_per_run)),
+            "== 0 in every run",
+            max(pooling.errors_per_run) == 0,
         ),
         Ratio("read-heavy mix: share of reads on replicas", offload.share, ">= 0.95", offload.share >= 0.95),
     ]

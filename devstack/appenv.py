@@ -115,6 +115,9 @@ def app_environment(
         "NEXUS_WORKERS": str(api_workers),
         "NEXUS_HOST": "127.0.0.1",
         "NEXUS_LOG_LEVEL": "info",
+        # Locally no load balancer keeps access logs for the API (nginx's own log has no route or tenant):
+        # every request gets its line. The API's default, `errors`, is for AWS, where the ALB logs them all.
+        "NEXUS_ACCESS_LOG": "all",
     }
     # Every shard shares one local app password; the cloud stacks have one secret per shard.
     for shard in topology.shards:

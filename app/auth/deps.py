@@ -37,11 +37,15 @@ def shard_for_tenant(svc: Services, tenant: str) -> ShardPools | None:
 
 def current_principal(request: Request) -> Principal:
     """The caller from the bearer token; tenant -> shard is an in-memory lookup, no database round trip."""
-    header = request.headers.get("authorization", "")
+    return principal_from_authorization(services(request), request.headers.get("authorization", ""))
+
+
+def principal_from_authorization(svc: Services, header: str) -> Principal:
+    """The caller from an Authorization header's value: the one check behind every authenticated route,
+    Starlette's and the raw fast path's (app/fastpath.py). The shard comes from `shard_for_tenant`."""
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
         raise ApiError(401, "unauthorized", "a bearer token is required", _UNAUTHORIZED_HEADERS)
-    svc = services(request)
     try:
         claims = svc.tokens.verify(token.strip())
     except InvalidTokenError as exc:

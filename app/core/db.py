@@ -274,6 +274,60 @@ async def _release(handle: PoolHandle, conn: asyncpg.Connection) -> None:
         log.warning("connection dropped on release", extra={"pool": handle.name, "error": type(exc).__name__})
 
 
+class PoolBusyError(DependencyUnavailableError):
+    """Every connection of a pool was in use for the whole acquire timeout: the process is overloaded, which
+    says nothing about the server. A 503 like any other (same code, `Retry-After`), but it neither opens the
+    shard's breaker nor marks a replica down: the requests holding the connections do that if the server
+    really stopped answering them."""
+
+    def __init__(self, handle: PoolHandle) -> None:
+        super().__init__(
+            f"database {handle.name}", "busy (every pooled connection in use)", code="shard_unavailable"
+        )
+
+
+def _waited_for_a_slot(handle: PoolHandle, conn: asyncpg.Connection | None, exc: BaseException) -> bool:
+    """The acquire timed out before a connection was handed over, while the pool was full and none idle."""
+    pool = handle.pool
+    return (
+        conn is None
+        and isinstance(exc, TimeoutError)
+        and pool.get_size() >= pool.get_max_size()
+        and pool.get_idle_size() == 0
+    )
+
+
+async def writer_fetchrow(shards: ShardPools, sql: str, *args: object) -> asyncpg.Record | None:
+    """One statement on the shard's writer in its own implicit transaction (no BEGIN, no COMMIT): for the SQL
+    functions that set `app.tenant_id` themselves with set_config(..., true) and read under row-level security
+    (migration 0002). Two round trips through the pooler (asyncpg's prepare, then bind and execute; the server
+    connection stays with us in between because the prepare ends with a Flush, not a Sync) where a
+    `tenant_tx` read takes four. The same bounds as a transaction's start: the checkout and the statement
+    within `acquire_timeout_seconds`, and a writer that does not answer opens the shard's breaker."""
+    handle = shards.writer
+    shards.check_writer()
+    conn: asyncpg.Connection | None = None
+    try:
+        async with asyncio.timeout(shards.settings.acquire_timeout_seconds):
+            conn = await handle.pool.acquire()
+            row: asyncpg.Record | None = await conn.fetchrow(sql, *args)
+            return row
+    except Exception as exc:
+        if _waited_for_a_slot(handle, conn, exc):
+            raise PoolBusyError(handle) from exc
+        if not isinstance(exc, CONNECTION_ERRORS) and not (conn is not None and _closed(conn)):
+            raise
+        if conn is not None:
+            # Cut off in the middle of a statement: its state is unknown, so it is not handed out again.
+            with contextlib.suppress(asyncpg.InterfaceError):
+                conn.terminate()
+        _failed(shards, handle)
+        raise _unavailable(shards, handle) from exc
+    finally:
+        if conn is not None:
+            await _release(handle, conn)
+
+
 async def replica_read(
     shards: ShardPools, tenant: str, query: Callable[[asyncpg.Connection], Awaitable[T]]
 ) -> T:
@@ -284,7 +338,7 @@ async def replica_read(
         async with tenant_tx(shards, tenant, role="reader") as conn:
             return await query(conn)
     except DependencyUnavailableError as exc:
-        if exc.dependency == shards.writer_error().dependency:
+        if isinstance(exc, PoolBusyError) or exc.dependency == shards.writer_error().dependency:
             raise
         async with tenant_tx(shards, tenant, role="reader") as conn:
             return await query(conn)
@@ -307,6 +361,8 @@ async def _begin(
             conn = await handle.pool.acquire()
             await conn.execute(sql)
     except Exception as exc:
+        if _waited_for_a_slot(handle, conn, exc):
+            raise PoolBusyError(handle) from exc
         # As in tenant_tx: a server going away can surface as some other error on a closed connection.
         if not isinstance(exc, CONNECTION_ERRORS) and not (conn is not None and _closed(conn)):
             if conn is not None:

@@ -2,9 +2,11 @@
 
 redis-py gives each command a connection of its own: checked out of the pool (a lock, a poll of the socket)
 or, with a single connection, taken in turn behind a lock, so concurrent requests wait for each other's round
-trip. Here every GET is written as soon as it is asked and its reply awaited in order: Redis answers commands
+trip. Here every GET is queued as soon as it is asked and its reply awaited in order: Redis answers commands
 on one connection in the order it received them, so one reader task hands each reply to the oldest waiter,
-and one read from the socket often answers many requests. Measured in docs/benchmarks.md.
+and one read from the socket often answers many requests. The GETs asked in one turn of the event loop go out
+in one write (a callback scheduled by the first of them), not a system call each. Measured in
+docs/benchmarks.md.
 
 Failure keeps the cache's contract (an error is a miss): when the connection fails or a reply takes longer
 than the socket timeout, every waiting GET fails with a ConnectionError, and the next GET connects anew.
@@ -36,23 +38,40 @@ class PipelinedGets:
         self._connecting: asyncio.Task[AbstractConnection] | None = None
         self._waiters: deque[asyncio.Future[bytes | None]] = deque()
         self._reading = False
+        self._pending: list[bytes] = []
+        """Commands queued in this turn of the event loop, in the order of their waiters."""
 
     async def get(self, key: str) -> bytes | None:
         conn = self._conn if self._conn is not None else await self._connect()
-        waiter: asyncio.Future[bytes | None] = asyncio.get_running_loop().create_future()
-        self._waiters.append(waiter)
-        # No await between here and the append: the command goes out in the order the waiters are queued.
-        # redis-py's send_packed_command would wrap each write in a task with a timeout; the write is a
-        # buffered, non-blocking call, and a stuck socket shows up as a read timeout below.
-        writer = conn._writer  # redis 5.3 (pinned): the connected stream
-        if writer is None:
-            self._waiters.pop()
+        if conn._writer is None:  # redis 5.3 (pinned): the connected stream
             raise RedisConnectionError("the cache connection is closed")
-        writer.write(_pack_get(key))
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[bytes | None] = loop.create_future()
+        # No await between the two appends: the commands go out in the order the waiters are queued.
+        self._waiters.append(waiter)
+        self._pending.append(_pack_get(key))
+        if len(self._pending) == 1:
+            loop.call_soon(self._flush)
         if not self._reading:
             self._reading = True
             asyncio.create_task(self._read(conn))  # noqa: RUF006 - ends on its own when nobody waits
         return await waiter
+
+    def _flush(self) -> None:
+        """Write the queued commands at once. redis-py's send_packed_command would wrap each write in a task
+        with a timeout; the write is a buffered, non-blocking call, and a stuck socket shows up as a read
+        timeout in the reader."""
+        data, self._pending = b"".join(self._pending), []
+        conn = self._conn
+        if not data or conn is None:
+            return  # the connection failed since: its waiters, these commands' among them, failed with it
+        writer = conn._writer
+        if writer is None:
+            asyncio.get_running_loop().create_task(
+                self._fail(conn, RedisConnectionError("the cache connection is closed"))
+            )
+            return
+        writer.write(data)
 
     async def _connect(self) -> AbstractConnection:
         # Requests arriving while a connection is being made share that attempt (and its failure).
@@ -99,6 +118,7 @@ class PipelinedGets:
         if self._conn is conn:
             self._conn = None
         failed, self._waiters = self._waiters, deque()
+        self._pending = []
         for waiter in failed:
             if not waiter.done():
                 waiter.set_exception(RedisConnectionError(f"cache connection failed: {exc!r}"))

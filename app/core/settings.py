@@ -120,7 +120,16 @@ class ServerSettings(BaseSettings):
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     max_upload_bytes: int = Field(10 * 1024 * 1024, ge=1)
-    access_log: bool = True
+    access_log: Literal["all", "errors", "off"] = Field(
+        "errors",
+        description="which requests get a JSON access line: `errors` (status >= 400, the default: the load "
+        "balancer logs every request), `all`, or `off`; `true`/`false` are read as `all`/`off`",
+    )
+    fast_path: bool = Field(
+        True,
+        description="serve GET /v1/documents/{id} and /healthz by the raw ASGI path (app/fastpath.py); "
+        "false routes them through Starlette like every other route (same responses)",
+    )
     keep_alive_seconds: int = Field(
         5,
         ge=1,
@@ -147,6 +156,15 @@ class ServerSettings(BaseSettings):
                     "any client could then set its own address)"
                 ) from None
         return value
+
+    @field_validator("access_log", mode="before")
+    @classmethod
+    def _access_log_booleans(cls, value: object) -> object:
+        # The setting was a boolean before it had modes: keep what deployments already set meaning the same.
+        lowered = str(value).strip().lower()
+        if isinstance(value, bool) or lowered in {"true", "false", "1", "0"}:
+            return "all" if lowered in {"true", "1"} else "off"
+        return lowered
 
     @field_validator("log_level", mode="before")
     @classmethod

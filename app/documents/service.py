@@ -14,7 +14,7 @@ import asyncpg
 
 from app.auth.deps import Principal
 from app.core.cache import TOMBSTONE
-from app.core.db import replica_read, tenant_tx
+from app.core.db import replica_read, tenant_tx, writer_fetchrow
 from app.core.errors import ApiError, not_found
 from app.core.http import encode
 from app.core.services import Services
@@ -25,6 +25,7 @@ from app.documents.schemas import Document, DocumentIn, DocumentPage, DocumentUp
 log = logging.getLogger("app.documents")
 
 
+_BY_ID = "SELECT id, title, body, version, created_at, updated_at FROM document_by_id($1, $2)"
 _LIST_FIRST = (
     "SELECT id, title, body, version, created_at, updated_at FROM documents"
     " WHERE tenant_id = $1 ORDER BY created_at, id LIMIT $2"
@@ -84,13 +85,8 @@ async def get(svc: Services, p: Principal, raw_id: str) -> bytes:
         raise not_found("document")
     if cached is not None:
         return cached
-    async with tenant_tx(p.shard, p.tenant) as conn:
-        row = await conn.fetchrow(
-            "SELECT id, title, body, version, created_at, updated_at FROM documents"
-            " WHERE tenant_id = $1 AND id = $2",
-            p.tenant,
-            uuid.UUID(doc_id),
-        )
+    # One statement that sets the tenant and reads under row-level security (migration 0002).
+    row = await writer_fetchrow(p.shard, _BY_ID, p.tenant, uuid.UUID(doc_id))
     if row is None:
         raise not_found("document")
     body = encode(_document(row))

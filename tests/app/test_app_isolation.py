@@ -5,8 +5,11 @@ acme and globex share shard-a, so isolation here cannot come from separate datab
 
 from __future__ import annotations
 
+import asyncio
+import uuid
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 from app_support import create_document
@@ -93,6 +96,38 @@ def test_row_level_security_as_the_app_role(
         )
     pwned = local_stack.psql("shard-a", "SELECT count(*) FROM documents WHERE title = 'pwned'")
     assert pwned.strip() == "0"
+
+
+def test_the_one_statement_read_sets_its_own_tenant_and_reads_under_rls(
+    api: httpx.Client, pair: tuple[User, User], local_stack: Any
+) -> None:
+    """document_by_id (migration 0002), the uncached GET's single statement: the tenant it is given is the
+    only one it can read, the tenant setting ends with the statement, and it runs with the caller's rights
+    (not SECURITY DEFINER), so the app role's forced row-level security stays the second wall inside it."""
+    acme, globex = pair
+    doc = create_document(api, acme, "acme's", "one statement")
+    definer = local_stack.psql("shard-a", "SELECT prosecdef FROM pg_proc WHERE proname = 'document_by_id'")
+    assert definer.strip() == "f"
+
+    async def scenario() -> tuple[int, int, str | None, int]:
+        conn = await asyncpg.connect(local_stack.pgbouncer_dsn("shard-a"), statement_cache_size=0)
+        try:
+            by_id = "SELECT count(*) FROM document_by_id($1, $2)"
+            as_owner = await conn.fetchval(by_id, "acme", uuid.UUID(doc["id"]))
+            as_other = await conn.fetchval(by_id, "globex", uuid.UUID(doc["id"]))
+            # The next statement (in PgBouncer's transaction mode: whatever server it lands on) has no tenant.
+            after = await conn.fetchval("SELECT current_setting('app.tenant_id', true)")
+            visible = await conn.fetchval("SELECT count(*) FROM documents")
+            return as_owner, as_other, after, visible
+        finally:
+            await conn.close()
+
+    as_owner, as_other, after, visible = asyncio.run(scenario())
+    assert (as_owner, as_other) == (1, 0)
+    assert after in (None, "")
+    assert visible == 0
+    # And through the API, cache off or on, another tenant's id stays a 404 (the route's own test above).
+    assert api.get(f"/v1/documents/{doc['id']}", headers=globex.headers).status_code == 404
 
 
 def test_rls_is_enabled_and_forced_on_every_table(local_stack: Any) -> None:

@@ -110,4 +110,4 @@ def test_migrations_run_again_without_change(local_stack: Any) -> None:
     local_stack.migrate()
     local_stack.migrate()
     for shard in ("shard-a", "shard-b"):
-        assert local_stack.psql(shard, "SELECT version_num FROM alembic_version").strip() == "0001"
+        assert local_stack.psql(shard, "SELECT version_num FROM alembic_version").strip() == "0002"

@@ -103,6 +103,34 @@ def test_concurrent_gets_each_get_their_own_reply(server: RedisServer) -> None:
     asyncio.run(scenario())
 
 
+def test_the_gets_of_one_loop_turn_go_out_in_one_write(server: RedisServer) -> None:
+    server.client().mset({f"k{i}": f"v{i}" for i in range(50)})
+
+    async def scenario() -> None:
+        pool = server.pool()
+        gets = PipelinedGets(pool)
+        await gets.get("k0")  # connected
+        conn = gets._conn
+        assert conn is not None
+        writer = conn._writer
+        assert writer is not None
+        writes: list[bytes] = []
+        real_write = writer.write
+
+        def counting(data: bytes) -> None:
+            writes.append(data)
+            real_write(data)
+
+        writer.write = counting  # type: ignore[method-assign]
+        replies = await asyncio.gather(*(gets.get(f"k{i}") for i in range(50)))
+        assert replies == [f"v{i}".encode() for i in range(50)]
+        assert len(writes) == 1, "fifty GETs asked in one turn: one system call, not fifty"
+        assert writes[0].count(b"GET") == 50
+        await pool.disconnect()
+
+    asyncio.run(scenario())
+
+
 def test_cancelled_and_failed_gets_do_not_shift_the_replies(server: RedisServer) -> None:
     client = server.client()
     client.mset({f"k{i}": f"v{i}" for i in range(60)})
