@@ -22,6 +22,7 @@ from typing import Final
 import pulumi
 import pulumi_aws as aws
 
+from infra.alarms import AlarmTarget, alb_alarms
 from infra.iam_policies import ALB_ACCESS_LOG_PREFIX
 from infra.lb_controller import BINDING_TAG
 
@@ -58,6 +59,8 @@ class ApiLoadBalancerArgs:
     """Deletion protection on."""
     depends_on: Sequence[pulumi.Resource] = field(default_factory=tuple)
     """What the load balancer waits for (the log bucket's policy: AWS checks it when logs are turned on)."""
+    alarms: AlarmTarget | None = None
+    """Where the 5xx, unhealthy-host and response-time alarms notify (None: no alarms)."""
 
 
 def cidr_key(cidr: str) -> str:
@@ -135,6 +138,8 @@ class ApiLoadBalancer(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         self._listeners(args, lb, target_group, https)
+        if args.alarms is not None:
+            alb_alarms(name, self, args.alarms, lb.arn_suffix, target_group.arn_suffix)
 
         self.arn = lb.arn
         self.dns_name = lb.dns_name

@@ -66,6 +66,11 @@ class CacheArgs:
     """SNS topic ARNs notified by the memory alarms (none: the alarm is visible in CloudWatch only)."""
     is_prod: bool
     """Protect the group and apply changes in the maintenance window instead of immediately."""
+    log_retention_days: int | None = None
+    """Deliver the slow log and the engine log to CloudWatch log groups kept this many days (None: no log
+    delivery)."""
+    log_kms_key_arn: pulumi.Input[str] | None = None
+    """KMS key of those log groups (None: CloudWatch Logs' default encryption)."""
 
 
 def member_cluster_id(replication_group_id: str, index: int) -> str:
@@ -121,7 +126,7 @@ class Cache(pulumi.ComponentResource):
             opts=self._opts(),
         )
         secret_token: pulumi.Output[str] = pulumi.Output.secret(token.result)
-        group = self._replication_group(group_sg, subnet_group, parameters, secret_token)
+        group = self._replication_group(group_sg, subnet_group, parameters, secret_token, self._log_groups())
         self._memory_alarms(group)
 
         self.primary_endpoint = group.primary_endpoint_address
@@ -193,6 +198,7 @@ class Cache(pulumi.ComponentResource):
         subnet_group: aws.elasticache.SubnetGroup,
         parameters: aws.elasticache.ParameterGroup,
         token: pulumi.Output[str],
+        log_groups: dict[str, aws.cloudwatch.LogGroup],
     ) -> aws.elasticache.ReplicationGroup:
         args = self._args
         snapshots = args.snapshot_retention_days > 0
@@ -228,9 +234,39 @@ class Cache(pulumi.ComponentResource):
             auto_minor_version_upgrade=True,
             # Prod changes wait for the maintenance window; dev applies them now.
             apply_immediately=not args.is_prod,
+            log_delivery_configurations=[
+                aws.elasticache.ReplicationGroupLogDeliveryConfigurationArgs(
+                    destination=group.name,
+                    destination_type="cloudwatch-logs",
+                    log_format="json",
+                    log_type=log_type,
+                )
+                for log_type, group in log_groups.items()
+            ],
             # Queued jobs are data: prod refuses to delete the group by accident.
-            opts=self._opts(protect=args.is_prod),
+            opts=pulumi.ResourceOptions(
+                parent=self, protect=args.is_prod, depends_on=list(log_groups.values())
+            ),
         )
+
+    def _log_groups(self) -> dict[str, aws.cloudwatch.LogGroup]:
+        # Slow log (commands over slowlog-log-slower-than) and engine log (failovers, replication, errors),
+        # delivered as JSON to CloudWatch Logs (ElastiCache user guide, Log delivery: destination_type
+        # cloudwatch-logs, log_type slow-log | engine-log; pulumi_aws/elasticache/_inputs.py,
+        # ReplicationGroupLogDeliveryConfigurationArgs).
+        args = self._args
+        if args.log_retention_days is None:
+            return {}
+        return {
+            log_type: aws.cloudwatch.LogGroup(
+                f"{self._name}-{log_type}",
+                name=f"/aws/elasticache/{self._name}/{log_type}",
+                retention_in_days=args.log_retention_days,
+                kms_key_id=args.log_kms_key_arn,
+                opts=self._opts(),
+            )
+            for log_type in ("slow-log", "engine-log")
+        }
 
     @staticmethod
     def _member_id(group: aws.elasticache.ReplicationGroup, index: int) -> pulumi.Output[str]:

@@ -45,6 +45,7 @@ import pulumi_kubernetes as k8s
 
 from infra.eks.addons import ADDON_CONFIGURATION, ADDONS, AddonName, pinned_versions
 from infra.eks.nodes import ami_type_for
+from infra.kms import key_policy, role_usage
 
 CLUSTER_ADMIN_POLICY: Final = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
 POD_IDENTITY_PRINCIPAL: Final = "pods.eks.amazonaws.com"
@@ -136,6 +137,8 @@ class EksClusterArgs:
     """Add-on versions pinned by config; they win over the reviewed per-minor table (infra.eks.addons)."""
     is_prod: bool = False
     """Protect the cluster and the KMS key, and turn on the cluster's deletion protection."""
+    log_kms_key_arn: pulumi.Input[str] | None = None
+    """KMS key of the control-plane log group (None: CloudWatch Logs' default encryption; nexus:logs.kms)."""
 
 
 def assume_role_policy(service: str, *, tag_session: bool = False) -> str:
@@ -280,6 +283,7 @@ class EksCluster(pulumi.ComponentResource):
             # EKS writes to exactly this name; creating it first keeps the retention ours.
             name=f"/aws/eks/{args.cluster_name}/cluster",
             retention_in_days=args.log_retention_days,
+            kms_key_id=args.log_kms_key_arn,
             opts=self._child(),
         )
         cluster = self._cluster(cluster_role, key, [log_group, *role_ready])
@@ -370,6 +374,12 @@ class EksCluster(pulumi.ComponentResource):
             description=f"Envelope encryption of Kubernetes Secrets in {self._args.cluster_name}",
             enable_key_rotation=True,
             deletion_window_in_days=30,
+            # Administered by the cluster's admin roles only; used by the cluster role only (infra/kms.py).
+            policy=cluster_role.arn.apply(
+                lambda role_arn: key_policy(
+                    tuple(self._args.admin_role_arns), role_usage([role_arn], "ClusterEnvelopeEncryption")
+                )
+            ),
             # Losing this key makes every Secret in etcd unreadable: prod protects it from deletion.
             opts=self._child(protect=self._args.is_prod),
         )

@@ -30,7 +30,16 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
+from infra.alarms import AlarmTarget, database_alarms, proxy_alarms
 from infra.catalog import performance_insights_supported
+from infra.db_ops import (
+    BACKUP_WINDOW,
+    instance_log_group_name,
+    log_groups,
+    maintenance_window,
+    monitoring_role,
+    proxy_log_group_name,
+)
 
 ENGINE: Final = "postgres"
 POSTGRES_PORT: Final = 5432
@@ -95,6 +104,16 @@ class TenantShardArgs:
     """Subnets of the databases and the proxy: no route to or from the internet."""
     workload_security_group_id: pulumi.Input[str]
     """Group of the cluster's nodes and pods: the only clients of the proxy and the replicas."""
+    log_retention_days: int = 90
+    """Retention of the pre-created instance and proxy log groups (infra/db_ops.py)."""
+    log_kms_key_arn: pulumi.Input[str] | None = None
+    """KMS key of those log groups (None: CloudWatch Logs' default encryption)."""
+    monitoring_interval: int = 0
+    """Enhanced Monitoring interval of every instance, seconds (0: off; then no monitoring role)."""
+    storage_kms_key_arn: pulumi.Input[str] | None = None
+    """Customer-managed key of the primary's storage and of Performance Insights (None: aws/rds)."""
+    alarms: AlarmTarget | None = None
+    """Where the instance and proxy alarms notify, and their thresholds (None: no alarms)."""
 
 
 def parameter_family(engine_version: str) -> str:
@@ -226,6 +245,9 @@ class TenantShard(pulumi.ComponentResource):
         password, secret, secret_version = self._login_secret("master", args.master_username, tags)
         app_password, app_secret, app_secret_version = self._login_secret("app", APP_USERNAME, tags)
         proxy_sg, primary_sg, replica_sg = self._security_groups(tags)
+        self._monitoring: tuple[aws.iam.Role, aws.iam.RolePolicyAttachment] | None = (
+            monitoring_role(name, self, tags) if args.monitoring_interval else None
+        )
 
         primary = self._primary(subnet_group, parameters, primary_sg, password, tags)
         replicas = [
@@ -238,6 +260,13 @@ class TenantShard(pulumi.ComponentResource):
             proxy_sg,
             tags,
         )
+        if args.alarms is not None:
+            database_alarms(f"{name}-primary", self, args.alarms, primary.identifier, replica=False)
+            for index, replica in enumerate(replicas):
+                database_alarms(
+                    f"{name}-replica-{index}", self, args.alarms, replica.identifier, replica=True
+                )
+            proxy_alarms(f"{name}-proxy", self, args.alarms, proxy.name)
 
         self.writer_endpoint = proxy.endpoint
         self.reader_endpoints = (
@@ -396,10 +425,34 @@ class TenantShard(pulumi.ComponentResource):
         # Per instance: a replica's class may differ from the primary's, and RDS checks each one.
         if not (self._args.performance_insights and performance_insights_supported(ENGINE, instance_class)):
             return {"performance_insights_enabled": False}
-        return {
+        settings: dict[str, Any] = {
             "performance_insights_enabled": True,
             "performance_insights_retention_period": PERFORMANCE_INSIGHTS_RETENTION_DAYS,
         }
+        if self._args.storage_kms_key_arn is not None:
+            settings["performance_insights_kms_key_id"] = self._args.storage_kms_key_arn
+        return settings
+
+    def _operations(self, identifier: str) -> tuple[dict[str, Any], list[pulumi.Resource]]:
+        """Enhanced Monitoring settings of an instance, and what it waits for: its log groups (created
+        first so that RDS does not create them without retention) and the monitoring role's policy."""
+        args = self._args
+        groups: list[pulumi.Resource] = list(
+            log_groups(
+                identifier,
+                self,
+                [instance_log_group_name(identifier, log_type) for log_type in LOG_EXPORTS],
+                retention_days=args.log_retention_days,
+                kms_key_arn=args.log_kms_key_arn,
+            )
+        )
+        if self._monitoring is None:
+            return {"monitoring_interval": 0}, groups
+        role, attachment = self._monitoring
+        return {"monitoring_interval": args.monitoring_interval, "monitoring_role_arn": role.arn}, [
+            *groups,
+            attachment,
+        ]
 
     def _primary(
         self,
@@ -410,8 +463,12 @@ class TenantShard(pulumi.ComponentResource):
         tags: dict[str, str],
     ) -> aws.rds.Instance:
         args = self._args
+        identifier = f"{self._name}-primary"
+        monitoring, waits_for = self._operations(identifier)
         return aws.rds.Instance(
-            f"{self._name}-primary",
+            identifier,
+            # Fixed, not auto-named: its log groups are named after it and must exist first (infra/db_ops.py).
+            identifier=identifier,
             engine=ENGINE,
             # The major only: RDS applies minor upgrades itself, and a pinned minor would make the next run
             # try to downgrade.
@@ -428,19 +485,26 @@ class TenantShard(pulumi.ComponentResource):
             allocated_storage=args.allocated_storage,
             max_allocated_storage=args.max_allocated_storage,
             storage_encrypted=True,
+            kms_key_id=args.storage_kms_key_arn,
             publicly_accessible=False,
             db_subnet_group_name=subnet_group.name,
             vpc_security_group_ids=[primary_sg.id],
             parameter_group_name=parameters.name,
             multi_az=args.multi_az,
             backup_retention_period=args.backup_retention_days,
+            backup_window=BACKUP_WINDOW,
+            maintenance_window=maintenance_window(0),
+            # Prod keeps the automated backups after the instance is deleted (restorable for their
+            # retention); dev removes them with it.
+            delete_automated_backups=not args.protect,
             copy_tags_to_snapshot=True,
             deletion_protection=args.protect,
             skip_final_snapshot=False,
             final_snapshot_identifier=final_snapshot_name(self._name),
             enabled_cloudwatch_logs_exports=list(LOG_EXPORTS),
             tags=tags,
-            opts=self._data_opts(),
+            opts=self._data_opts(depends_on=waits_for),
+            **monitoring,
             **self._performance_insights(args.instance_class),
         )
 
@@ -455,8 +519,11 @@ class TenantShard(pulumi.ComponentResource):
     ) -> aws.rds.Instance:
         args = self._args
         assert replica_sg is not None  # created whenever read_replicas > 0
+        identifier = f"{self._name}-replica-{index}"
+        monitoring, waits_for = self._operations(identifier)
         return aws.rds.Instance(
-            f"{self._name}-replica-{index}",
+            identifier,
+            identifier=identifier,
             # Engine, version, database, user and password come from the source. By ARN, not identifier: with
             # a subnet group in the same region RDS refuses an identifier (DBSubnetGroupNotAllowedFault; the
             # pulumi-aws docstring of replicate_source_db says to use the ARN then).
@@ -472,13 +539,16 @@ class TenantShard(pulumi.ComponentResource):
             db_subnet_group_name=subnet_group.name,
             vpc_security_group_ids=[replica_sg.id],
             parameter_group_name=parameters.name,
+            # Another day than the primary's and every other replica's (infra/db_ops.py).
+            maintenance_window=maintenance_window(index + 1),
             copy_tags_to_snapshot=True,
             deletion_protection=args.protect,
             # RDS takes no final snapshot of a read replica (the primary holds the data).
             skip_final_snapshot=True,
             enabled_cloudwatch_logs_exports=list(LOG_EXPORTS),
             tags={**tags, "Role": "replica", "ReplicaIndex": str(index)},
-            opts=self._data_opts(),
+            opts=self._data_opts(depends_on=waits_for),
+            **monitoring,
             **self._performance_insights(args.replica_instance_class),
         )
 
@@ -505,8 +575,18 @@ class TenantShard(pulumi.ComponentResource):
             ),
             opts=self._opts(),
         )
+        proxy_name = f"{self._name}-proxy"
+        proxy_logs = log_groups(
+            proxy_name,
+            self,
+            [proxy_log_group_name(proxy_name)],
+            retention_days=args.log_retention_days,
+            kms_key_arn=args.log_kms_key_arn,
+        )
         proxy = aws.rds.Proxy(
-            f"{self._name}-proxy",
+            proxy_name,
+            # Fixed, not auto-named: its log group is named after it and exists first (infra/db_ops.py).
+            name=proxy_name,
             engine_family=PROXY_ENGINE_FAMILY,
             role_arn=role.arn,
             # The proxy is a data-tier component: isolated subnets, reached from the pods through its group.
@@ -532,7 +612,7 @@ class TenantShard(pulumi.ComponentResource):
             # The proxy reads its secrets with its role on creation: they must hold a value and the role must
             # already be allowed to read them (role_arn alone orders the proxy after the role, not after the
             # role's policy).
-            opts=self._opts(depends_on=[*(version for _, version, _ in logins), secret_access]),
+            opts=self._opts(depends_on=[*(version for _, version, _ in logins), secret_access, *proxy_logs]),
         )
         target_group = aws.rds.ProxyDefaultTargetGroup(
             f"{self._name}-proxy-pool",

@@ -63,6 +63,8 @@ ELB_LOG_DELIVERY_SERVICE: Final = "logdelivery.elasticloadbalancing.amazonaws.co
 ALB_ACCESS_LOG_PREFIX: Final = "alb"
 """The one prefix of the ALB's access logs: the load balancer's ``access_logs.prefix`` and the log bucket's
 delivery grant both derive from it (infra/alb.py, infra/storage.py, wired by stacks/program.py)."""
+S3_ACCESS_LOG_PREFIX: Final = "s3-access/"
+"""Key prefix of the S3 server access logs (of the uploads bucket) in the log bucket."""
 
 Statement = dict[str, Any]
 PolicyDocument = dict[str, Any]
@@ -200,21 +202,44 @@ def elb_log_key_prefix(prefix: str, account_id: str) -> str:
 
 
 def access_log_bucket_policy(
-    *, bucket_arn: str, region: str, account_id: str, prefix: str = ALB_ACCESS_LOG_PREFIX
+    *,
+    bucket_arn: str,
+    region: str,
+    account_id: str,
+    prefix: str = ALB_ACCESS_LOG_PREFIX,
+    server_access_log_sources: Sequence[str] = (),
 ) -> PolicyDocument:
-    """The ALB access-log bucket's policy: TLS only; ELB may put objects under this account's log prefix."""
+    """The log bucket's policy: TLS only; ELB may put objects under this account's log prefix; and, for
+    each source bucket given, S3 server access logging may put objects under ``S3_ACCESS_LOG_PREFIX``."""
     bucket = _check_bucket_arn(bucket_arn)
     if not _ACCOUNT_ID.fullmatch(account_id):
         raise ValueError(f"{account_id!r} is not a 12-digit AWS account id")
-    return _document(
-        [
-            _deny_insecure_transport(bucket),
+    statements: list[Statement] = [
+        _deny_insecure_transport(bucket),
+        {
+            "Sid": "AllowElbLogDelivery",
+            "Effect": "Allow",
+            "Principal": elb_log_delivery_principal(region),
+            "Action": "s3:PutObject",
+            "Resource": f"{bucket}/{elb_log_key_prefix(prefix, account_id)}*",
+        },
+    ]
+    if server_access_log_sources:
+        sources = sorted(_check_bucket_arn(source) for source in server_access_log_sources)
+        # S3 user guide, enable-server-access-logging.html, "Grant permissions to the logging service
+        # principal using a bucket policy": logging.s3.amazonaws.com, s3:PutObject under the target prefix,
+        # conditioned on the source bucket (aws:SourceArn) and its account (aws:SourceAccount).
+        statements.append(
             {
-                "Sid": "AllowElbLogDelivery",
+                "Sid": "AllowS3ServerAccessLogs",
                 "Effect": "Allow",
-                "Principal": elb_log_delivery_principal(region),
+                "Principal": {"Service": "logging.s3.amazonaws.com"},
                 "Action": "s3:PutObject",
-                "Resource": f"{bucket}/{elb_log_key_prefix(prefix, account_id)}*",
-            },
-        ]
-    )
+                "Resource": f"{bucket}/{S3_ACCESS_LOG_PREFIX}*",
+                "Condition": {
+                    "ArnLike": {"aws:SourceArn": sources[0] if len(sources) == 1 else sources},
+                    "StringEquals": {"aws:SourceAccount": account_id},
+                },
+            }
+        )
+    return _document(statements)

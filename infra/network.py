@@ -53,6 +53,8 @@ class NetworkArgs:
     """EKS cluster name, for the kubernetes.io/cluster/<name> subnet tag."""
     zone_ids: Sequence[str] = ()
     """AZ ids to use, in AZ-index order (``az_count`` of them); empty: the first usable ids, sorted."""
+    log_kms_key_arn: pulumi.Input[str] | None = None
+    """KMS key of the flow log group (None: CloudWatch Logs' default encryption; nexus:logs.kms)."""
 
 
 def nat_index_for(az_index: int, mode: NatMode) -> int | None:
@@ -399,6 +401,7 @@ class Network(pulumi.ComponentResource):
         log_group = aws.cloudwatch.LogGroup(
             f"{self._name}-flow-logs",
             retention_in_days=self._args.flow_log_retention_days,
+            kms_key_id=self._args.log_kms_key_arn,
             opts=self._opts(),
         )
         role = aws.iam.Role(

@@ -72,6 +72,8 @@ class AccessLogBucketArgs:
     """Protect the bucket against deletion."""
     prefix: str = ALB_ACCESS_LOG_PREFIX
     """Key prefix the load balancer writes under; ELB may write only below ``<prefix>/AWSLogs/<account>/``."""
+    server_access_log_sources: Sequence[pulumi.Input[str]] = ()
+    """ARNs of buckets whose S3 server access logs land here, under ``S3_ACCESS_LOG_PREFIX``."""
 
 
 def _json(document: dict[str, Any]) -> str:
@@ -272,13 +274,17 @@ class AccessLogBucket(pulumi.ComponentResource):
         self, name: str, args: AccessLogBucketArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("nexus:storage:AccessLogBucket", name, None, opts)
-        account_id = pulumi.Output.from_input(args.account_id)
+        account_and_sources = pulumi.Output.all(args.account_id, *args.server_access_log_sources)
 
         def policy_for(arn: str) -> pulumi.Output[str]:
-            return account_id.apply(
-                lambda account: _json(
+            return account_and_sources.apply(
+                lambda values: _json(
                     access_log_bucket_policy(
-                        bucket_arn=arn, region=args.region, account_id=account, prefix=args.prefix
+                        bucket_arn=arn,
+                        region=args.region,
+                        account_id=values[0],
+                        prefix=args.prefix,
+                        server_access_log_sources=values[1:],
                     )
                 )
             )

@@ -1,7 +1,8 @@
 """Graph-wide policy rules: one source, run by the tests over every stack and wrapped by the policy pack.
 
 The rules live in one module per domain (``policy.network``, ``data``, ``compute``, ``workloads``,
-``delivery``; ``baseline`` for what every resource obeys) over the shared types of ``policy.core``;
+``delivery``, ``hardening``; ``baseline`` for what every resource obeys) over the shared types of
+``policy.core``;
 ``RULES`` below is the one list that the tests and the policy pack both run.
 """
 
@@ -14,6 +15,7 @@ from policy.compute import COMPUTE_RULES
 from policy.core import Graph, PolicyResource, PolicyRule, Violation, check_rule, from_records
 from policy.data import DATA_RULES
 from policy.delivery import DELIVERY_RULES
+from policy.hardening import HARDENING_RULES
 from policy.network import NETWORK_RULES
 from policy.workloads import WORKLOAD_RULES
 
@@ -24,6 +26,7 @@ RULES: list[PolicyRule] = [
     *COMPUTE_RULES,
     *WORKLOAD_RULES,
     *DELIVERY_RULES,
+    *HARDENING_RULES,
 ]
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import pulumi
 
+from infra.alarms import AlarmTarget
 from infra.alb import ApiLoadBalancer, ApiLoadBalancerArgs
 from infra.autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
 from infra.cluster import EksCluster, EksClusterArgs, NodeGroupSpec, NodeTaintSpec
@@ -56,7 +57,9 @@ def node_group_spec(group: NodeGroupConfig) -> NodeGroupSpec:
     )
 
 
-def eks_cluster_args(config: StackConfig, network: Network) -> EksClusterArgs:
+def eks_cluster_args(
+    config: StackConfig, network: Network, log_kms_key_arn: pulumi.Input[str] | None = None
+) -> EksClusterArgs:
     """The EksCluster's inputs: nexus:cluster plus the network's outputs."""
     cluster = config.cluster
     return EksClusterArgs(
@@ -77,6 +80,7 @@ def eks_cluster_args(config: StackConfig, network: Network) -> EksClusterArgs:
         node_groups={name: node_group_spec(group) for name, group in cluster.node_groups.items()},
         addon_versions={str(addon): version for addon, version in cluster.addon_versions.items()},
         is_prod=config.is_prod,
+        log_kms_key_arn=log_kms_key_arn,
     )
 
 
@@ -88,13 +92,15 @@ def build_compute(
     access_logs_bucket: pulumi.Input[str] | None = None,
     access_logs_prefix: str = ALB_ACCESS_LOG_PREFIX,
     alb_depends_on: Sequence[pulumi.Resource] = (),
+    alarms: AlarmTarget | None = None,
+    log_kms_key_arn: pulumi.Input[str] | None = None,
 ) -> Compute:
     """Build the cluster, the Cluster Autoscaler, the Load Balancer Controller and the ALB.
 
     ``opts`` carries the explicit AWS provider; the helm releases use the cluster's own Kubernetes provider.
     """
     prefix = config.name_prefix
-    cluster = EksCluster(f"{prefix}-cluster", eks_cluster_args(config, network), opts=opts)
+    cluster = EksCluster(f"{prefix}-cluster", eks_cluster_args(config, network, log_kms_key_arn), opts=opts)
     name = cluster_name(config)
     # The controllers know the cluster by its name from config (a plain string, which orders nothing): their
     # Pod Identity associations would be created while the cluster is still CREATING. As their parent's
@@ -149,6 +155,7 @@ def build_compute(
             access_logs_prefix=access_logs_prefix,
             is_prod=config.is_prod,
             depends_on=tuple(alb_depends_on),
+            alarms=alarms,
         ),
         opts=opts,
     )

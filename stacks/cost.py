@@ -34,6 +34,8 @@ LOAD_BALANCER = "aws:lb/loadBalancer:LoadBalancer"
 KMS_KEY = "aws:kms/key:Key"
 SECRET = "aws:secretsmanager/secret:Secret"  # noqa: S105 (a type token, not a password)
 SHARD_COMPONENT = "nexus:database:TenantShard"
+VPC_ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
+WEB_ACL = "aws:wafv2/webAcl:WebAcl"
 
 LEFT_OUT: Mapping[str, str] = {
     "aws:cloudwatch/logGroup:LogGroup": "CloudWatch Logs: per GB ingested and stored (usage)",
@@ -41,6 +43,7 @@ LEFT_OUT: Mapping[str, str] = {
     "aws:cloudwatch/metricAlarm:MetricAlarm": "CloudWatch alarms: cents per alarm-month, not in the table",
     "aws:s3/bucket:Bucket": "S3: per GB stored and per request (usage)",
     "aws:ecr/repository:Repository": "ECR: per GB of images stored (usage)",
+    "aws:sns/topic:Topic": "SNS: per million publishes and notifications beyond the free tier (usage)",
 }
 """Kinds the plan creates whose charges depend on usage (or are negligible), by type token."""
 
@@ -53,6 +56,8 @@ ASSUMPTIONS = (
     "SPOT groups priced at the on-demand rate (an upper bound), plus the launch template's gp3 root volume",
     "NAT gateways: hourly charge and their Elastic IPs (public IPv4); data processing left out",
     "ALB: hourly charge only; LCUs (traffic) left out",
+    "VPC endpoints: interface endpoints per AZ-hour (gateway endpoints are free); GB processed left out",
+    "WAF: web ACL and rules per month; requests inspected left out",
     "data transfer, backups beyond the free retention and snapshots left out",
 )
 
@@ -191,6 +196,8 @@ class _Pricer:
             LOAD_BALANCER: self._load_balancer,
             KMS_KEY: self._kms_key,
             SECRET: self._secret,
+            VPC_ENDPOINT: self._vpc_endpoint,
+            WEB_ACL: self._web_acl,
         }.get(resource.type)
         if handler is not None:
             handler(resource)
@@ -300,6 +307,19 @@ class _Pricer:
 
     def _kms_key(self, resource: RecordedResource) -> None:
         self._add(resource, "KMS keys", self.table.kms_key_month, "per key-month")
+
+    def _vpc_endpoint(self, resource: RecordedResource) -> None:
+        # A gateway endpoint (S3) costs nothing; an interface endpoint is billed per AZ, one ENI per subnet.
+        if resource.inputs.get("vpcEndpointType") != "Interface":
+            return
+        zones = len(resource.inputs.get("subnetIds") or [])
+        monthly = self.table.interface_endpoint_az_hourly * HOURS_PER_MONTH * zones
+        self._add(resource, "VPC interface endpoints", monthly, f"{zones} AZ(s), hourly")
+
+    def _web_acl(self, resource: RecordedResource) -> None:
+        rules = len(resource.inputs.get("rules") or [])
+        monthly = self.table.waf_web_acl_month + self.table.waf_rule_month * rules
+        self._add(resource, "WAF web ACLs", monthly, f"web ACL and {rules} rule(s), no requests")
 
     def _secret(self, resource: RecordedResource) -> None:
         self._add(resource, "Secrets Manager secrets", self.table.secret_month, "per secret-month", "secrets")

@@ -14,7 +14,9 @@ from typing import TYPE_CHECKING, Any
 import pulumi
 import pulumi_aws as aws
 
+from infra.alarms import AlarmTarget
 from infra.cache import Cache, CacheArgs
+from infra.iam_policies import S3_ACCESS_LOG_PREFIX
 from infra.storage import AccessLogBucket, AccessLogBucketArgs, CorsRule, UploadsBucket, UploadsBucketArgs
 from stacks.config.model import StackConfig
 
@@ -42,8 +44,10 @@ def cache_args(
     vpc_id: pulumi.Input[str],
     subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]],
     workload_security_group_id: pulumi.Input[str],
+    alarms: AlarmTarget | None = None,
+    log_kms_key_arn: pulumi.Input[str] | None = None,
 ) -> CacheArgs:
-    """The Cache's inputs: nexus:cache plus the network's outputs."""
+    """The Cache's inputs: nexus:cache plus the network's outputs (and the hardening's topic and key)."""
     cache = config.cache
     return CacheArgs(
         vpc_id=vpc_id,
@@ -60,7 +64,10 @@ def cache_args(
         maintenance_window=cache.maintenance_window,
         auth_token_version=cache.auth_token_version,
         memory_alarm_percent=cache.memory_alarm_percent,
+        alarm_actions=tuple(alarms.actions) if alarms is not None else (),
         is_prod=config.is_prod,
+        log_retention_days=config.logs.retention_days,
+        log_kms_key_arn=log_kms_key_arn,
     )
 
 
@@ -92,6 +99,8 @@ def build_datastores(
     workload_security_group_id: pulumi.Input[str],
     db_secret_arns: Sequence[pulumi.Input[str]],
     provider: aws.Provider,
+    alarms: AlarmTarget | None = None,
+    log_kms_key_arn: pulumi.Input[str] | None = None,
 ) -> DataStores:
     """Create the Cache, the UploadsBucket and (when on) the AccessLogBucket with the stack's provider."""
     opts = pulumi.ResourceOptions(providers=[provider])
@@ -103,6 +112,8 @@ def build_datastores(
             vpc_id=vpc_id,
             subnet_ids=subnet_ids,
             workload_security_group_id=workload_security_group_id,
+            alarms=alarms,
+            log_kms_key_arn=log_kms_key_arn,
         ),
         opts=opts,
     )
@@ -117,9 +128,19 @@ def build_datastores(
                 account_id=identity.account_id,
                 retention_days=config.storage.access_log_retention_days,
                 is_prod=config.is_prod,
+                server_access_log_sources=((uploads.bucket_arn,) if config.logs.bucket_access_logs else ()),
             ),
             opts=opts,
         )
+        if config.logs.bucket_access_logs:
+            # S3 server access logs of the uploads bucket, after the log bucket's policy admits them.
+            aws.s3.BucketLogging(
+                f"{prefix}-uploads-access-logs",
+                bucket=uploads.bucket_name,
+                target_bucket=access_logs.bucket_name,
+                target_prefix=S3_ACCESS_LOG_PREFIX,
+                opts=pulumi.ResourceOptions(parent=uploads, depends_on=[access_logs]),
+            )
     return DataStores(
         cache=cache,
         uploads=uploads,
@@ -130,13 +151,13 @@ def build_datastores(
 
 
 def export_datastores(stores: DataStores) -> None:
-    """Stack outputs of the data services; the token and the URL stay secret."""
+    """Stack outputs of the data services. No AUTH token and no Redis URL: the workloads receive them as a
+    Kubernetes Secret from the program, and nothing outside the stack needs them (a secret output is one
+    more place a secret can be read from, by anyone who may read the stack's outputs)."""
     cache = stores.cache
     pulumi.export("redisPrimaryEndpoint", cache.primary_endpoint)
     pulumi.export("redisReaderEndpoint", cache.reader_endpoint)
     pulumi.export("redisPort", cache.port)
-    pulumi.export("redisAuthToken", pulumi.Output.secret(cache.auth_token))
-    pulumi.export("redisUrl", pulumi.Output.secret(cache.redis_url))
     pulumi.export("uploadsBucketName", stores.uploads.bucket_name)
     pulumi.export("uploadsBucketArn", stores.uploads.bucket_arn)
     if stores.access_logs is not None:

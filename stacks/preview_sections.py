@@ -20,6 +20,7 @@ from stacks.config import StackConfig
 from stacks.config.cluster import node_capacity_lines
 from stacks.cost import preview_lines as cost_lines
 from stacks.datastores import datastore_lines
+from stacks.hardening import hardening_lines
 from stacks.workload_preview import preview_lines as workload_preview_lines
 
 SectionBody = Callable[[StackConfig, StackRun], list[str]]
@@ -58,6 +59,9 @@ SECTIONS.append(Section("Node capacity (nexus:cluster.nodeGroups)", node_capacit
 SECTIONS.append(Section("Connection budget per shard (stacks/capacity.py)", connection_budget_lines))
 SECTIONS.append(Section("Workloads (nexus:api, nexus:worker)", workload_preview_lines))
 SECTIONS.append(Section("Shared Redis and S3 (nexus:cache, nexus:storage)", datastore_lines))
+SECTIONS.append(
+    Section("Hardening (nexus:alarms, nexus:waf, nexus:logs, nexus:vpcEndpoints)", hardening_lines)
+)
 SECTIONS.append(Section("Monthly cost estimate (stacks/cost.py, docs/cost.md)", cost_lines))
 
 

@@ -18,6 +18,14 @@ Sources (AWS's public pricing pages, on-demand, US East (N. Virginia); read on P
 - Application Load Balancer hourly: https://aws.amazon.com/elasticloadbalancing/pricing/.
 - KMS customer managed key: https://aws.amazon.com/kms/pricing/; Secrets Manager secret:
   https://aws.amazon.com/secrets-manager/pricing/.
+- Interface VPC endpoints (issue 17): https://aws.amazon.com/privatelink/pricing/ ("billed for each hour that
+  your VPC endpoint remains provisioned in each Availability Zone"; $0.01 per GB processed, left out as
+  usage). The $0.01 per endpoint-AZ-hour in us-east-1 was cross-checked against a third-party calculator
+  (cloudcostkit.com, aws-vpc-interface-endpoint-cost-calculator: 4,378 endpoint-hours = $43.78).
+- AWS WAF: https://aws.amazon.com/waf/pricing/ ($5 per web ACL-month, $1 per rule-month, a managed rule group
+  counting as one rule; $0.60 per million requests, left out as usage), the same in every region (AWS
+  Networking blog, "Cost-effective ways for securing your web applications using AWS WAF"); figures
+  cross-checked against third-party breakdowns (c3x.dev, "AWS WAF cost explained").
 
 Cross-checked when the table was written, against pages found with the search tool: the Multi-AZ doubling
 (the RDS User Guide above), db.t4g.micro/small/medium hourly and RDS gp3 at $0.115 (third-party breakdowns
@@ -59,6 +67,11 @@ class RegionPrices:
     alb_hourly: float
     kms_key_month: float
     secret_month: float
+    interface_endpoint_az_hourly: float = 0.0
+    """Interface VPC endpoint, per endpoint per AZ (ENI) per hour."""
+    waf_web_acl_month: float = 0.0
+    waf_rule_month: float = 0.0
+    """A rule or a managed rule group in a web ACL, per month."""
 
 
 PRICES: Mapping[str, RegionPrices] = {
@@ -92,5 +105,8 @@ PRICES: Mapping[str, RegionPrices] = {
         alb_hourly=0.0225,
         kms_key_month=1.00,
         secret_month=0.40,
+        interface_endpoint_az_hourly=0.01,
+        waf_web_acl_month=5.00,
+        waf_rule_month=1.00,
     ),
 }

@@ -14,6 +14,7 @@ from stacks.compute import build_compute, cluster_name, export_compute
 from stacks.config import ConfigError, StackConfig, load
 from stacks.config.placeholders import find_placeholders
 from stacks.datastores import build_datastores, export_datastores
+from stacks.hardening import build_edge, build_endpoints, build_hardening, export_hardening
 from stacks.shards import build_shards, shards_output, tenant_map_output
 from stacks.workloads import build_workloads
 
@@ -63,6 +64,8 @@ def main() -> None:
         default_tags=aws.ProviderDefaultTagsArgs(tags=cfg.base_tags()),
     )
     aws_opts = pulumi.ResourceOptions(providers=[provider])
+    # The alarm topic and the stack's keys (nexus:alarms, nexus:logs): every tier below uses them.
+    hardening = build_hardening(cfg, provider=provider)
 
     network = Network(
         f"{cfg.name_prefix}-network",
@@ -74,9 +77,13 @@ def main() -> None:
             flow_log_retention_days=cfg.network.flow_log_retention_days,
             cluster_name=cluster_name(cfg),
             zone_ids=tuple(cfg.network.zone_ids or ()),
+            log_kms_key_arn=hardening.logs_key_arn,
         ),
         opts=aws_opts,
     )
+
+    # Interface endpoints for AWS APIs without NAT (nexus:vpcEndpoints).
+    build_endpoints(cfg, network, opts=aws_opts)
 
     # One TenantShard per nexus:shards entry; the tenant map is built from config + their endpoints.
     shards = build_shards(
@@ -85,6 +92,9 @@ def main() -> None:
         isolated_subnet_ids=network.isolated_subnet_ids,
         workload_security_group_id=network.workload_security_group_id,
         opts=aws_opts,
+        alarms=hardening.alarm_target,
+        log_kms_key_arn=hardening.logs_key_arn,
+        storage_kms_key_arn=hardening.data_key_arn,
     )
     tenant_map = tenant_map_output(cfg, shards)
 
@@ -97,6 +107,8 @@ def main() -> None:
         # The pods' roles may read the app role's secrets, never the masters' (only the proxies read those).
         db_secret_arns=[shard.app_secret_arn for shard in shards.values()],
         provider=provider,
+        alarms=hardening.alarm_target,
+        log_kms_key_arn=hardening.logs_key_arn,
     )
 
     # EKS, its controllers and the ALB; the ALB writes its access logs to the log bucket when configured.
@@ -109,7 +121,11 @@ def main() -> None:
         # The prefix the bucket's policy lets ELB write under: one value for both, so they cannot drift apart.
         access_logs_prefix=log_bucket.log_prefix if log_bucket is not None else ALB_ACCESS_LOG_PREFIX,
         alb_depends_on=[log_bucket] if log_bucket is not None else [],
+        alarms=hardening.alarm_target,
+        log_kms_key_arn=hardening.logs_key_arn,
     )
+    # The web ACL on the ALB and the pod logs add-on (nexus:waf, nexus:logs.podLogs).
+    firewall, _ = build_edge(cfg, compute, hardening, opts=aws_opts)
 
     # The image repository is the account bootstrap's (bootstrap/, stacks/bootstrap/program.py): CI pushes the
     # image there before this stack's first `up` deploys it by digest.
@@ -127,5 +143,6 @@ def main() -> None:
     pulumi.export("shards", shards_output(shards))
     export_datastores(datastores)
     export_compute(compute, cfg.alb.domain_name)
+    export_hardening(hardening, firewall)
     # The image the workloads run: CI reads it back so that a pull request's preview keeps the deployed image.
     pulumi.export("apiImage", cfg.api.image)

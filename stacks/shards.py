@@ -13,6 +13,7 @@ from typing import Any
 
 import pulumi
 
+from infra.alarms import AlarmTarget
 from infra.database import TenantShard, TenantShardArgs
 from infra.k8s.tenantmap import Endpoint, ShardEndpoints, build_tenant_map
 from stacks.config.model import Shard, StackConfig
@@ -25,8 +26,12 @@ def shard_args(
     vpc_id: pulumi.Input[str],
     isolated_subnet_ids: pulumi.Input[list[str]],
     workload_security_group_id: pulumi.Input[str],
+    alarms: AlarmTarget | None = None,
+    log_kms_key_arn: pulumi.Input[str] | None = None,
+    storage_kms_key_arn: pulumi.Input[str] | None = None,
 ) -> TenantShardArgs:
-    """The component's inputs for one shard: its resolved settings plus the network's outputs."""
+    """The component's inputs for one shard: its resolved settings plus the network's outputs, and from the
+    hardening (stacks/hardening.py) where its alarms go and which keys encrypt its logs and storage."""
     settings = shard.settings
     return TenantShardArgs(
         shard_id=shard.id,
@@ -51,6 +56,11 @@ def shard_args(
         vpc_id=vpc_id,
         isolated_subnet_ids=isolated_subnet_ids,
         workload_security_group_id=workload_security_group_id,
+        log_retention_days=config.logs.retention_days,
+        log_kms_key_arn=log_kms_key_arn,
+        monitoring_interval=config.logs.enhanced_monitoring_seconds,
+        storage_kms_key_arn=storage_kms_key_arn,
+        alarms=alarms,
     )
 
 
@@ -66,6 +76,9 @@ def build_shards(
     isolated_subnet_ids: pulumi.Input[list[str]],
     workload_security_group_id: pulumi.Input[str],
     opts: pulumi.ResourceOptions,
+    alarms: AlarmTarget | None = None,
+    log_kms_key_arn: pulumi.Input[str] | None = None,
+    storage_kms_key_arn: pulumi.Input[str] | None = None,
 ) -> dict[str, TenantShard]:
     """One TenantShard per configured shard, keyed by shard id."""
     return {
@@ -77,6 +90,9 @@ def build_shards(
                 vpc_id=vpc_id,
                 isolated_subnet_ids=isolated_subnet_ids,
                 workload_security_group_id=workload_security_group_id,
+                alarms=alarms,
+                log_kms_key_arn=log_kms_key_arn,
+                storage_kms_key_arn=storage_kms_key_arn,
             ),
             opts=opts,
         )

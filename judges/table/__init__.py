@@ -13,12 +13,12 @@ names, except list blocks that Pulumi pluralised (the same file's ``renamedPrope
 (``default_action`` in ALBListenerHTTPS, ``encryption_configuration/[0]/encryption_type`` for ECR).
 
 The rows live in one module per service group (``cloudwatch``, ``network``, ``cluster``, ``data``, ``iam``,
-``edge``), the row model in ``model``; ``TABLE`` joins them.
+``edge``, ``protect``), the row model in ``model``; ``TABLE`` joins them.
 """
 
 from __future__ import annotations
 
-from . import cloudwatch, cluster, data, edge, iam, network
+from . import cloudwatch, cluster, data, edge, iam, network, protect
 from .model import Cfn, Drop, Merge, Row, Split, Tf, To
 
 TABLE: dict[str, Row] = {
@@ -28,6 +28,7 @@ TABLE: dict[str, Row] = {
     **data.ROWS,
     **iam.ROWS,
     **edge.ROWS,
+    **protect.ROWS,
 }
 
 __all__ = ["TABLE", "Cfn", "Drop", "Merge", "Row", "Split", "Tf", "To"]

@@ -40,6 +40,7 @@ ROWS: dict[str, Row] = {
                 "namespace": To("Namespace"),
                 "period": To("Period"),
                 "statistic": To("Statistic"),
+                "extendedStatistic": To("ExtendedStatistic"),
                 "threshold": To("Threshold"),
                 "treatMissingData": To("TreatMissingData"),
                 "unit": To("Unit"),

@@ -131,6 +131,10 @@ ROWS: dict[str, Row] = {
                 "addonVersion": To("AddonVersion"),
                 "configurationValues": To("ConfigurationValues"),
                 "serviceAccountRoleArn": To("ServiceAccountRoleArn"),
+                "podIdentityAssociations": To(
+                    "PodIdentityAssociations",
+                    pick({"roleArn": "RoleArn", "serviceAccount": "ServiceAccount"}),
+                ),
                 "resolveConflictsOnUpdate": To("ResolveConflicts"),
                 "resolveConflictsOnCreate": Drop(
                     "CloudFormation has one ResolveConflicts for create and update; the update value is "
@@ -140,7 +144,7 @@ ROWS: dict[str, Row] = {
             },
             tags="list",
         ),
-        Tf("aws_eks_addon"),
+        Tf("aws_eks_addon", renames={"podIdentityAssociations": "pod_identity_association"}),
     ),
     "aws:eks/podIdentityAssociation:PodIdentityAssociation": Row(
         Cfn(

@@ -50,6 +50,20 @@ def _lifecycle_rules(rules: Any) -> list[dict[str, Any]]:
     return out
 
 
+def _log_delivery(value: Any) -> list[dict[str, Any]]:
+    """ElastiCache log delivery as AWS::ElastiCache::ReplicationGroup LogDeliveryConfigurationRequest: the
+    destination (a log group name) nested under DestinationDetails.CloudWatchLogsDetails.LogGroup."""
+    return [
+        {
+            "DestinationDetails": {"CloudWatchLogsDetails": {"LogGroup": item["destination"]}},
+            "DestinationType": item["destinationType"],
+            "LogFormat": item["logFormat"],
+            "LogType": item["logType"],
+        }
+        for item in value
+    ]
+
+
 _S3_CHILD = Merge(into="aws:s3/bucket:Bucket", by="bucket", key="bucket")
 
 
@@ -101,6 +115,7 @@ ROWS: dict[str, Row] = {
                 "autoMinorVersionUpgrade": To("AutoMinorVersionUpgrade"),
                 "maintenanceWindow": To("PreferredMaintenanceWindow"),
                 "snapshotWindow": To("SnapshotWindow"),
+                "logDeliveryConfigurations": To("LogDeliveryConfigurations", _log_delivery),
                 "snapshotRetentionLimit": To("SnapshotRetentionLimit"),
                 "applyImmediately": Drop("a provider flag for modifications; nothing at create"),
                 "finalSnapshotIdentifier": Drop(
@@ -111,7 +126,10 @@ ROWS: dict[str, Row] = {
             name=("replicationGroupId", "ReplicationGroupId"),
             tags="list",
         ),
-        Tf("aws_elasticache_replication_group"),
+        Tf(
+            "aws_elasticache_replication_group",
+            renames={"logDeliveryConfigurations": "log_delivery_configuration"},
+        ),
     ),
     "aws:elasticache/subnetGroup:SubnetGroup": Row(
         Cfn(
@@ -183,6 +201,7 @@ ROWS: dict[str, Row] = {
                 "backupWindow": To("PreferredBackupWindow"),
                 "maintenanceWindow": To("PreferredMaintenanceWindow"),
                 "copyTagsToSnapshot": To("CopyTagsToSnapshot"),
+                "deleteAutomatedBackups": To("DeleteAutomatedBackups"),
                 "deletionProtection": To("DeletionProtection"),
                 "autoMinorVersionUpgrade": To("AutoMinorVersionUpgrade"),
                 "enabledCloudwatchLogsExports": To("EnableCloudwatchLogsExports"),

@@ -7,6 +7,7 @@ from typing import Any
 
 from ..cloud import DNS_SUFFIX, AutoName, Ctx, Emulation, register
 from .common import ALNUM_HYPHEN, NAME, NAME_LOWER, NAME_OR_PREFIX, arn_id, by, get, named_arn
+from .rds_ops import rds_monitoring, rds_windows
 
 # Hosted zone ids AWS publishes for us-east-1 (ALB, S3, RDS); other regions use the same shapes.
 _S3_ZONE = "Z3AQBSTGFYJSTF"
@@ -272,6 +273,8 @@ register(
             _rds_identifier("identifier"),
             _rds_replica_source_form,
             _rds_performance_insights_class,
+            rds_monitoring,
+            rds_windows,
         ),
     ),
     Emulation(

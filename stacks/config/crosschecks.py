@@ -17,6 +17,7 @@ from stacks.config.cache import prod_cache_problems
 from stacks.config.catalog_checks import catalog_problems
 from stacks.config.cluster import api_reachability_problems, cluster_prod_problems, node_capacity_problems
 from stacks.config.images import prod_image_problems
+from stacks.config.hardening import hardening_problems
 from stacks.config.network import zone_region_problems
 from stacks.config.storage import prod_storage_problems
 
@@ -70,4 +71,5 @@ CROSS_CHECKS: list[Check] = [
     zone_region_problems,
     _prod_image,
     catalog_problems,
+    hardening_problems,
 ]

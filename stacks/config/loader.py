@@ -24,6 +24,7 @@ from stacks.config.cache import CacheConfig
 from stacks.config.cluster import ClusterConfig
 from stacks.config.crosschecks import CROSS_CHECKS
 from stacks.config.hints import type_hint
+from stacks.config.hardening import AlarmsConfig, LogsConfig, VpcEndpointsConfig, WafConfig
 from stacks.config.model import Shard, StackConfig
 from stacks.config.sections import (
     SHARD_ID_PATTERN,
@@ -46,6 +47,11 @@ SECTIONS: dict[str, type[BaseModel]] = {
     "alb": AlbConfig,
     "cache": CacheConfig,
     "storage": StorageConfig,
+    # Production hardening (stacks/config/hardening.py).
+    "waf": WafConfig,
+    "alarms": AlarmsConfig,
+    "logs": LogsConfig,
+    "vpcEndpoints": VpcEndpointsConfig,
 }
 
 NAMESPACE = "nexus"
@@ -69,6 +75,10 @@ KNOWN_KEYS: tuple[str, ...] = (
     "storage",
     "tags",
     "allowUnknownTypes",
+    "waf",
+    "alarms",
+    "logs",
+    "vpcEndpoints",
 )
 OTHER_KEYS: tuple[str, ...] = ("aws:region",)
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from stacks.config.alb import AlbConfig
 from stacks.config.cache import CacheConfig
 from stacks.config.cluster import ClusterConfig
+from stacks.config.hardening import AlarmsConfig, LogsConfig, VpcEndpointsConfig, WafConfig
 from stacks.config.sections import ApiConfig, Environment, NetworkConfig, ShardSettings
 from stacks.config.storage import StorageConfig
 from stacks.config.worker import WorkerConfig
@@ -46,6 +47,10 @@ class StackConfig:
     cache: CacheConfig = field(default_factory=CacheConfig)
     storage: StorageConfig = field(default_factory=StorageConfig)
     allow_unknown_types: bool = False
+    waf: WafConfig = field(default_factory=WafConfig)
+    alarms: AlarmsConfig = field(default_factory=AlarmsConfig)
+    logs: LogsConfig = field(default_factory=LogsConfig)
+    vpc_endpoints: VpcEndpointsConfig = field(default_factory=VpcEndpointsConfig)
 
     @property
     def is_prod(self) -> bool:

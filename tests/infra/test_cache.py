@@ -35,6 +35,7 @@ INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
 TOKEN = "random:index/randomPassword:RandomPassword"
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 SUBNET = "aws:ec2/subnet:Subnet"
 
 
@@ -145,7 +146,8 @@ def test_every_child_hangs_under_the_component_with_the_stack_provider(stack: st
     component = run.one("nexus:cache:Cache")
     assert component.name == f"nexus-{stack}-cache"
     children = cache_children(run)
-    assert {child.type for child in children} == {RG, PARAMS, SUBNETS, SG, INGRESS, TOKEN, ALARM}
+    # The log groups: slow log and engine log delivery (infra/cache.py _log_groups).
+    assert {child.type for child in children} == {RG, PARAMS, SUBNETS, SG, INGRESS, TOKEN, ALARM, LOG_GROUP}
     provider = f"urn:pulumi:{stack}::{PROJECT_NAME}::pulumi:providers:aws::aws"
     for child in children:
         assert child.name.startswith(f"nexus-{stack}-cache")
@@ -270,17 +272,17 @@ def test_one_memory_alarm_per_node(stack: str) -> None:
 
 @pytest.mark.infra
 @pytest.mark.parametrize("stack", ["dev", "prod"])
-def test_exports_endpoints_port_and_secret_token_and_url(stack: str) -> None:
+def test_exports_endpoints_and_port_but_not_the_token_or_url(stack: str) -> None:
     run = run_stack(stack)
     rg = group(run)
     token = run.one(TOKEN, "-cache-auth-token").outputs["result"]
     assert run.outputs["redisPrimaryEndpoint"] == rg.outputs["primaryEndpointAddress"]
     assert run.outputs["redisReaderEndpoint"] == rg.outputs["readerEndpointAddress"]
     assert run.outputs["redisPort"] == REDIS_PORT
-    assert run.outputs["redisAuthToken"] == token
-    assert run.outputs["redisUrl"] == f"rediss://:{token}@{rg.outputs['primaryEndpointAddress']}:6379/0"
-    assert {"redisAuthToken", "redisUrl"} <= run.secret_outputs
-    assert run.masked_outputs["redisUrl"] == "[secret]"
+    # Issue 17: nothing outside the stack needs the AUTH token or the URL (the workloads get them as a
+    # Kubernetes Secret), so no stack output carries them, not even as a secret.
+    assert not {"redisAuthToken", "redisUrl"} & set(run.outputs)
+    assert not any(token in json.dumps(value) for value in run.outputs.values())
 
 
 @pytest.mark.infra
@@ -369,4 +371,4 @@ def test_preview_section_summarises_without_the_secret() -> None:
     assert f"primary {run.outputs['redisPrimaryEndpoint']}:6379" in text
     assert run.outputs["uploadsBucketName"] in text
     assert run.outputs["accessLogBucketName"] in text
-    assert run.outputs["redisAuthToken"] not in text
+    assert run.one(TOKEN, "-cache-auth-token").outputs["result"] not in text

@@ -75,7 +75,7 @@ def test_dev_cluster_control_plane(dev_run: StackRun) -> None:
     assert vpc["publicAccessCidrs"] == ["203.0.113.0/24"]
     assert inputs["enabledClusterLogTypes"] == ["api", "audit", "authenticator"]
     assert "encryptionConfig" not in inputs
-    assert not dev_run.by_type(KMS_KEY)
+    assert not [key for key in dev_run.by_type(KMS_KEY) if "nexus:cluster:EksCluster" in key.urn]
     assert cluster.protect is False
     assert inputs["deletionProtection"] is False
 
@@ -332,7 +332,12 @@ def test_the_collision_check_catches_a_fixed_name(prod_run: StackRun) -> None:
 
 
 def test_addons_and_their_order(prod_run: StackRun) -> None:
-    addons = {addon.inputs["addonName"]: addon for addon in prod_run.by_type(ADDON)}
+    # The cluster's own add-ons (the pod logs add-on is infra/pod_logs.py's, tested in test_hardening).
+    addons = {
+        addon.inputs["addonName"]: addon
+        for addon in prod_run.by_type(ADDON)
+        if "nexus:cluster:EksCluster" in addon.urn
+    }
     assert set(addons) == {"vpc-cni", "kube-proxy", "eks-pod-identity-agent", "coredns", "metrics-server"}
     group = prod_run.one(NODE_GROUP, "cluster-general-2")
     for name, addon in addons.items():

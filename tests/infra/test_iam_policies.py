@@ -94,6 +94,19 @@ def test_access_log_bucket_policy_golden_legacy_and_new_region() -> None:
     )
 
 
+def test_access_log_bucket_policy_with_server_access_logs_golden() -> None:
+    # Issue 17: the uploads bucket's S3 server access logs land in the log bucket under s3-access/.
+    _golden(
+        "s3_access_log_policy_with_server_access_logs.json",
+        access_log_bucket_policy(
+            bucket_arn="arn:aws:s3:::nexus-prod-alb-logs-0f1e2d3",
+            region="us-east-1",
+            account_id="123456789012",
+            server_access_log_sources=["arn:aws:s3:::nexus-prod-uploads-c01aade"],
+        ),
+    )
+
+
 def test_api_reaches_every_key_the_app_writes_and_nothing_outside_tenants() -> None:
     policy = api_policy_document(bucket_arn=BUCKET, db_secret_arns=SECRETS)
     attachment = obj(attachment_key("acme", "doc-1", "att-1"))

@@ -352,10 +352,13 @@ def test_every_child_is_parented_and_named_from_the_shard(
     for shard_id, shard_config in config.shards.items():
         shard = run.one(SHARD, f"-{shard_id}")
         descendants = run.descendants_of(shard)
-        # 19 fixed children (the app role's password, secret and its value among them); replicas add their
-        # group, its rule and one instance each.
+        # 19 fixed children (the app role's password, secret and its value among them), the primary's two
+        # log groups and the proxy's one, 3 primary and 2 proxy alarms; with Enhanced Monitoring its role and
+        # policy attachment; replicas add their group and its rule once, and per replica the instance, its
+        # two log groups and 4 alarms (infra/db_ops.py, infra/alarms.py).
         replicas = shard_config.settings.read_replicas
-        assert len(descendants) == 19 + (2 + replicas if replicas else 0)
+        monitoring = 2 if config.logs.enhanced_monitoring_seconds else 0
+        assert len(descendants) == 19 + 3 + 5 + monitoring + (2 + 7 * replicas if replicas else 0)
         for resource in descendants:
             assert resource.parent == shard.urn
             assert resource.name.startswith(f"{shard.name}-")
@@ -521,7 +524,15 @@ def test_adding_a_replica_only_adds_that_replica(dev_run: StackRun) -> None:
     config["nexus:shards"]["shard-a"]["readReplicas"] = 2
     after = run_stack(config, stack="dev")
     added = assert_untouched(dev_run, after)
-    assert [after.get(urn).name for urn in added] == ["nexus-dev-shard-a-replica-1"]
+    replica = "nexus-dev-shard-a-replica-1"
+    assert sorted(after.get(urn).name for urn in added) == sorted(
+        [
+            replica,
+            f"{replica}-logs-postgresql",
+            f"{replica}-logs-upgrade",
+            *(f"{replica}-{alarm}" for alarm in ("free-storage", "cpu", "connections", "replica-lag")),
+        ]
+    )
     assert len(after.outputs["tenantMap"]["shards"]["shard-a"]["readers"]) == 2
 
 

@@ -44,15 +44,23 @@ def test_every_aws_type_and_input_is_mapped_or_dropped_with_a_reason(
 
 def test_physical_names_are_the_ones_pulumi_creates(plans: dict[str, Plan]) -> None:
     template, _ = to_template(plans["prod"])
+    params = next(
+        r
+        for r in plans["prod"].by_type("aws:rds/parameterGroup:ParameterGroup")
+        if r.name.endswith("shard-a-params")
+    )
+    body = next(b for b in template["Resources"].values() if b["Metadata"]["PulumiUrn"] == params.urn)
+    name = body["Properties"]["DBParameterGroupName"]
+    # The logical name plus the provider's 7-character random suffix (the program sets no name).
+    assert "name" not in params.inputs
+    assert name.startswith(params.name + "-")
+    assert len(name) == len(params.name) + 8
+    # A name the program sets is the one CloudFormation gets (the instances: their log groups need it).
     primary = next(
         r for r in plans["prod"].by_type("aws:rds/instance:Instance") if r.name.endswith("shard-a-primary")
     )
     body = next(b for b in template["Resources"].values() if b["Metadata"]["PulumiUrn"] == primary.urn)
-    identifier = body["Properties"]["DBInstanceIdentifier"]
-    # The logical name plus the provider's 7-character random suffix (the program sets no identifier).
-    assert "identifier" not in primary.inputs
-    assert identifier.startswith(primary.name + "-")
-    assert len(identifier) == len(primary.name) + 8
+    assert body["Properties"]["DBInstanceIdentifier"] == primary.inputs["identifier"] == primary.name
 
 
 def test_merged_resources_land_inside_their_parent(plans: dict[str, Plan]) -> None:

@@ -39,9 +39,7 @@ def test_terraform_shapes_blocks_maps_and_renamed_attributes(plans: dict[str, Pl
     cluster = by_type["aws_eks_cluster"][0]
     assert isinstance(cluster["vpc_config"], list)
     assert cluster["vpc_config"][0]["endpoint_public_access"] is False
-    primary = next(
-        v for v in by_type["aws_db_instance"] if v["identifier"].startswith("nexus-prod-shard-a-primary-")
-    )
+    primary = next(v for v in by_type["aws_db_instance"] if v["identifier"] == "nexus-prod-shard-a-primary")
     assert primary["storage_encrypted"] is True
     assert primary["tags_all"]["Stack"] == "prod"  # the provider's default tags merged in
     listener = next(v for v in by_type["aws_lb_listener"] if v["port"] == 80)

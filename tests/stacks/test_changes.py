@@ -139,7 +139,7 @@ def test_adding_shard_c_creates_that_shard_only(dev_run: StackRun) -> None:
     config["nexus:shards"]["shard-c"] = {"tenants": ["hooli"]}
     view = view_of(dev_run, config)
     created = [line for line in view if line.startswith("  + ")]
-    assert len(created) == 23
+    assert len(created) == 37
     assert all("nexus-dev-shard-c" in line for line in created)
     assert "  + aws:rds/instance:Instance nexus-dev-shard-c-primary" in created
     assert "  + aws:rds/instance:Instance nexus-dev-shard-c-replica-0" in created
