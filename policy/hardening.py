@@ -98,6 +98,11 @@ def _statements(document: Any) -> list[dict[str, Any]]:
     return [s for s in items_of(json_object(document).get("Statement")) if isinstance(s, dict)]
 
 
+def _account_root_only(principal: Any) -> bool:
+    aws = json_object(principal).get("AWS") if isinstance(principal, dict) else None
+    return bool(items_of(aws)) and all(str(arn).endswith(":root") for arn in items_of(aws))
+
+
 def _kms_key_policies(graph: Graph) -> Iterator[Violation]:
     # A key without a policy gets KMS's default policy: the account root may do everything, so any IAM policy
     # in the account can grant the key (AWS KMS developer guide, key-policy-default.html). A missing policy
@@ -112,13 +117,15 @@ def _kms_key_policies(graph: Graph) -> Iterator[Violation]:
         for statement in statements:
             actions = items_of(statement.get("Action"))
             principal = statement.get("Principal")
-            if "kms:*" in actions:
+            # kms:* to the account root is KMS's own delegation to IAM (key-policy-default.html, "Allows
+            # access to the AWS account and enables IAM policies"; the account bootstrap's state key keeps
+            # it); kms:* to anyone else hands a role the key's administration and use at once.
+            if "kms:*" in actions and not _account_root_only(principal):
                 problems.append(f"statement {statement.get('Sid', '?')} allows kms:*")
             if principal in ("*", {"AWS": "*"}) and not statement.get("Condition"):
                 problems.append(f"statement {statement.get('Sid', '?')} allows any principal unconditioned")
         if not any(
-            "kms:PutKeyPolicy" in items_of(s.get("Action")) or "kms:Put*" in items_of(s.get("Action"))
-            for s in statements
+            {"kms:PutKeyPolicy", "kms:Put*", "kms:*"} & set(items_of(s.get("Action"))) for s in statements
         ):
             problems.append("no statement lets an administrator change the policy (kms:Put*)")
         if problems:

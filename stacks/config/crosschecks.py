@@ -16,8 +16,8 @@ from stacks.config.aws_values import log_retention_problems, tag_problems
 from stacks.config.cache import prod_cache_problems
 from stacks.config.catalog_checks import catalog_problems
 from stacks.config.cluster import api_reachability_problems, cluster_prod_problems, node_capacity_problems
-from stacks.config.images import prod_image_problems
 from stacks.config.hardening import hardening_problems
+from stacks.config.images import prod_image_problems
 from stacks.config.network import zone_region_problems
 from stacks.config.storage import prod_storage_problems
 
