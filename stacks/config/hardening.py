@@ -133,7 +133,8 @@ class LogsConfig(ConfigModel):
     retention_days: int = 90
     """Days the pre-created RDS, RDS Proxy and ElastiCache log groups keep their logs."""
     kms: bool = False
-    """Encrypt those log groups (and the WAF's) with the stack's logs KMS key (prod requires it)."""
+    """Encrypt the stack's log groups (these, the WAF's, flow logs, control plane, pod logs) with the stack's
+    logs KMS key, $1 a month (prod requires it)."""
     pod_logs: bool = False
     """Ship container logs to CloudWatch with the EKS amazon-cloudwatch-observability add-on (prod requires
     it)."""

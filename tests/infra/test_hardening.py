@@ -182,10 +182,11 @@ def test_cache_delivers_slow_and_engine_logs(prod_run: StackRun) -> None:
     assert all(d["destinationType"] == "cloudwatch-logs" for d in deliveries)
 
 
-def test_dev_log_groups_expire_without_kms(dev_run: StackRun) -> None:
+def test_dev_log_groups_expire_sooner_under_its_own_logs_key(dev_run: StackRun) -> None:
+    key = dev_run.one(KMS_KEY, "logs-key").outputs["arn"]
     groups = [g for g in dev_run.by_type(LOG_GROUP) if "shard" in g.name or "cache" in g.name]
     assert groups
-    assert all(g.inputs["retentionInDays"] == 14 and "kmsKeyId" not in g.inputs for g in groups)
+    assert all(g.inputs["retentionInDays"] == 14 and g.inputs["kmsKeyId"] == key for g in groups)
 
 
 def test_uploads_bucket_logs_into_the_log_bucket(prod_run: StackRun) -> None:

@@ -174,7 +174,7 @@ def test_resizing_a_node_group_updates_its_node_groups_only(dev_run: StackRun) -
         "  ~ aws:eks/nodeGroup:NodeGroup nexus-dev-cluster-general-0  [diff: ~scalingConfig.maxSize]",
         "  ~ aws:eks/nodeGroup:NodeGroup nexus-dev-cluster-general-1  [diff: ~scalingConfig.maxSize]",
         "",
-        "Resources: + 0 to create, ~ 2 to update, - 0 to delete, 195 unchanged",
+        "Resources: + 0 to create, ~ 2 to update, - 0 to delete, 197 unchanged",
     ]
 
 
