@@ -23,8 +23,8 @@ from stacks.config.alb import AlbConfig
 from stacks.config.cache import CacheConfig
 from stacks.config.cluster import ClusterConfig
 from stacks.config.crosschecks import CROSS_CHECKS
-from stacks.config.hints import type_hint
 from stacks.config.hardening import AlarmsConfig, LogsConfig, VpcEndpointsConfig, WafConfig
+from stacks.config.hints import type_hint
 from stacks.config.model import Shard, StackConfig
 from stacks.config.sections import (
     SHARD_ID_PATTERN,

@@ -129,7 +129,7 @@ def test_adding_a_tenant_changes_the_map_and_its_consumers(dev_run: StackRun) ->
         "  ~ tenantMap",
         "  ~ tenantShards",
         "",
-        "Resources: + 0 to create, ~ 0 to update, +- 2 to replace, - 0 to delete, 158 unchanged",
+        "Resources: + 0 to create, ~ 0 to update, +- 2 to replace, - 0 to delete, 197 unchanged",
     ]
 
 
@@ -161,7 +161,7 @@ def test_adding_shard_c_creates_that_shard_only(dev_run: StackRun) -> None:
         "  ~ workerPolicyDocument",
     ]
     assert (
-        view[-1] == "Resources: + 23 to create, ~ 2 to update, +- 2 to replace, - 0 to delete, 156 unchanged"
+        view[-1] == "Resources: + 37 to create, ~ 2 to update, +- 2 to replace, - 0 to delete, 195 unchanged"
     )
 
 
@@ -186,7 +186,7 @@ def test_changing_the_alb_target_port_replaces_the_target_group(dev_run: StackRu
     view = view_of(dev_run, config)
     assert "  +- aws:lb/targetGroup:TargetGroup nexus-dev-alb-api  [replace: port; diff: ~port]" in view
     assert view[-1] == (
-        "Resources: + 0 to create, ~ 4 to update, +- 2 to replace, - 0 to delete, 154 unchanged"
+        "Resources: + 0 to create, ~ 4 to update, +- 2 to replace, - 0 to delete, 193 unchanged"
     )
 
 
@@ -228,7 +228,7 @@ def test_against_a_stack_file_and_against_a_saved_json_print_the_same_view(tmp_p
     assert views[0] == views[1]
     assert (
         views[0][-1]
-        == "Resources: + 0 to create, ~ 0 to update, +- 2 to replace, - 0 to delete, 158 unchanged"
+        == "Resources: + 0 to create, ~ 0 to update, +- 2 to replace, - 0 to delete, 197 unchanged"
     )
     out = io.StringIO()
     assert (
@@ -239,7 +239,7 @@ def test_against_a_stack_file_and_against_a_saved_json_print_the_same_view(tmp_p
         == 0
     )
     digest = json.loads(out.getvalue())
-    assert digest["changeSummary"] == {"create": 0, "update": 0, "replace": 2, "delete": 0, "same": 158}
+    assert digest["changeSummary"] == {"create": 0, "update": 0, "replace": 2, "delete": 0, "same": 197}
     replaces = [step for step in digest["steps"] if step["op"] == "replace"]
     assert [step["diffReasons"] for step in replaces] == [["metadata"], ["data"]]
     assert [step["replaceReasons"] for step in replaces] == [["metadata"], ["data"]]
