@@ -100,7 +100,7 @@ def _association_checks(ctx: Ctx) -> str | None:
 def _logging_checks(ctx: Ctx) -> str | None:
     destinations = list(ctx.get("logDestinationConfigs") or [])
     if len(destinations) != 1:
-        # WAF's PutLoggingConfiguration takes exactly one destination (LogDestinationConfigs, 1 item).
+        # WAFV2 API reference, LoggingConfiguration: "You can define one logging destination per web ACL".
         return f"log_destination_configs: exactly one destination, got {len(destinations)}"
     name = str(destinations[0]).rsplit(":", 1)[-1].rsplit("/", 1)[-1]
     if not name.startswith(WAF_LOG_PREFIX):
