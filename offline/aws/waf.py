@@ -23,11 +23,12 @@ RATE_WINDOWS = (60, 120, 300, 600)
 # pulumi_aws/wafv2/web_acl_logging_configuration.py, docstring of log_destination_configs: the firehose, log
 # group or bucket name "must be prefixed with `aws-waf-logs-`".
 WAF_LOG_PREFIX = "aws-waf-logs-"
-# pulumi_aws/wafv2/web_acl_association.py, docstring of resource_arn: an ALB, an API Gateway stage, an
-# AppSync API, a Cognito user pool, an App Runner service or a Verified Access instance.
+# pulumi_aws/wafv2/web_acl_association.py, docstring of resource_arn: an ALB, an API Gateway stage, a
+# Cognito user pool, an AppSync API, an App Runner service, an Amplify app, a Bedrock AgentCore gateway or a
+# Verified Access instance.
 REGIONAL_RESOURCE = re.compile(
     r"^arn:aws[a-z-]*:(elasticloadbalancing:[^:]+:\d{12}:loadbalancer/app/|apigateway:|appsync:|"
-    r"cognito-idp:|apprunner:|ec2:[^:]+:\d{12}:verified-access-instance/)"
+    r"cognito-idp:|apprunner:|amplify:|bedrock-agentcore:|ec2:[^:]+:\d{12}:verified-access-instance/)"
 )
 # pulumi_aws/sns/topic.py, docstring of name: "uppercase and lowercase ASCII letters, numbers, underscores,
 # and hyphens, and must be between 1 and 256 characters long"; a FIFO topic ends in .fifo.
