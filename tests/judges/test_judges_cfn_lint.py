@@ -92,6 +92,9 @@ def test_every_type_row_names_real_sdk_inputs() -> None:
     for type_, row in TABLE.items():
         _, module, cls = type_.split(":")
         package, resource_module = module.split("/")
+        # The package's class first: importing pulumi-aws's submodule before its lazily loaded package leaves
+        # the package without the class (``pulumi_aws.ecr.Repository`` then fails in every later run).
+        getattr(importlib.import_module(f"pulumi_aws.{package}"), cls)
         sdk_module = importlib.import_module(f"pulumi_aws.{package}.{snake(resource_module)}")
         # pulumi-aws names a resource's args class ``<Class>InitArgs`` where ``<Class>Args`` is taken.
         args = getattr(sdk_module, f"{cls}InitArgs", None) or getattr(sdk_module, f"{cls}Args")
