@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STACK ?= dev
 STAMP := $(VENV)/.requirements.sha
 
-.PHONY: help setup local local-down test test-unit test-infra test-integration preview preview-diff cost lint format bench clean policy actionlint cfn-lint checkov image bootstrap-preview
+.PHONY: help setup local local-down tenant-move tenant-cleanup test test-unit test-infra test-integration preview preview-diff cost lint format bench clean policy actionlint cfn-lint checkov image bootstrap-preview
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-18s %s\n", $$1, $$2}'
@@ -20,6 +20,12 @@ local: setup ## Run the whole stack locally on 127.0.0.1 (http://127.0.0.1:8080)
 
 local-down: ## Stop what a killed `make local` left running
 	$(PY) -m devstack down
+
+tenant-move: setup ## Move a tenant to another shard of the running local stack: make tenant-move TENANT=acme TO=shard-b
+	$(PY) -m devstack.tenants move $(TENANT) --to $(TO) --stack dev
+
+tenant-cleanup: setup ## Delete a moved tenant's retired rows: make tenant-cleanup TENANT=acme [GRACE=86400]
+	$(PY) -m devstack.tenants move --cleanup $(TENANT) --grace-seconds $(or $(GRACE),86400)
 
 test: setup ## Run the whole test suite (unit, infra under mocks, integration on real local services)
 	$(PY) -m pytest

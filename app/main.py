@@ -37,6 +37,7 @@ from app.core.openapi import build_openapi
 from app.core.services import Services, make_redis
 from app.core.settings import Settings, get_settings
 from app.core.storage import open_storage
+from app.core.tenantroute import TenantRouter
 from app.documents.routes import ROUTES as DOCUMENT_ROUTES
 from app.exports.routes import ROUTES as EXPORT_ROUTES
 from app.fastpath import FastPath
@@ -199,6 +200,7 @@ async def _open_services(settings: Settings, stack: AsyncExitStack, metrics: Met
         tokens=TokenService(settings.auth),
         passwords=Passwords(),
         metrics=metrics,
+        router=TenantRouter(settings.tenant_map, shards, redis),
     )
 
 
@@ -221,6 +223,10 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
             svc = await _open_services(settings, stack, metrics)
             app.state.services = svc
             refresher = asyncio.create_task(_refresh_pool_metrics(svc))
+            # Serve nothing before the shards' tenant states are known (a shard that does not answer is
+            # read again by the routing task; its tenants get its 503 until then).
+            await svc.router.refresh(force=True)
+            routing = asyncio.create_task(svc.router.run())
             # Everything alive now (modules, settings, clients) lives as long as the process: keep it out of
             # the collector's reach, so that a full collection no longer walks it in the middle of requests
             # (p99 of a cached GET at 64 connections: 79 ms -> 26 ms, docs/benchmarks.md).
@@ -230,9 +236,10 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
                 yield
             finally:
                 # uvicorn has already drained in-flight requests when the lifespan ends.
-                refresher.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await refresher
+                for task in (refresher, routing):
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
                 if metrics.multiprocess:
                     multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
                 log.info("stopped")

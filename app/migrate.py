@@ -22,6 +22,7 @@ from sqlalchemy.pool import NullPool
 from app.core.dbtls import libpq_params
 from app.core.logs import configure_logging
 from app.core.settings import Settings, build_settings
+from app.tenants import registry
 
 log = logging.getLogger("app.migrate")
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -130,6 +131,39 @@ def grant_tenant_tables(connection: Connection, role: str) -> None:
     for table, _ in rows:
         connection.exec_driver_sql(f'GRANT SELECT, INSERT, UPDATE, DELETE ON "{table}" TO {name}')
     connection.exec_driver_sql(f"REVOKE ALL ON alembic_version FROM {name}")
+    # The shard's record of its tenants (migration 0002): the app reads it to route, never writes it.
+    connection.exec_driver_sql(f"REVOKE ALL ON shard_tenants FROM {name}")
+    connection.exec_driver_sql(f"GRANT SELECT ON shard_tenants TO {name}")
+
+
+def register_tenants(settings: Settings, shard_ids: list[str]) -> bool:
+    """Register the map's new tenants `active` on their shard (app.tenants.registry.new_tenants), once
+    every shard's registry has been read; False (and nothing registered) when a shard could not be read,
+    because a tenant seen on no shard might be on that one."""
+    known = {}
+    for shard_id in shard_ids:
+        engine = create_engine(shard_url(settings, shard_id), poolclass=NullPool)
+        try:
+            with engine.connect() as connection:
+                known[shard_id] = registry.read_all(connection)
+                connection.rollback()
+        except Exception:
+            log.exception("tenant registry not read; no tenant registered", extra={"shard": shard_id})
+            return False
+        finally:
+            engine.dispose()
+    register, warnings = registry.new_tenants(settings.tenant_map.tenants, known)
+    for warning in warnings:
+        log.warning(warning)
+    for tenant, shard_id in register.items():
+        engine = create_engine(shard_url(settings, shard_id), poolclass=NullPool)
+        try:
+            with engine.connect() as connection:
+                registry.set_state(connection, tenant, "active")
+        finally:
+            engine.dispose()
+        log.info("tenant registered", extra={"tenant": tenant, "shard": shard_id})
+    return True
 
 
 def main() -> int:
@@ -143,7 +177,9 @@ def main() -> int:
         except Exception:  # one broken shard must not hide the state of the others
             log.exception("shard migration failed", extra={"shard": shard_id})
             failed.append(shard_id)
-    return 1 if failed else 0
+    if failed:
+        return 1
+    return 0 if register_tenants(settings, list(settings.tenant_map.shards)) else 1
 
 
 if __name__ == "__main__":

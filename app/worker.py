@@ -21,6 +21,7 @@ from app.core.db import open_pools
 from app.core.logs import configure_logging
 from app.core.settings import Settings, build_settings
 from app.core.storage import open_storage
+from app.core.tenantroute import TenantRouter
 from app.exports.jobs import MAX_TRIES, QUEUE_NAME
 from app.exports.task import export_documents
 
@@ -47,9 +48,16 @@ async def startup(ctx: dict[str, Any]) -> None:
     ctx["shards"] = await open_pools(settings)
     ctx["storage"] = await open_storage(settings.storage, stack)
     ctx["tenant_map"] = settings.tenant_map
+    # The API's tenant -> shard resolution (override, map, the shard's own state), refreshed in the same way.
+    router = TenantRouter(settings.tenant_map, ctx["shards"], ctx["redis"])
+    await router.refresh(force=True)
+    ctx["router"] = router
+    ctx["routing"] = asyncio.get_running_loop().create_task(router.run())
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
+    if "routing" in ctx:
+        ctx["routing"].cancel()
     for shard in ctx.get("shards", {}).values():
         await shard.close()
     if "stack" in ctx:

@@ -16,6 +16,7 @@ from app.core.services import Services
 log = logging.getLogger("app.auth")
 
 _UNAUTHORIZED_HEADERS = {"WWW-Authenticate": 'Bearer realm="nexus"'}
+_READ_METHODS = frozenset(("GET", "HEAD", "OPTIONS"))
 
 
 @dataclass(frozen=True)
@@ -30,9 +31,10 @@ def services(request: Request) -> Services:
     return svc
 
 
-def shard_for_tenant(svc: Services, tenant: str) -> ShardPools | None:
-    shard_id = svc.settings.tenant_map.shard_of(tenant)
-    return None if shard_id is None else svc.shards[shard_id]
+def shard_for_tenant(svc: Services, tenant: str, *, write: bool) -> ShardPools | None:
+    """The tenant's shard (None for an unknown tenant), or the 503 `tenant_moving` / `tenant_not_on_shard`
+    when that shard does not serve it now: app.core.tenantroute.TenantRouter.resolve, in memory."""
+    return svc.router.resolve(tenant, write=write)
 
 
 def current_principal(request: Request) -> Principal:
@@ -53,7 +55,7 @@ def principal_from_authorization(svc: Services, header: str) -> Principal:
         raise ApiError(
             401, "invalid_token", "the token is invalid or expired", _UNAUTHORIZED_HEADERS
         ) from exc
-    shard = shard_for_tenant(svc, claims.tenant)
+    shard = shard_for_tenant(svc, claims.tenant, write=request.method not in _READ_METHODS)
     if shard is None:
         raise ApiError(401, "invalid_token", "the token's tenant is unknown", _UNAUTHORIZED_HEADERS)
     tenant_var.set(claims.tenant)

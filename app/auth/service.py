@@ -12,7 +12,7 @@ from app.core.services import Services
 
 
 async def register(svc: Services, creds: Credentials) -> RegisteredUser:
-    shard = shard_for_tenant(svc, creds.tenant)
+    shard = shard_for_tenant(svc, creds.tenant, write=True)
     if shard is None:
         raise not_found("tenant")
     email = creds.email.lower()
@@ -33,7 +33,7 @@ async def register(svc: Services, creds: Credentials) -> RegisteredUser:
 
 
 async def issue_token(svc: Services, creds: Credentials) -> AccessToken:
-    shard = shard_for_tenant(svc, creds.tenant)
+    shard = shard_for_tenant(svc, creds.tenant, write=False)
     row = None
     if shard is not None:
         # The writer: a user who just registered can log in at once, whatever the replica lag.

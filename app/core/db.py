@@ -22,7 +22,7 @@ from typing import TypeVar
 import asyncpg
 
 from app.core.dbtls import verifying_context
-from app.core.errors import DependencyUnavailableError
+from app.core.errors import DependencyUnavailableError, tenant_moving, tenant_not_on_shard
 from app.core.settings import DatabaseSettings, Settings
 from app.core.tenantmap import TENANT_ID_RE, Endpoint, Shard
 
@@ -214,6 +214,9 @@ async def tenant_tx(
         # A server that goes away mid-transaction surfaces as a connection error, or (when the ROLLBACK
         # on the way out hits the dead connection) as an asyncpg state error on a closed connection.
         if not isinstance(exc, CONNECTION_ERRORS) and not _closed(conn):
+            refused = guard_error(shards, tenant, exc) if role == "writer" else None
+            if refused is not None:
+                raise refused from exc
             raise
         _failed(shards, handle)
         raise _unavailable(shards, handle) from exc
@@ -241,8 +244,30 @@ def begin_sql(tenant: str, *, readonly: bool) -> str:
     match the tenant id pattern (lowercase letters, digits, '-'), so it cannot hold a quote."""
     if not TENANT_ID_RE.fullmatch(tenant):
         raise ValueError(f"not a tenant id: {tenant!r}")
-    mode = " READ ONLY" if readonly else ""
-    return f"BEGIN{mode}; SELECT set_config('app.tenant_id', '{tenant}', true)"
+    if readonly:
+        return f"BEGIN READ ONLY; SELECT set_config('app.tenant_id', '{tenant}', true)"
+    # The shard's own word on the tenant, in the same message (migration 0002): a write transaction of a
+    # tenant the shard does not own fails here, one that is frozen for a move becomes read-only.
+    return (
+        f"BEGIN; SELECT set_config('app.tenant_id', '{tenant}', true); SELECT nexus_tenant_guard('{tenant}')"
+    )
+
+
+GUARD_MOVING = "NXT01"
+GUARD_NOT_ON_SHARD = "NXT02"
+
+
+def guard_error(shards: ShardPools, tenant: str, exc: BaseException) -> DependencyUnavailableError | None:
+    """The 503 for what the tenant guard said (its SQLSTATEs, or a write refused in a frozen tenant's
+    read-only transaction), None for any other error."""
+    if not isinstance(exc, asyncpg.PostgresError):
+        return None
+    state = exc.sqlstate
+    if state in (GUARD_MOVING, "25006"):  # 25006: read_only_sql_transaction
+        return tenant_moving(tenant)
+    if state == GUARD_NOT_ON_SHARD:
+        return tenant_not_on_shard(tenant, shards.shard_id)
+    return None
 
 
 @asynccontextmanager
@@ -367,6 +392,9 @@ async def _begin(
         if not isinstance(exc, CONNECTION_ERRORS) and not (conn is not None and _closed(conn)):
             if conn is not None:
                 await _release(handle, conn)
+            refused = guard_error(shards, tenant, exc)
+            if refused is not None:
+                raise refused from exc
             raise
         if conn is not None:
             # Half-way through its first statement: its state is unknown, so it is not handed out again

@@ -37,3 +37,23 @@ class DependencyUnavailableError(ApiError):
 
 def not_found(what: str = "resource") -> ApiError:
     return ApiError(404, "not_found", f"{what} not found")
+
+
+class TenantUnavailableError(DependencyUnavailableError):
+    """The tenant cannot be served by the shard it was routed to, for now: `tenant_moving` while a move
+    (python -m app.tenants move) freezes or switches it, `tenant_not_on_shard` when the shard does not own
+    it (the config names a shard the tenant's data never moved to). A 503 with Retry-After, never an empty
+    answer and never a write into the wrong shard (docs/shards.md)."""
+
+    def __init__(self, tenant: str, code: str, detail: str):
+        super().__init__(f"tenant {tenant}", detail, code=code)
+        self.tenant = tenant
+
+
+def tenant_moving(tenant: str) -> TenantUnavailableError:
+    return TenantUnavailableError(tenant, "tenant_moving", "moving to another shard; retry shortly")
+
+
+def tenant_not_on_shard(tenant: str, shard: str) -> TenantUnavailableError:
+    detail = f"not served by {shard} (see docs/shards.md)"
+    return TenantUnavailableError(tenant, "tenant_not_on_shard", detail)

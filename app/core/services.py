@@ -14,6 +14,7 @@ from app.core.db import ShardPools
 from app.core.metrics import Metrics
 from app.core.settings import RedisSettings, Settings
 from app.core.storage import Storage
+from app.core.tenantroute import TenantRouter
 
 
 @dataclass
@@ -26,6 +27,8 @@ class Services:
     tokens: TokenService
     passwords: Passwords
     metrics: Metrics
+    router: TenantRouter
+    """Tenant -> shard (override, map, the shard's own state): app.core.tenantroute."""
 
     def refresh_pool_metrics(self) -> None:
         """Copy each pool's size into the gauges (called periodically and at scrape time)."""

@@ -12,6 +12,7 @@ from app.core.errors import DependencyUnavailableError
 from app.core.http import encode
 from app.core.logs import tenant_var
 from app.core.storage import S3_ERRORS, Storage, export_key
+from app.core.tenantroute import TenantRouter
 from app.documents.schemas import Document
 from app.exports.jobs import MAX_TRIES, retry_delay_seconds, set_status
 
@@ -49,16 +50,18 @@ async def export_documents(ctx: dict[str, Any], tenant: str, job_id: str) -> dic
     tenant_var.set(tenant)
     job_try: int = ctx.get("job_try", 1)
     redis = ctx["redis"]
-    shards: dict[str, ShardPools] = ctx["shards"]
+    router: TenantRouter = ctx["router"]
     storage: Storage = ctx["storage"]
-    shard_id = ctx["tenant_map"].shard_of(tenant)
-    if shard_id is None:
+    if router.shard_id(tenant) is None:
         await set_status(redis, job_id, "failed", error="unknown tenant", attempts=job_try)
         return {"status": "failed"}
     await set_status(redis, job_id, "running", attempts=job_try)
     key = export_key(tenant, job_id)
     try:
-        body, count = await _render(shards[shard_id], tenant)
+        # Inside the try: a tenant in the middle of a move (503 tenant_moving) is tried again later.
+        shard = router.resolve(tenant, write=False)
+        assert shard is not None
+        body, count = await _render(shard, tenant)
         await storage.put(key, body, "application/x-ndjson")
     except TRANSIENT as exc:
         if job_try >= MAX_TRIES:

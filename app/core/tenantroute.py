@@ -1,0 +1,155 @@
+"""Tenant -> shard resolution: the routing override, then the tenant map, then the shard's own word.
+
+`TenantRouter.resolve` is the one function every request (and the worker) uses to find a tenant's shard.
+It is an in-memory lookup, no round trip:
+
+1. A routing override published in Redis by `python -m app.tenants move` (hash `nexus:tenant-routes`,
+   tenant -> {"shard", "expires_at"}) wins over the tenant map: after a move's switch, every process routes
+   the tenant to its new shard before anyone edits the stack config. Overrides expire; by then the config
+   names the new shard too.
+2. Otherwise the tenant map (the stack config).
+3. The shard must have the tenant `active` in its `shard_tenants` table (migration 0002): `moving_out`
+   serves reads and answers writes 503 `tenant_moving`; `moving_in` and a recent `retired` are
+   `tenant_moving`; no row (a config edit without a move) is 503 `tenant_not_on_shard`.
+
+The overrides and each shard's states are cached in the process and refreshed by `run()`: Redis is polled
+every POLL_SECONDS (one pipelined round trip: the generation counter the move bumps at each step, and the
+overrides); the shards' states are re-read when the generation changed, or after STATE_TTL_SECONDS anyway.
+The cache is only the fast path: a write transaction also runs the shard's guard (app.core.db.begin_sql),
+which refuses a write into a shard that does not own the tenant whatever this cache says.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import asyncpg
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from app.core.db import CONNECTION_ERRORS, ShardPools
+from app.core.errors import tenant_moving, tenant_not_on_shard
+from app.core.tenantmap import TenantMap
+
+log = logging.getLogger("app.routing")
+
+ROUTES_KEY = "nexus:tenant-routes"
+"""Hash: tenant -> JSON {"shard": ..., "expires_at": unix seconds} (written by app.tenants.move)."""
+GENERATION_KEY = "nexus:tenant-routes:gen"
+"""Counter the move increments at every state change: processes re-read the shards' states at once."""
+POLL_SECONDS = 0.25
+STATE_TTL_SECONDS = 5.0
+RECENT_RETIREMENT_SECONDS = 300.0
+"""As the guard (migration 0002): a tenant retired this recently is still `tenant_moving` on its source."""
+STATES_SQL = "SELECT tenant, state, extract(epoch FROM changed_at)::float8 AS since FROM shard_tenants"
+
+
+@dataclass(frozen=True)
+class TenantState:
+    state: str
+    since: float
+
+
+@dataclass
+class TenantRouter:
+    tenant_map: TenantMap
+    shards: Mapping[str, ShardPools]
+    redis: Redis | None
+    overrides: dict[str, str] = field(default_factory=dict)
+    states: dict[str, dict[str, TenantState]] = field(default_factory=dict)
+    """shard id -> tenant -> state; a shard missing here was never read (its writer was down)."""
+    _generation: bytes | None = None
+    _states_read_at: float = 0.0
+
+    def shard_id(self, tenant: str) -> str | None:
+        """The shard the tenant is routed to (override, then map), None for an unknown tenant."""
+        return self.overrides.get(tenant) or self.tenant_map.shard_of(tenant)
+
+    def resolve(self, tenant: str, *, write: bool) -> ShardPools | None:
+        """The shard that serves `tenant` now, None for an unknown tenant; raises the 503 when the shard
+        does not have it `active` (reads of a `moving_out` tenant go on). This is the single
+        tenant -> shard resolution of the app: any fast path must go through it."""
+        shard_id = self.shard_id(tenant)
+        if shard_id is None:
+            return None
+        shard = self.shards.get(shard_id)
+        if shard is None:  # an override naming a shard this process does not know (an older map)
+            raise tenant_moving(tenant)
+        known = self.states.get(shard_id)
+        if known is None:
+            # Never read: the shard's writer has not answered since start-up, so it cannot be served.
+            raise shard.writer_error()
+        entry = known.get(tenant)
+        if entry is None:
+            raise tenant_not_on_shard(tenant, shard_id)
+        if entry.state == "active" or (entry.state == "moving_out" and not write):
+            return shard
+        if entry.state == "retired" and time.time() - entry.since > RECENT_RETIREMENT_SECONDS:
+            raise tenant_not_on_shard(tenant, shard_id)
+        raise tenant_moving(tenant)
+
+    async def refresh(self, *, force: bool = False) -> None:
+        """One poll: the overrides and the generation from Redis; the shards' states when the generation
+        moved, when they are older than STATE_TTL_SECONDS, or when `force`."""
+        generation_moved = await self._read_redis()
+        now = time.monotonic()
+        if force or generation_moved or now - self._states_read_at >= STATE_TTL_SECONDS:
+            await asyncio.gather(*(self._read_states(s) for s in self.shards.values()))
+            self._states_read_at = now
+
+    async def run(self) -> None:
+        """Refresh forever (a task of the app's lifespan and the worker)."""
+        while True:
+            await asyncio.sleep(POLL_SECONDS)
+            try:
+                await self.refresh()
+            except Exception:  # the refresher must outlive any one failure
+                log.exception("tenant routing refresh failed")
+
+    async def _read_redis(self) -> bool:
+        if self.redis is None:
+            return False
+        try:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                pipe.get(GENERATION_KEY)
+                pipe.hgetall(ROUTES_KEY)
+                generation, raw = await pipe.execute()
+        except (RedisError, OSError) as exc:
+            # Keep what is known: overrides outlive a Redis restart only in the processes that read them,
+            # and the shards' guards still refuse every misplaced write.
+            log.warning("tenant routes not read: %s", exc)
+            return False
+        self.overrides = parse_overrides(raw, time.time())
+        moved: bool = generation != self._generation
+        self._generation = generation
+        return moved
+
+    async def _read_states(self, shard: ShardPools) -> None:
+        try:
+            async with asyncio.timeout(shard.settings.acquire_timeout_seconds):
+                async with shard.writer.pool.acquire() as conn:
+                    rows = await conn.fetch(STATES_SQL)
+        except (*CONNECTION_ERRORS, TimeoutError, asyncpg.PostgresError) as exc:
+            log.warning("tenant states of %s not read: %s", shard.shard_id, type(exc).__name__)
+            return
+        self.states[shard.shard_id] = {r["tenant"]: TenantState(r["state"], r["since"]) for r in rows}
+
+
+def parse_overrides(raw: Mapping[bytes, bytes], now: float) -> dict[str, str]:
+    """tenant -> shard for every override that has not expired (malformed entries are skipped)."""
+    routes: dict[str, str] = {}
+    for tenant, value in raw.items():
+        try:
+            entry = json.loads(value)
+            shard, expires_at = str(entry["shard"]), float(entry["expires_at"])
+        except (ValueError, KeyError, TypeError):
+            log.warning("malformed tenant route for %r ignored", tenant)
+            continue
+        if expires_at > now:
+            routes[tenant.decode()] = shard
+    return routes
