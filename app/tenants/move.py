@@ -183,7 +183,7 @@ class Mover:
         began = time.monotonic()
         cleared = clear(target, result.tenant, tables)
         if cleared:
-            self.say(f"  cleared {cleared} rows a previous attempt left on {result.target}")
+            self.say(f"  cleared {cleared} rows of {result.tenant} left on {result.target} (earlier copy)")
         for table in tables:
             copied = copy_table(source, target, result.tenant, table)
             result.copied.append(copied)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import subprocess
 import sys
 import threading
 import time
@@ -303,3 +304,32 @@ def test_a_config_edit_without_a_move_is_503_tenant_not_on_shard(
     assert (
         int(local_stack.psql("shard-a", "SELECT count(*) FROM documents WHERE tenant_id = 'umbrella'")) == 0
     )
+
+
+def test_the_command_line_reports_states_and_refuses_to_empty_an_owning_shard(
+    local_stack: LocalStack,
+) -> None:
+    """`python -m app.tenants` as `make tenant-move` runs it (devstack.tenants' environment)."""
+    from devstack.tenants import tenants_environment
+
+    env = dict(os.environ) | tenants_environment(local_stack.workdir, local_stack.stack_file)
+    env["PYTHONPATH"] = str(REPO)
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        cmd = [sys.executable, "-m", "app.tenants", *args]
+        return subprocess.run(cmd, env=env, cwd=REPO, capture_output=True, text=True, timeout=60, check=False)
+
+    status = run("status", "globex")
+    assert status.returncode == 0, status.stderr
+    assert status.stdout.strip() == "shard-a: active"
+    owning = run("shard", "shard-a")
+    assert owning.returncode == 1
+    assert "globex: active" in owning.stdout
+    assert "still owns" in owning.stdout
+    refused = run("move", "globex")
+    assert refused.returncode == 2  # argparse: --to is missing
+    assert "give either TENANT --to SHARD, or --cleanup TENANT" in refused.stderr
+    unknown = run("move", "globex", "--to", "shard-z")
+    assert unknown.returncode == 1
+    assert "unknown shard 'shard-z'" in unknown.stderr
+    assert _states(local_stack, "globex") == {"shard-a": "active"}

@@ -11,7 +11,9 @@ pytestmark = pytest.mark.unit
 
 
 def test_writer_and_reader_transactions() -> None:
-    assert begin_sql("acme", readonly=False) == "BEGIN; SELECT set_config('app.tenant_id', 'acme', true)"
+    assert begin_sql("acme", readonly=False) == (
+        "BEGIN; SELECT set_config('app.tenant_id', 'acme', true); SELECT nexus_tenant_guard('acme')"
+    )
     assert (
         begin_sql("a-1", readonly=True) == "BEGIN READ ONLY; SELECT set_config('app.tenant_id', 'a-1', true)"
     )
