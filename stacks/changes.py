@@ -79,6 +79,8 @@ class ChangeSet:
     steps: tuple[Step, ...]
     outputs: tuple[str, ...] = ()  # changed stack outputs, prefixed like ``diff``
     warnings: tuple[str, ...] = field(default=())
+    refusals: tuple[str, ...] = field(default=())
+    """What the config must not do as it stands (policy/tenancy.py): the change view exits 1."""
 
     def of(self, op: str) -> list[Step]:
         return [step for step in self.steps if step.op == op]
@@ -165,6 +167,11 @@ def diff_paths(old: Any, new: Any, prefix: str = "", depth: int = 3) -> Iterator
             yield from diff_paths(old[key], new[key], path, depth - 1)
 
 
+def tenant_placements(document: Mapping[str, Any]) -> dict[str, str]:
+    """tenant -> shard of a preview document's tenant map output."""
+    return dict(_tenant_map(document).get("tenants") or {})
+
+
 def _tenant_map(document: Mapping[str, Any]) -> Mapping[str, Any]:
     value = document.get("outputs", {}).get("tenantMap")
     return value if isinstance(value, Mapping) else {}
@@ -186,8 +193,8 @@ def _warnings(
             )
         elif new_tenants[tenant] != old_tenants[tenant]:
             yield (
-                f"tenant '{tenant}' moves from {old_tenants[tenant]} to {new_tenants[tenant]}: its data does "
-                f"not move by itself; copy it to {new_tenants[tenant]} before this is applied"
+                f"tenant {tenant} moves from {old_tenants[tenant]} to {new_tenants[tenant]}: run the move "
+                "first, see docs/shards.md"
             )
     for urn in sorted(before.keys() & after.keys()):
         reasons = replace_reasons(after[urn]["type"], _diff_of(before[urn], after[urn]))
@@ -211,6 +218,8 @@ def _warnings(
 def render(changes: ChangeSet) -> list[str]:
     """The readable change view: warnings first, one line per changed resource, changed outputs, summary."""
     lines: list[str] = []
+    if changes.refusals:
+        lines += ["REFUSED: fix the config first", *(f"  xx {refusal}" for refusal in changes.refusals), ""]
     if changes.warnings:
         lines += ["WARNING: read before applying", *(f"  !! {warning}" for warning in changes.warnings), ""]
     changed = [step for step in changes.steps if step.op != SAME]

@@ -16,6 +16,7 @@ traceback is printed).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import gc
 import json
 import os
@@ -85,6 +86,8 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO = sys.stdout, err: Te
 
     current = document(run)
     changes = compare(base, current)
+    refusals = _tenant_move_refusals(base, current, stack_file)
+    changes = dataclasses.replace(changes, refusals=tuple(refusals))
     if args.json:
         current |= {"steps": preview_steps(changes), "changeSummary": changes.summary()}
         out.write(json.dumps(current, indent=2, sort_keys=True) + "\n")
@@ -99,7 +102,22 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO = sys.stdout, err: Te
                 *_cost_change(base_run, args.against, run, stack_file),
             ]
         out.write("\n".join(lines) + "\n")
-    return EXIT_OK
+    for refusal in refusals:
+        print(f"error: {refusal}", file=err)
+    return EXIT_CONFIG if refusals else EXIT_OK
+
+
+def _tenant_move_refusals(base: dict[str, Any], current: dict[str, Any], stack_file: Path) -> list[str]:
+    """policy/tenancy.py over the two tenant maps and the new stack file's nexus:tenantMoves."""
+    from policy.tenancy import tenant_move_refusals
+    from stacks.changes import tenant_placements
+    from stacks.config import load_stack_file
+
+    config = load_stack_file(stack_file)
+    acknowledged = {t: (m.source, m.target) for t, m in config.tenant_moves.items()}
+    return tenant_move_refusals(
+        tenant_placements(base), tenant_placements(current), acknowledged, prod=config.is_prod
+    )
 
 
 def _cost_change(base_run: Any, base_file: Path, run: Any, stack_file: Path) -> list[str]:

@@ -58,6 +58,12 @@ def refuse_placeholders(raw: dict[str, str]) -> None:
 def main() -> None:
     """Build the whole stack."""
     cfg = read_config()
+    for tenant, move in sorted(cfg.tenant_moves.items()):
+        # The preview's Diagnostics show it, as `pulumi preview` does: the data must have moved already.
+        pulumi.log.warn(
+            f"tenant {tenant} moves from {move.source} to {move.target}: run the move first, see "
+            "docs/shards.md (acknowledged in nexus:tenantMoves; remove the entry after this deploy)"
+        )
     provider = aws.Provider(
         "aws",
         region=cfg.region,

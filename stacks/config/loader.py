@@ -35,6 +35,7 @@ from stacks.config.sections import (
     is_dns_safe_shard_id,
 )
 from stacks.config.storage import StorageConfig
+from stacks.config.tenant_moves import load_tenant_moves
 from stacks.config.worker import WorkerConfig
 
 # Sections that are one model each, validated the same way (default: the model's defaults). A new section is
@@ -79,6 +80,7 @@ KNOWN_KEYS: tuple[str, ...] = (
     "alarms",
     "logs",
     "vpcEndpoints",
+    "tenantMoves",
 )
 OTHER_KEYS: tuple[str, ...] = ("aws:region",)
 
@@ -319,6 +321,8 @@ def load(raw: Mapping[str, str], *, stack: str, project: str = PROJECT) -> Stack
 
     allow_unknown = values.get("allowUnknownTypes", False)
     _expect(bool, allow_unknown, _path("allowUnknownTypes"), problems, "true or false")
+    placements = {t: s.id for s in shards.values() for t in s.tenants} if shards is not None else None
+    tenant_moves = load_tenant_moves(values.get("tenantMoves", {}), placements, problems)
 
     if problems or defaults is None or shards is None or region is None:
         raise ConfigError(problems)
@@ -331,6 +335,7 @@ def load(raw: Mapping[str, str], *, stack: str, project: str = PROJECT) -> Stack
         default_shard=default_shard,
         tags=dict(tags),
         allow_unknown_types=allow_unknown is True,
+        tenant_moves=tenant_moves,
         **{_snake(key): value for key, value in sections.items()},
     )
     # Checks that span sections (capacity budgets, pod fit, prod safeguards) run on the whole config.

@@ -11,6 +11,7 @@ from stacks.config.cluster import ClusterConfig
 from stacks.config.hardening import AlarmsConfig, LogsConfig, VpcEndpointsConfig, WafConfig
 from stacks.config.sections import ApiConfig, Environment, NetworkConfig, ShardSettings
 from stacks.config.storage import StorageConfig
+from stacks.config.tenant_moves import TenantMove
 from stacks.config.worker import WorkerConfig
 
 
@@ -51,6 +52,8 @@ class StackConfig:
     alarms: AlarmsConfig = field(default_factory=AlarmsConfig)
     logs: LogsConfig = field(default_factory=LogsConfig)
     vpc_endpoints: VpcEndpointsConfig = field(default_factory=VpcEndpointsConfig)
+    tenant_moves: Mapping[str, TenantMove] = field(default_factory=dict)
+    """nexus:tenantMoves: tenant -> the move its shard change acknowledges (stacks/config/tenant_moves.py)."""
 
     @property
     def is_prod(self) -> bool:
