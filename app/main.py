@@ -225,7 +225,7 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
             refresher = asyncio.create_task(_refresh_pool_metrics(svc))
             # Serve nothing before the shards' tenant states are known (a shard that does not answer is
             # read again by the routing task; its tenants get its 503 until then).
-            await svc.router.refresh(force=True)
+            await svc.router.refresh()
             routing = asyncio.create_task(svc.router.run())
             # Everything alive now (modules, settings, clients) lives as long as the process: keep it out of
             # the collector's reach, so that a full collection no longer walks it in the middle of requests

@@ -50,7 +50,7 @@ async def startup(ctx: dict[str, Any]) -> None:
     ctx["tenant_map"] = settings.tenant_map
     # The API's tenant -> shard resolution (override, map, the shard's own state), refreshed in the same way.
     router = TenantRouter(settings.tenant_map, ctx["shards"], ctx["redis"])
-    await router.refresh(force=True)
+    await router.refresh()
     ctx["router"] = router
     ctx["routing"] = asyncio.get_running_loop().create_task(router.run())
 

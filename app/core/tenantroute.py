@@ -12,9 +12,11 @@ It is an in-memory lookup, no round trip:
    serves reads and answers writes 503 `tenant_moving`; `moving_in` and a recent `retired` are
    `tenant_moving`; no row (a config edit without a move) is 503 `tenant_not_on_shard`.
 
-The overrides and each shard's states are cached in the process and refreshed by `run()`: Redis is polled
-every POLL_SECONDS (one pipelined round trip: the generation counter the move bumps at each step, and the
-overrides); the shards' states are re-read when the generation changed, or after STATE_TTL_SECONDS anyway.
+The overrides and each shard's states are cached in the process and refreshed by `run()`: the move
+publishes on CHANNEL at every state change, and each process, subscribed, re-reads the overrides and the
+shards' states at once (milliseconds); without a message they are re-read every REFRESH_SECONDS anyway (a
+Redis that was down, a state changed by hand). Subscribed rather than polled: a poll several times a second
+would be a steady stream of commands on a Redis that the queue shares under `noeviction`.
 The cache is only the fast path: a write transaction also runs the shard's guard (app.core.db.begin_sql),
 which refuses a write into a shard that does not own the tenant whatever this cache says.
 """
@@ -22,6 +24,7 @@ which refuses a write into a shard that does not own the tenant whatever this ca
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
@@ -40,10 +43,10 @@ log = logging.getLogger("app.routing")
 
 ROUTES_KEY = "nexus:tenant-routes"
 """Hash: tenant -> JSON {"shard": ..., "expires_at": unix seconds} (written by app.tenants.move)."""
-GENERATION_KEY = "nexus:tenant-routes:gen"
-"""Counter the move increments at every state change: processes re-read the shards' states at once."""
-POLL_SECONDS = 0.25
-STATE_TTL_SECONDS = 5.0
+CHANNEL = "nexus:tenant-routes:changed"
+"""Pub/sub channel the move publishes on at every state change."""
+REFRESH_SECONDS = 5.0
+RESUBSCRIBE_SECONDS = 1.0
 RECENT_RETIREMENT_SECONDS = 300.0
 """As the guard (migration 0002): a tenant retired this recently is still `tenant_moving` on its source."""
 STATES_SQL = "SELECT tenant, state, extract(epoch FROM changed_at)::float8 AS since FROM shard_tenants"
@@ -63,8 +66,6 @@ class TenantRouter:
     overrides: dict[str, str] = field(default_factory=dict)
     states: dict[str, dict[str, TenantState]] = field(default_factory=dict)
     """shard id -> tenant -> state; a shard missing here was never read (its writer was down)."""
-    _generation: bytes | None = None
-    _states_read_at: float = 0.0
 
     def shard_id(self, tenant: str) -> str | None:
         """The shard the tenant is routed to (override, then map), None for an unknown tenant."""
@@ -93,41 +94,55 @@ class TenantRouter:
             raise tenant_not_on_shard(tenant, shard_id)
         raise tenant_moving(tenant)
 
-    async def refresh(self, *, force: bool = False) -> None:
-        """One poll: the overrides and the generation from Redis; the shards' states when the generation
-        moved, when they are older than STATE_TTL_SECONDS, or when `force`."""
-        generation_moved = await self._read_redis()
-        now = time.monotonic()
-        if force or generation_moved or now - self._states_read_at >= STATE_TTL_SECONDS:
-            await asyncio.gather(*(self._read_states(s) for s in self.shards.values()))
-            self._states_read_at = now
+    async def refresh(self) -> None:
+        """Re-read the overrides (Redis) and every shard's states (their writers)."""
+        await self._read_redis()
+        await asyncio.gather(*(self._read_states(s) for s in self.shards.values()))
 
     async def run(self) -> None:
-        """Refresh forever (a task of the app's lifespan and the worker)."""
-        while True:
-            await asyncio.sleep(POLL_SECONDS)
-            try:
-                await self.refresh()
-            except Exception:  # the refresher must outlive any one failure
-                log.exception("tenant routing refresh failed")
-
-    async def _read_redis(self) -> bool:
-        if self.redis is None:
-            return False
+        """Refresh on every message of CHANNEL, and every REFRESH_SECONDS (a task of the app's lifespan and
+        the worker's start-up)."""
+        listener = asyncio.create_task(self._listen())
         try:
-            async with self.redis.pipeline(transaction=False) as pipe:
-                pipe.get(GENERATION_KEY)
-                pipe.hgetall(ROUTES_KEY)
-                generation, raw = await pipe.execute()
+            while True:
+                await asyncio.sleep(REFRESH_SECONDS)
+                await self._refresh_logged()
+        finally:
+            listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await listener
+
+    async def _refresh_logged(self) -> None:
+        try:
+            await self.refresh()
+        except Exception:  # the refresher must outlive any one failure
+            log.exception("tenant routing refresh failed")
+
+    async def _listen(self) -> None:
+        if self.redis is None:
+            return
+        while True:
+            try:
+                async with self.redis.pubsub() as pubsub:
+                    await pubsub.subscribe(CHANNEL)
+                    await self._refresh_logged()  # what changed before the subscription took effect
+                    async for message in pubsub.listen():
+                        if message.get("type") == "message":
+                            await self._refresh_logged()
+            except (RedisError, OSError) as exc:
+                log.warning("tenant routes channel lost, subscribing again: %s", exc)
+            await asyncio.sleep(RESUBSCRIBE_SECONDS)
+
+    async def _read_redis(self) -> None:
+        if self.redis is None:
+            return
+        try:
+            raw = await self.redis.hgetall(ROUTES_KEY)  # type: ignore[misc]
         except (RedisError, OSError) as exc:
-            # Keep what is known: overrides outlive a Redis restart only in the processes that read them,
-            # and the shards' guards still refuse every misplaced write.
+            # Keep what is known: the shards' guards still refuse every misplaced write.
             log.warning("tenant routes not read: %s", exc)
-            return False
+            return
         self.overrides = parse_overrides(raw, time.time())
-        moved: bool = generation != self._generation
-        self._generation = generation
-        return moved
 
     async def _read_states(self, shard: ShardPools) -> None:
         try:

@@ -25,7 +25,7 @@ from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.pool import NullPool
 
 from app.core.settings import Settings
-from app.core.tenantroute import GENERATION_KEY, ROUTES_KEY
+from app.core.tenantroute import CHANNEL, ROUTES_KEY
 from app.migrate import shard_url
 from app.tenants import registry
 from app.tenants.copy import Copied, Fingerprint, Table, clear, copy_table, fingerprint, tenant_tables
@@ -121,12 +121,12 @@ class Mover:
     def _set(self, shard_id: str, tenant: str, state: str, peer: str | None) -> None:
         with self._conn(shard_id) as conn:
             registry.set_state(conn, tenant, state, peer)
-        self._bump()
+        self._bump(tenant)
 
-    def _bump(self) -> None:
+    def _bump(self, tenant: str) -> None:
         """Tell every API process to re-read the shards' states now (they do every few seconds anyway)."""
         try:
-            self.redis.incr(GENERATION_KEY)
+            self.redis.publish(CHANNEL, tenant)
         except redis.RedisError as exc:
             self.say(f"  (Redis not told of the change: {exc}; processes notice within seconds)")
 
@@ -247,7 +247,7 @@ class Mover:
             _, entries = pipe.execute()
             latest = max(json.loads(v).get("expires_at", 0) for v in entries.values())
             self.redis.expireat(ROUTES_KEY, int(latest) + 1)
-            self.redis.incr(GENERATION_KEY)
+            self.redis.publish(CHANNEL, tenant)
         except redis.RedisError as exc:
             raise MoveError(
                 f"the routing override could not be published ({exc}); run the move again"
