@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STACK ?= dev
 STAMP := $(VENV)/.requirements.sha
 
-.PHONY: help setup local local-down tenant-move tenant-cleanup test test-unit test-infra test-integration preview preview-diff cost lint format bench clean policy actionlint cfn-lint checkov image bootstrap-preview
+.PHONY: help setup local local-down tenant-move tenant-cleanup tenant-shard bench-tenant-move test test-unit test-infra test-integration preview preview-diff cost lint format bench clean policy actionlint cfn-lint checkov image bootstrap-preview
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-18s %s\n", $$1, $$2}'
@@ -23,6 +23,12 @@ local-down: ## Stop what a killed `make local` left running
 
 tenant-move: setup ## Move a tenant to another shard of the running local stack: make tenant-move TENANT=acme TO=shard-b
 	$(PY) -m devstack.tenants move $(TENANT) --to $(TO) --stack dev
+
+tenant-shard: setup ## What a local shard records of its tenants; fails while one blocks removing it: make tenant-shard SHARD=shard-a
+	$(PY) -m devstack.tenants shard $(SHARD)
+
+bench-tenant-move: setup ## How long a tenant move freezes writes, on a temporary local stack (~3 min; docs/shards.md)
+	$(PY) -m bench.tenant_move
 
 tenant-cleanup: setup ## Delete a moved tenant's retired rows: make tenant-cleanup TENANT=acme [GRACE=86400]
 	$(PY) -m devstack.tenants move --cleanup $(TENANT) --grace-seconds $(or $(GRACE),86400)

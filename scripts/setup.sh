@@ -35,8 +35,9 @@ phase() {  # phase <name> <function> [args]: run it with its output in the log, 
 
 # The shellcheck package: actionlint runs it over the workflows' run: scripts (tests/delivery/test_workflows.py).
 # podman, buildah, mmdebstrap, runc, uidmap: `make image` and the image tests (devstack/image.py, docs/image.md).
+# jq: the tenant move Job's filter (docs/tenant-move-job.jq, docs/shards.md) and its test.
 APT_PACKAGES=(postgresql-15 postgresql-client-15 redis-server pgbouncer nginx wrk python3-venv shellcheck
-  podman buildah mmdebstrap runc uidmap)
+  podman buildah mmdebstrap runc uidmap jq)
 
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi

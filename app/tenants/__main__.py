@@ -27,6 +27,7 @@ from app.tenants.move import (
     MoveAbortedError,
     MoveError,
     Mover,
+    blocks_removal,
     config_edit,
 )
 
@@ -86,13 +87,16 @@ def _run(args: argparse.Namespace, settings: object, mover: Mover) -> int:
             print(f"tenant {args.tenant} is on no shard")
         return 0
     if args.command == "shard":
-        owned = {t: e for t, e in mover.shard_tenants(args.shard).items() if e.state != "retired"}
-        for tenant, entry in sorted(owned.items()):
-            print(f"{tenant}: {entry.state}")
-        if owned:
-            print(f"{args.shard} still owns {len(owned)} tenant(s): move them out first (docs/shards.md)")
+        blocking = 0
+        for tenant, (entry, rows) in sorted(mover.shard_tenants(args.shard).items()):
+            blocks = blocks_removal(entry, rows)
+            blocking += blocks
+            note = " (blocks removal)" if blocks else ""
+            print(f"{tenant}: {entry.state}, {rows} rows{note}")
+        if blocking:
+            print(f"{args.shard} still owns {blocking} tenant(s): move them out first (docs/shards.md)")
             return 1
-        print(f"{args.shard} owns no tenant: it can be removed (docs/shards.md)")
+        print(f"{args.shard} owns no tenant with data: it can be removed (docs/shards.md)")
         return 0
     if args.cleanup is not None:
         mover.cleanup(args.cleanup, args.grace_seconds)

@@ -295,11 +295,23 @@ class Mover:
             self.say(f"{tenant} on {shard_id}: {rows} retired rows deleted")
         return deleted
 
-    def shard_tenants(self, shard_id: str) -> dict[str, registry.Entry]:
+    def shard_tenants(self, shard_id: str) -> dict[str, tuple[registry.Entry, int]]:
+        """Every tenant the shard records, with its state and how many rows it has there."""
         with self._conn(shard_id) as conn:
             found = registry.read_all(conn)
             conn.rollback()
-        return found
+        engine = self.engine(shard_id)
+        tables = tenant_tables(engine)
+        return {
+            tenant: (entry, sum(fingerprint(engine, tenant, table).rows for table in tables))
+            for tenant, entry in found.items()
+        }
+
+
+def blocks_removal(entry: registry.Entry, rows: int) -> bool:
+    """A tenant that keeps its shard from being removed: one mid-move, or active with rows (an active tenant
+    without a single row is the placeholder a tenant-less shard keeps in config, docs/shards.md)."""
+    return entry.state in ("moving_out", "moving_in") or (entry.state == "active" and rows > 0)
 
 
 def config_edit(settings: Settings, result: MoveResult, stack: str | None) -> list[str]:
@@ -311,6 +323,10 @@ def config_edit(settings: Settings, result: MoveResult, stack: str | None) -> li
         names = sorted(t for t, s in tmap.items() if s == shard_id and t != result.tenant)
         if shard_id == result.target:
             names = sorted([*names, result.tenant])
+        elif not names:
+            # A shard needs a tenant in config: removing the shard is its own change (docs/shards.md).
+            lines.append(f"pulumi config rm{stack_flag} --path 'nexus:shards.{shard_id}'")
+            continue
         lines.append(f"pulumi config rm{stack_flag} --path 'nexus:shards.{shard_id}.tenants'")
         lines += [
             f"pulumi config set{stack_flag} --path 'nexus:shards.{shard_id}.tenants[{i}]' {name}"

@@ -324,8 +324,8 @@ def test_the_command_line_reports_states_and_refuses_to_empty_an_owning_shard(
     assert status.stdout.strip() == "shard-a: active"
     owning = run("shard", "shard-a")
     assert owning.returncode == 1
-    assert "globex: active" in owning.stdout
     assert "still owns" in owning.stdout
+    assert "(blocks removal)" in owning.stdout
     refused = run("move", "globex")
     assert refused.returncode == 2  # argparse: --to is missing
     assert "give either TENANT --to SHARD, or --cleanup TENANT" in refused.stderr
