@@ -22,7 +22,6 @@ from typing import cast
 
 import redis
 from sqlalchemy import Connection, Engine, create_engine, text
-from sqlalchemy.pool import NullPool
 
 from app.core.settings import Settings
 from app.core.tenantroute import CHANNEL, ROUTES_KEY
@@ -55,6 +54,8 @@ class MoveResult:
     freeze_seconds: float | None = None
     """From the freeze's commit to the routing override (writes refused meanwhile); None when resumed."""
     copy_seconds: float = 0.0
+    routed_at: float | None = None
+    """time.monotonic() when the routing override was published (writes go to the target from then on)."""
 
     @property
     def rows(self) -> int:
@@ -97,7 +98,11 @@ class Mover:
             known = ", ".join(sorted(self.settings.tenant_map.shards))
             raise MoveError(f"unknown shard {shard_id!r} (the tenant map has {known})")
         if shard_id not in self._engines:
-            self._engines[shard_id] = create_engine(shard_url(self.settings, shard_id), poolclass=NullPool)
+            # A connection or two per shard, kept for the whole move: each step would otherwise pay a new TLS
+            # connection through the pooler, inside the freeze.
+            self._engines[shard_id] = create_engine(
+                shard_url(self.settings, shard_id), pool_size=1, max_overflow=1, pool_pre_ping=True
+            )
         return self._engines[shard_id]
 
     @contextmanager
@@ -173,9 +178,9 @@ class Mover:
         self.say(f"  switch: {tenant} is active on {target}")
         self.checkpoint("target-active")
         self._finish_switch(result, override_ttl)
-        if frozen_at is not None:
-            result.freeze_seconds = result_freeze = time.monotonic() - frozen_at
-            self.say(f"  writes were refused for {result_freeze:.2f}s ({result.rows} rows copied)")
+        if frozen_at is not None and result.routed_at is not None:
+            result.freeze_seconds = result.routed_at - frozen_at
+            self.say(f"  writes were refused for {result.freeze_seconds:.2f}s ({result.rows} rows copied)")
         return result
 
     def _copy(self, result: MoveResult, tables: list[Table]) -> None:
@@ -218,6 +223,7 @@ class Mover:
 
     def _finish_switch(self, result: MoveResult, override_ttl: int) -> None:
         self.publish_override(result.tenant, result.target, override_ttl)
+        result.routed_at = time.monotonic()
         self.say(f"  switch: every API process routes {result.tenant} to {result.target} within a second")
         self.checkpoint("routed")
         if result.source != result.target:

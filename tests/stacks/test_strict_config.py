@@ -142,7 +142,8 @@ def _problem_lines(result: subprocess.CompletedProcess[str]) -> list[str]:
             "nexus:workers: unknown key; valid keys are: nexus:environment, nexus:network, "
             "nexus:shardDefaults, nexus:shards, nexus:defaultShard, nexus:api, nexus:worker, nexus:cluster, "
             "nexus:alb, nexus:cache, nexus:storage, nexus:tags, nexus:allowUnknownTypes, "
-            "nexus:waf, nexus:alarms, nexus:logs, nexus:vpcEndpoints; did you mean nexus:worker?",
+            "nexus:waf, nexus:alarms, nexus:logs, nexus:vpcEndpoints, nexus:tenantMoves; "
+            "did you mean nexus:worker?",
             id="project key typo",
         ),
         pytest.param(
