@@ -66,6 +66,7 @@ class TenantRouter:
     overrides: dict[str, str] = field(default_factory=dict)
     states: dict[str, dict[str, TenantState]] = field(default_factory=dict)
     """shard id -> tenant -> state; a shard missing here was never read (its writer was down)."""
+    _refreshing: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def shard_id(self, tenant: str) -> str | None:
         """The shard the tenant is routed to (override, then map), None for an unknown tenant."""
@@ -95,9 +96,17 @@ class TenantRouter:
         raise tenant_moving(tenant)
 
     async def refresh(self) -> None:
-        """Re-read the overrides (Redis) and every shard's states (their writers)."""
-        await self._read_redis()
-        await asyncio.gather(*(self._read_states(s) for s in self.shards.values()))
+        """Re-read the overrides (Redis), then every shard's states (their writers), and only then replace
+        both at once. That order matters: the move publishes an override only after the target has the
+        tenant `active`, so states read after the overrides are at least as new, and a request never sees
+        a new override with the target's old states (which would answer tenant_not_on_shard). Refreshes run
+        one at a time, so an older read never replaces a newer one."""
+        async with self._refreshing:
+            overrides = await self._read_redis()
+            read = await asyncio.gather(*(self._read_states(s) for s in self.shards.values()))
+            if overrides is not None:
+                self.overrides = overrides
+            self.states |= {shard_id: states for shard_id, states in read if states is not None}
 
     async def run(self) -> None:
         """Refresh on every message of CHANNEL, and every REFRESH_SECONDS (a task of the app's lifespan and
@@ -133,26 +142,26 @@ class TenantRouter:
                 log.warning("tenant routes channel lost, subscribing again: %s", exc)
             await asyncio.sleep(RESUBSCRIBE_SECONDS)
 
-    async def _read_redis(self) -> None:
+    async def _read_redis(self) -> dict[str, str] | None:
         if self.redis is None:
-            return
+            return None
         try:
             raw = await self.redis.hgetall(ROUTES_KEY)  # type: ignore[misc]
         except (RedisError, OSError) as exc:
             # Keep what is known: the shards' guards still refuse every misplaced write.
             log.warning("tenant routes not read: %s", exc)
-            return
-        self.overrides = parse_overrides(raw, time.time())
+            return None
+        return parse_overrides(raw, time.time())
 
-    async def _read_states(self, shard: ShardPools) -> None:
+    async def _read_states(self, shard: ShardPools) -> tuple[str, dict[str, TenantState] | None]:
         try:
             async with asyncio.timeout(shard.settings.acquire_timeout_seconds):
                 async with shard.writer.pool.acquire() as conn:
                     rows = await conn.fetch(STATES_SQL)
         except (*CONNECTION_ERRORS, TimeoutError, asyncpg.PostgresError) as exc:
             log.warning("tenant states of %s not read: %s", shard.shard_id, type(exc).__name__)
-            return
-        self.states[shard.shard_id] = {r["tenant"]: TenantState(r["state"], r["since"]) for r in rows}
+            return shard.shard_id, None
+        return shard.shard_id, {r["tenant"]: TenantState(r["state"], r["since"]) for r in rows}
 
 
 def parse_overrides(raw: Mapping[bytes, bytes], now: float) -> dict[str, str]:
