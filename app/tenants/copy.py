@@ -3,14 +3,16 @@
 A tenant table is a table of the schema with a `tenant_id` column (as app.migrate grants them); they are
 copied parents first (foreign keys), cleared children first. Every table has FORCE ROW LEVEL SECURITY, which
 binds the owner too, so every transaction sets `app.tenant_id` and sees, writes and deletes that tenant's rows
-only. PostgreSQL refuses COPY FROM into a table with row-level security ("COPY FROM not supported with
-row-level security", src/backend/commands/copy.c), so rows arrive by binary COPY into a temporary table and
-one INSERT ... SELECT from it, which the policy checks: ids, timestamps and versions are kept as they are.
+only. PostgreSQL refuses COPY FROM into a table with row-level security (PostgreSQL 15: "COPY FROM not
+supported with row-level security", hint "Use INSERT statements instead"), so rows arrive by binary COPY into
+a temporary table and one INSERT ... SELECT from it, which the policy checks: ids, timestamps and versions are
+kept as they are.
 """
 
 from __future__ import annotations
 
-import tempfile
+import os
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,9 +22,6 @@ from typing import Any
 from sqlalchemy import Engine
 
 from app.core.tenantmap import TENANT_ID_RE
-
-SPOOL_BYTES = 64 * 1024 * 1024
-"""Rows in flight are kept in memory up to this size, then in a temporary file."""
 
 TABLES_SQL = """
 SELECT c.relname FROM pg_class c
@@ -125,22 +124,44 @@ def clear(engine: Engine, tenant: str, tables: list[Table]) -> int:
 
 
 def copy_table(source: Engine, target: Engine, tenant: str, table: Table) -> Copied:
-    """The tenant's rows of one table from source to target (one transaction on each side)."""
+    """The tenant's rows of one table from source to target (one transaction on each side), streamed: a
+    thread writes the source's COPY TO into a pipe that the target's COPY FROM reads, so no table of any size
+    is held in memory or in the pod's small /tmp."""
     began = time.monotonic()
     cols = table.column_list
-    with tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) as buf:
-        with tenant_cursor(source, tenant, readonly=True) as cur:
-            select = cur.mogrify(
-                f'SELECT {cols} FROM "{table.name}" WHERE tenant_id = %s',  # noqa: S608
-                (tenant,),
-            ).decode()
-            cur.copy_expert(f"COPY ({select}) TO STDOUT WITH (FORMAT binary)", buf)
-        buf.seek(0)
+    read_fd, write_fd = os.pipe()
+    reader, writer = os.fdopen(read_fd, "rb"), os.fdopen(write_fd, "wb")
+    failed: list[BaseException] = []
+
+    def produce() -> None:
+        try:
+            with tenant_cursor(source, tenant, readonly=True) as cur:
+                select = cur.mogrify(
+                    f'SELECT {cols} FROM "{table.name}" WHERE tenant_id = %s',  # noqa: S608
+                    (tenant,),
+                ).decode()
+                cur.copy_expert(f"COPY ({select}) TO STDOUT WITH (FORMAT binary)", writer)
+        except BaseException as exc:  # handed to the consumer, which must not commit a partial copy
+            failed.append(exc)
+        finally:
+            writer.close()
+
+    producer = threading.Thread(target=produce, name=f"copy-{table.name}", daemon=True)
+    producer.start()
+    try:
         with tenant_cursor(target, tenant) as cur:
             cur.execute(f'CREATE TEMP TABLE nexus_move_rows (LIKE "{table.name}") ON COMMIT DROP')
-            cur.copy_expert(f"COPY nexus_move_rows ({cols}) FROM STDIN WITH (FORMAT binary)", buf)
+            cur.copy_expert(f"COPY nexus_move_rows ({cols}) FROM STDIN WITH (FORMAT binary)", reader)
+            producer.join()
+            if failed:
+                raise RuntimeError(f"reading {table.name} from the source failed: {failed[0]!r}") from failed[
+                    0
+                ]
             cur.execute(f'INSERT INTO "{table.name}" ({cols}) SELECT {cols} FROM nexus_move_rows')  # noqa: S608
             rows = cur.rowcount
+    finally:
+        reader.close()  # a producer still writing gets a broken pipe and ends
+        producer.join()
     return Copied(table.name, rows, time.monotonic() - began)
 
 
