@@ -106,3 +106,34 @@ def test_new_tenants_are_registered_only_where_no_shard_knows_them() -> None:
     assert len(warnings) == 1
     assert warnings[0].startswith("tenant acme: the map names shard-b, which does not have it active")
     assert "python -m app.tenants move acme --to shard-b" in warnings[0]
+
+
+def test_the_config_edit_moves_the_tenant_and_acknowledges_the_move() -> None:
+    from types import SimpleNamespace
+    from typing import cast
+
+    from app.core.settings import Settings
+    from app.tenants.move import MoveResult, config_edit
+
+    tmap = parse_tenant_map(json.dumps(tenant_map_doc(tenants={"acme": "shard-a", "globex": "shard-a"})))
+    settings = cast(Settings, SimpleNamespace(tenant_map=tmap))
+    lines = config_edit(settings, MoveResult("acme", "shard-a", "shard-b"), "prod")
+    assert lines == [
+        "pulumi config rm --stack prod --path 'nexus:shards.shard-a.tenants'",
+        "pulumi config set --stack prod --path 'nexus:shards.shard-a.tenants[0]' globex",
+        "pulumi config rm --stack prod --path 'nexus:shards.shard-b.tenants'",
+        "pulumi config set --stack prod --path 'nexus:shards.shard-b.tenants[0]' acme",
+        "pulumi config set --stack prod --path 'nexus:tenantMoves.acme.from' shard-a",
+        "pulumi config set --stack prod --path 'nexus:tenantMoves.acme.to' shard-b",
+    ]
+    # The last tenant off a shard: the shard leaves the config (a shard needs a tenant there).
+    alone = parse_tenant_map(json.dumps(tenant_map_doc(tenants={"acme": "shard-a", "globex": "shard-b"})))
+    emptied = config_edit(
+        cast(Settings, SimpleNamespace(tenant_map=alone)), MoveResult("acme", "shard-a", "shard-b"), None
+    )
+    assert emptied[:4] == [
+        "pulumi config rm --path 'nexus:shards.shard-a'",
+        "pulumi config rm --path 'nexus:shards.shard-b.tenants'",
+        "pulumi config set --path 'nexus:shards.shard-b.tenants[0]' acme",
+        "pulumi config set --path 'nexus:shards.shard-b.tenants[1]' globex",
+    ]
