@@ -12,19 +12,19 @@ It is an in-memory lookup, no round trip:
    serves reads and answers writes 503 `tenant_moving`; `moving_in` and a recent `retired` are
    `tenant_moving`; no row (a config edit without a move) is 503 `tenant_not_on_shard`.
 
-The overrides and each shard's states are cached in the process and refreshed by `run()`: the move
-publishes on CHANNEL at every state change, and each process, subscribed, re-reads the overrides and the
-shards' states at once (milliseconds); without a message they are re-read every REFRESH_SECONDS anyway (a
-Redis that was down, a state changed by hand). Subscribed rather than polled: a poll several times a second
-would be a steady stream of commands on a Redis that the queue shares under `noeviction`.
-The cache is only the fast path: a write transaction also runs the shard's guard (app.core.db.begin_sql),
-which refuses a write into a shard that does not own the tenant whatever this cache says.
+The overrides and each shard's states are cached in the process and refreshed by `run()`: every shard's
+`shard_tenants` every STATE_POLL_SECONDS (one small query per shard through the pooler), the Redis overrides
+every REFRESH_SECONDS. A `retired` row names the shard its tenant moved to, and resolution follows it, so a
+process routes a moved tenant to its new shard within STATE_POLL_SECONDS of the switch's commit, overrides
+or not. Polled, not pushed: a pub/sub subscriber (or a fast Redis poll) per process tipped the queue's
+`noeviction` Redis over its limit in tests/app/test_app_redis_noeviction.py (its reply buffer is resized by
+Redis's cron), and the database is where the states are anyway.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import itertools
 import json
 import logging
 import time
@@ -43,19 +43,23 @@ log = logging.getLogger("app.routing")
 
 ROUTES_KEY = "nexus:tenant-routes"
 """Hash: tenant -> JSON {"shard": ..., "expires_at": unix seconds} (written by app.tenants.move)."""
-CHANNEL = "nexus:tenant-routes:changed"
-"""Pub/sub channel the move publishes on at every state change."""
+STATE_POLL_SECONDS = 0.5
 REFRESH_SECONDS = 5.0
-RESUBSCRIBE_SECONDS = 1.0
+MAX_HOPS = 3
+"""How many `retired` -> next shard pointers resolution follows (a tenant moved on again before the map)."""
 RECENT_RETIREMENT_SECONDS = 300.0
 """As the guard (migration 0002): a tenant retired this recently is still `tenant_moving` on its source."""
-STATES_SQL = "SELECT tenant, state, extract(epoch FROM changed_at)::float8 AS since FROM shard_tenants"
+STATES_SQL = (
+    "SELECT tenant, state, peer_shard, extract(epoch FROM changed_at)::float8 AS since FROM shard_tenants"
+)
 
 
 @dataclass(frozen=True)
 class TenantState:
     state: str
     since: float
+    peer_shard: str | None = None
+    """For `retired`: the shard the tenant moved to."""
 
 
 @dataclass
@@ -79,68 +83,53 @@ class TenantRouter:
         shard_id = self.shard_id(tenant)
         if shard_id is None:
             return None
-        shard = self.shards.get(shard_id)
-        if shard is None:  # an override naming a shard this process does not know (an older map)
-            raise tenant_moving(tenant)
-        known = self.states.get(shard_id)
-        if known is None:
-            # Never read: the shard's writer has not answered since start-up, so it cannot be served.
-            raise shard.writer_error()
-        entry = known.get(tenant)
-        if entry is None:
-            raise tenant_not_on_shard(tenant, shard_id)
-        if entry.state == "active" or (entry.state == "moving_out" and not write):
-            return shard
-        if entry.state == "retired" and time.time() - entry.since > RECENT_RETIREMENT_SECONDS:
-            raise tenant_not_on_shard(tenant, shard_id)
+        for _ in range(MAX_HOPS + 1):
+            shard = self.shards.get(shard_id)
+            if shard is None:  # a shard this process does not know (an older map): it will
+                raise tenant_moving(tenant)
+            known = self.states.get(shard_id)
+            if known is None:
+                # Never read: the shard's writer has not answered since start-up, so it cannot be served.
+                raise shard.writer_error()
+            entry = known.get(tenant)
+            if entry is None:
+                raise tenant_not_on_shard(tenant, shard_id)
+            if entry.state == "active" or (entry.state == "moving_out" and not write):
+                return shard
+            if entry.state != "retired":
+                raise tenant_moving(tenant)
+            peer = entry.peer_shard
+            if peer is None or tenant not in self.states.get(peer, {}):
+                # Retired with nowhere known to go: moving just after a switch, then not on this shard.
+                if time.time() - entry.since > RECENT_RETIREMENT_SECONDS:
+                    raise tenant_not_on_shard(tenant, shard_id)
+                raise tenant_moving(tenant)
+            shard_id = peer
         raise tenant_moving(tenant)
 
-    async def refresh(self) -> None:
-        """Re-read the overrides (Redis), then every shard's states (their writers), and only then replace
-        both at once. That order matters: the move publishes an override only after the target has the
-        tenant `active`, so states read after the overrides are at least as new, and a request never sees
-        a new override with the target's old states (which would answer tenant_not_on_shard). Refreshes run
-        one at a time, so an older read never replaces a newer one."""
+    async def refresh(self, *, overrides: bool = True) -> None:
+        """Re-read the overrides (Redis, unless `overrides` is False), then every shard's states (their
+        writers), and only then replace both at once. The order matters: the move publishes an override
+        only after the target has the tenant `active`, so states read after the overrides are at least as
+        new, and a request never pairs a new override with the target's old states. Refreshes run one at a
+        time, so an older read never replaces a newer one."""
         async with self._refreshing:
-            overrides = await self._read_redis()
+            routes = await self._read_redis() if overrides else None
             read = await asyncio.gather(*(self._read_states(s) for s in self.shards.values()))
-            if overrides is not None:
-                self.overrides = overrides
+            if routes is not None:
+                self.overrides = routes
             self.states |= {shard_id: states for shard_id, states in read if states is not None}
 
     async def run(self) -> None:
-        """Refresh on every message of CHANNEL, and every REFRESH_SECONDS (a task of the app's lifespan and
-        the worker's start-up)."""
-        listener = asyncio.create_task(self._listen())
-        try:
-            while True:
-                await asyncio.sleep(REFRESH_SECONDS)
-                await self._refresh_logged()
-        finally:
-            listener.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await listener
-
-    async def _refresh_logged(self) -> None:
-        try:
-            await self.refresh()
-        except Exception:  # the refresher must outlive any one failure
-            log.exception("tenant routing refresh failed")
-
-    async def _listen(self) -> None:
-        if self.redis is None:
-            return
-        while True:
+        """Refresh forever: states every STATE_POLL_SECONDS, overrides every REFRESH_SECONDS (a task of the
+        app's lifespan and of the worker's start-up)."""
+        every = max(1, round(REFRESH_SECONDS / STATE_POLL_SECONDS))
+        for tick in itertools.count(1):
+            await asyncio.sleep(STATE_POLL_SECONDS)
             try:
-                async with self.redis.pubsub() as pubsub:
-                    await pubsub.subscribe(CHANNEL)
-                    await self._refresh_logged()  # what changed before the subscription took effect
-                    async for message in pubsub.listen():
-                        if message.get("type") == "message":
-                            await self._refresh_logged()
-            except (RedisError, OSError) as exc:
-                log.warning("tenant routes channel lost, subscribing again: %s", exc)
-            await asyncio.sleep(RESUBSCRIBE_SECONDS)
+                await self.refresh(overrides=tick % every == 0)
+            except Exception:  # the refresher must outlive any one failure
+                log.exception("tenant routing refresh failed")
 
     async def _read_redis(self) -> dict[str, str] | None:
         if self.redis is None:
@@ -161,7 +150,9 @@ class TenantRouter:
         except (*CONNECTION_ERRORS, TimeoutError, asyncpg.PostgresError) as exc:
             log.warning("tenant states of %s not read: %s", shard.shard_id, type(exc).__name__)
             return shard.shard_id, None
-        return shard.shard_id, {r["tenant"]: TenantState(r["state"], r["since"]) for r in rows}
+        return shard.shard_id, {
+            r["tenant"]: TenantState(r["state"], r["since"], r["peer_shard"]) for r in rows
+        }
 
 
 def parse_overrides(raw: Mapping[bytes, bytes], now: float) -> dict[str, str]:

@@ -24,7 +24,7 @@ import redis
 from sqlalchemy import Connection, Engine, create_engine, text
 
 from app.core.settings import Settings
-from app.core.tenantroute import CHANNEL, ROUTES_KEY
+from app.core.tenantroute import ROUTES_KEY
 from app.migrate import shard_url
 from app.tenants import registry
 from app.tenants.copy import Copied, Fingerprint, Table, clear, copy_table, fingerprint, tenant_tables
@@ -126,14 +126,6 @@ class Mover:
     def _set(self, shard_id: str, tenant: str, state: str, peer: str | None) -> None:
         with self._conn(shard_id) as conn:
             registry.set_state(conn, tenant, state, peer)
-        self._bump(tenant)
-
-    def _bump(self, tenant: str) -> None:
-        """Tell every API process to re-read the shards' states now (they do every few seconds anyway)."""
-        try:
-            self.redis.publish(CHANNEL, tenant)
-        except redis.RedisError as exc:
-            self.say(f"  (Redis not told of the change: {exc}; processes notice within seconds)")
 
     # ---------------------------------------------------------------- the move
 
@@ -253,7 +245,6 @@ class Mover:
             _, entries = pipe.execute()
             latest = max(json.loads(v).get("expires_at", 0) for v in entries.values())
             self.redis.expireat(ROUTES_KEY, int(latest) + 1)
-            self.redis.publish(CHANNEL, tenant)
         except redis.RedisError as exc:
             raise MoveError(
                 f"the routing override could not be published ({exc}); run the move again"

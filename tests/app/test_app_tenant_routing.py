@@ -72,6 +72,23 @@ def test_the_override_wins_over_the_map() -> None:
     assert _code(router, "acme", write=False) == "tenant_not_on_shard"
 
 
+def test_a_retired_row_points_to_where_the_tenant_went() -> None:
+    # No override yet, the map still names shard-a: the retired row's pointer leads to shard-b.
+    router = _router({"shard-a": {}, "shard-b": {"acme": "active"}})
+    router.states["shard-a"]["acme"] = TenantState("retired", time.time(), "shard-b")
+    shard = router.resolve("acme", write=True)
+    assert shard is not None
+    assert shard.shard_id == "shard-b"
+    # Mid-switch (the target not active yet) it is tenant_moving, never the retired rows.
+    router.states["shard-b"]["acme"] = TenantState("moving_in", time.time(), "shard-a")
+    assert _code(router, "acme", write=False) == "tenant_moving"
+    # A pointer to a shard with no record of the tenant: moving for a while, then not on the shard.
+    del router.states["shard-b"]["acme"]
+    assert _code(router, "acme", write=False) == "tenant_moving"
+    router.states["shard-a"]["acme"] = TenantState("retired", time.time() - 3600, "shard-b")
+    assert _code(router, "acme", write=False) == "tenant_not_on_shard"
+
+
 def test_a_shard_without_the_tenant_is_tenant_not_on_shard() -> None:
     # globex is mapped to shard-b, whose registry does not have it: a config edit without a move.
     router = _router({"shard-a": {"globex": "active"}, "shard-b": {}})
