@@ -131,7 +131,7 @@ def grant_tenant_tables(connection: Connection, role: str) -> None:
     for table, _ in rows:
         connection.exec_driver_sql(f'GRANT SELECT, INSERT, UPDATE, DELETE ON "{table}" TO {name}')
     connection.exec_driver_sql(f"REVOKE ALL ON alembic_version FROM {name}")
-    # The shard's record of its tenants (migration 0002): the app reads it to route, never writes it.
+    # The shard's record of its tenants (migration 0003): the app reads it to route, never writes it.
     connection.exec_driver_sql(f"REVOKE ALL ON shard_tenants FROM {name}")
     connection.exec_driver_sql(f"GRANT SELECT ON shard_tenants TO {name}")
 

@@ -246,7 +246,7 @@ def begin_sql(tenant: str, *, readonly: bool) -> str:
         raise ValueError(f"not a tenant id: {tenant!r}")
     if readonly:
         return f"BEGIN READ ONLY; SELECT set_config('app.tenant_id', '{tenant}', true)"
-    # The shard's own word on the tenant, in the same message (migration 0002): a write transaction of a
+    # The shard's own word on the tenant, in the same message (migration 0003): a write transaction of a
     # tenant the shard does not own fails here, one that is frozen for a move becomes read-only.
     return (
         f"BEGIN; SELECT set_config('app.tenant_id', '{tenant}', true); SELECT nexus_tenant_guard('{tenant}')"

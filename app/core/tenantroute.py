@@ -8,7 +8,7 @@ It is an in-memory lookup, no round trip:
    the tenant to its new shard before anyone edits the stack config. Overrides expire; by then the config
    names the new shard too.
 2. Otherwise the tenant map (the stack config).
-3. The shard must have the tenant `active` in its `shard_tenants` table (migration 0002): `moving_out`
+3. The shard must have the tenant `active` in its `shard_tenants` table (migration 0003): `moving_out`
    serves reads and answers writes 503 `tenant_moving`; `moving_in` and a recent `retired` are
    `tenant_moving`; no row (a config edit without a move) is 503 `tenant_not_on_shard`.
 
@@ -48,7 +48,7 @@ REFRESH_SECONDS = 5.0
 MAX_HOPS = 3
 """How many `retired` -> next shard pointers resolution follows (a tenant moved on again before the map)."""
 RECENT_RETIREMENT_SECONDS = 300.0
-"""As the guard (migration 0002): a tenant retired this recently is still `tenant_moving` on its source."""
+"""As the guard (migration 0003): a tenant retired this recently is still `tenant_moving` on its source."""
 STATES_SQL = (
     "SELECT tenant, state, peer_shard, extract(epoch FROM changed_at)::float8 AS since FROM shard_tenants"
 )

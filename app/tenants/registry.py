@@ -1,4 +1,4 @@
-"""Each shard's record of its tenants (`shard_tenants`, migration 0002), as the owner role sees it.
+"""Each shard's record of its tenants (`shard_tenants`, migration 0003), as the owner role sees it.
 
 State changes take the tenant's advisory lock exclusively (the lock every write transaction of the app
 holds shared, in `nexus_tenant_guard`): a change commits only once the tenant's in-flight write
@@ -16,7 +16,7 @@ from sqlalchemy import Connection, text
 log = logging.getLogger("app.tenants")
 
 GUARD_LOCK_CLASS = 727002
-"""The advisory lock class of migration 0002's guard (second key: hashtext(tenant))."""
+"""The advisory lock class of migration 0003's guard (second key: hashtext(tenant))."""
 STATES = ("active", "moving_out", "moving_in", "retired")
 LOCK_TIMEOUT = "10s"
 """How long a state change waits for the tenant's in-flight write transactions (each lasts milliseconds)."""
@@ -72,7 +72,7 @@ def new_tenants(
     """Which tenants of the map to register `active` on their shard, and warnings.
 
     `known` is every shard's registry. A tenant no shard knows is new: it is registered on the shard the map
-    names (this is also the backfill of a deployment from before migration 0002). A tenant some shard
+    names (this is also the backfill of a deployment from before migration 0003). A tenant some shard
     already knows is never registered anywhere by the map: when the map names a shard that does not have
     it, the config moved it without a move, and it stays at 503 tenant_not_on_shard until the move runs.
     """

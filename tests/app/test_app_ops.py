@@ -110,8 +110,8 @@ def test_migrations_run_again_without_change(local_stack: Any) -> None:
     local_stack.migrate()
     local_stack.migrate()
     for shard in ("shard-a", "shard-b"):
-        assert local_stack.psql(shard, "SELECT version_num FROM alembic_version").strip() == "0002"
-    # Each tenant of the map is registered once, active, on its shard (migration 0002's registry; a
+        assert local_stack.psql(shard, "SELECT version_num FROM alembic_version").strip() == "0003"
+    # Each tenant of the map is registered once, active, on its shard (migration 0003's registry; a
     # tenant moved and moved back by test_app_tenant_move leaves a retired row behind).
     sql = "SELECT tenant FROM shard_tenants WHERE state = 'active' ORDER BY tenant"
     registered = {shard: local_stack.psql(shard, sql).split() for shard in ("shard-a", "shard-b")}

@@ -12,15 +12,15 @@ the new state. So no write commits on the source once the freeze has committed, 
 cached state says. A `moving_out` tenant's transaction is made read-only (reads go on, any write fails with
 25006); any other state than `active` raises NXT01 (tenant_moving) or NXT02 (tenant_not_on_shard).
 
-Revision ID: 0002
-Revises: 0001
+Revision ID: 0003
+Revises: 0002
 Create Date: 2026-12-07
 """
 
 from alembic import op
 
-revision = "0002"
-down_revision = "0001"
+revision = "0003"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 
