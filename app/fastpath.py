@@ -66,7 +66,7 @@ class FastPath:
     async def _document(self, scope: Scope, doc_id: str, send: Send) -> None:
         try:
             svc: Services = scope["app"].state.services
-            principal = principal_from_authorization(svc, _authorization(scope))
+            principal = principal_from_authorization(svc, _authorization(scope), write=False)
             body = await documents.get(svc, principal, doc_id)
         except ApiError as exc:
             if exc.status >= 500:

@@ -39,12 +39,16 @@ def shard_for_tenant(svc: Services, tenant: str, *, write: bool) -> ShardPools |
 
 def current_principal(request: Request) -> Principal:
     """The caller from the bearer token; tenant -> shard is an in-memory lookup, no database round trip."""
-    return principal_from_authorization(services(request), request.headers.get("authorization", ""))
+    write = request.method not in _READ_METHODS
+    return principal_from_authorization(
+        services(request), request.headers.get("authorization", ""), write=write
+    )
 
 
-def principal_from_authorization(svc: Services, header: str) -> Principal:
+def principal_from_authorization(svc: Services, header: str, *, write: bool) -> Principal:
     """The caller from an Authorization header's value: the one check behind every authenticated route,
-    Starlette's and the raw fast path's (app/fastpath.py). The shard comes from `shard_for_tenant`."""
+    Starlette's and the raw fast path's (app/fastpath.py). The shard comes from `shard_for_tenant`, which
+    refuses a tenant its shard does not serve now (and, when `write`, one frozen for a move)."""
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
         raise ApiError(401, "unauthorized", "a bearer token is required", _UNAUTHORIZED_HEADERS)
@@ -55,7 +59,7 @@ def principal_from_authorization(svc: Services, header: str) -> Principal:
         raise ApiError(
             401, "invalid_token", "the token is invalid or expired", _UNAUTHORIZED_HEADERS
         ) from exc
-    shard = shard_for_tenant(svc, claims.tenant, write=request.method not in _READ_METHODS)
+    shard = shard_for_tenant(svc, claims.tenant, write=write)
     if shard is None:
         raise ApiError(401, "invalid_token", "the token's tenant is unknown", _UNAUTHORIZED_HEADERS)
     tenant_var.set(claims.tenant)
