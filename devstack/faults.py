@@ -9,7 +9,8 @@ from __future__ import annotations
 import signal
 
 from devstack import app_processes, nginx, pgbouncer, redis_server, shards
-from devstack.runtime import Runtime
+from devstack.procs import wait_until
+from devstack.runtime import HEALTH_TIMEOUT, Runtime
 
 
 class FaultControls:
@@ -40,11 +41,20 @@ class FaultControls:
         self._rt.write_services()
 
     def restart_primary(self, shard: str, mode: str = "fast") -> None:
-        """Restart one primary (fast shutdown by default) and wait until its replicas stream again."""
+        """Restart one primary (fast shutdown by default) and wait until its replicas stream again and
+        PgBouncer serves it again.
+
+        PgBouncer may have tried a server login while the primary was down; it then refuses clients with
+        ``server_login_retry`` until its next attempt (pgbouncer.org/config.html), so "back" is measured
+        through the pooler, not at the server.
+        """
         self._rt.services[shards.primary_name(shard)].wanted = False  # down for a moment, on purpose
         shards.restart_primary(self._rt, shard, mode)
         self._rt.want(shards.primary_name(shard))
         self._rt.write_services()
+        wait_until(
+            lambda: pgbouncer.serves(self._rt, shard), what=f"PgBouncer to {shard}", timeout=HEALTH_TIMEOUT
+        )
 
     def stop_shard(self, shard: str) -> None:
         """Stop a shard's replicas and primary (pg_ctl fast): clients get refused connections."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from devstack import configs, postgres
 from devstack.postgres import APP_ROLE
-from devstack.procs import port_open, wait_until
+from devstack.procs import StartError, port_open, wait_until
 from devstack.runtime import HEALTH_TIMEOUT, Runtime
 
 
@@ -13,6 +13,18 @@ def dsn(rt: Runtime, shard: str) -> str:
     alias = rt.topology.shard(shard).alias
     user, password = rt.pg_login(superuser=False)
     return f"postgresql://{user}:{password}@127.0.0.1:{rt.ports.pgbouncer}/{alias}"
+
+
+def serves(rt: Runtime, shard: str) -> bool:
+    """Whether a query through PgBouncer reaches the shard's primary now."""
+    alias = rt.topology.shard(shard).alias
+    try:
+        postgres.psql(
+            rt.ports.pgbouncer, "SELECT 1", password=rt.secrets.app_password, user=APP_ROLE, database=alias
+        )
+    except StartError:
+        return False
+    return True
 
 
 def admin(rt: Runtime, command: str) -> str:
