@@ -74,6 +74,7 @@ class PoolHandle:
     connect_kwargs: dict[str, Any] = field(default_factory=dict, repr=False)
     down_until: float = 0.0
     answered_at: float = float("-inf")  # when a confirmation last got its answer
+    answers: int = 0  # first round trips that came back: the server answering someone
     confirming: asyncio.Task[None] | None = field(default=None, repr=False)
 
     def healthy(self, now: float) -> bool:
@@ -173,7 +174,14 @@ class ShardPools:
             handle.confirming = asyncio.get_running_loop().create_task(self._confirm(handle))
 
     async def _confirm(self, handle: PoolHandle) -> None:
-        reason = await confirm_alive(handle, self.settings.confirm_timeout_seconds)
+        """The check: `confirm_alive`, or any other request of this process getting its answer from the same
+        pool meanwhile (under load that comes first: the queue moves; a frozen server answers nobody)."""
+        answers = handle.answers
+        check = asyncio.ensure_future(confirm_alive(handle, self.settings.confirm_timeout_seconds))
+        while not check.done() and handle.answers == answers:
+            await asyncio.wait((check,), timeout=0.05)
+        reason = check.result() if check.done() else None
+        check.cancel()
         if reason is None:
             handle.answered_at = time.monotonic()
             log.info("database slow, not down: the confirmation answered", extra={"pool": handle.name})
@@ -271,15 +279,16 @@ async def tenant_tx(
                 raise refused from exc
             raise
         shards.failed(handle, exc)
-        raise _unavailable(shards, handle) from exc
+        raise _unavailable(shards, handle, exc) from exc
     finally:
         await _release(handle, conn)
 
 
-def _unavailable(shards: ShardPools, handle: PoolHandle) -> DependencyUnavailableError:
-    if handle is shards.writer:
-        return shards.writer_error()
-    return DependencyUnavailableError(f"database {handle.name}", code="shard_unavailable")
+def _unavailable(shards: ShardPools, handle: PoolHandle, exc: BaseException) -> DependencyUnavailableError:
+    """The 503: "unreachable" for a server's own refusal, "not answering in time" for a timeout (slow or
+    frozen: the confirmation decides, not this request)."""
+    detail = "not answering in time" if isinstance(exc, AMBIGUOUS_ERRORS) else "unreachable"
+    return DependencyUnavailableError(f"database {handle.name}", detail, code="shard_unavailable")
 
 
 def begin_sql(tenant: str, *, readonly: bool) -> str:
@@ -381,6 +390,7 @@ async def writer_fetchrow(shards: ShardPools, sql: str, *args: object) -> asyncp
         async with asyncio.timeout(shards.settings.acquire_timeout_seconds):
             conn = await handle.pool.acquire()
             row: asyncpg.Record | None = await conn.fetchrow(sql, *args)
+            handle.answers += 1
             return row
     except Exception as exc:
         if _waited_for_a_slot(handle, conn, exc):
@@ -392,7 +402,7 @@ async def writer_fetchrow(shards: ShardPools, sql: str, *args: object) -> asyncp
             with contextlib.suppress(asyncpg.InterfaceError):
                 conn.terminate()
         shards.failed(handle, exc)
-        raise _unavailable(shards, handle) from exc
+        raise _unavailable(shards, handle, exc) from exc
     finally:
         if conn is not None:
             await _release(handle, conn)
@@ -430,6 +440,7 @@ async def _begin(
         async with asyncio.timeout(shards.settings.acquire_timeout_seconds):
             conn = await handle.pool.acquire()
             await conn.execute(sql)
+            handle.answers += 1
     except Exception as exc:
         if _waited_for_a_slot(handle, conn, exc):
             raise PoolBusyError(handle) from exc
@@ -452,7 +463,7 @@ async def _begin(
             fallback = shards.pick_reader(avoid=handle)
             if fallback is not handle:
                 return await _begin(shards, fallback, tenant)
-        raise _unavailable(shards, handle) from exc
+        raise _unavailable(shards, handle, exc) from exc
     return handle, conn
 
 

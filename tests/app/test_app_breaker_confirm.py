@@ -135,6 +135,7 @@ def test_a_pooler_that_queues_past_the_acquire_timeout_is_slow_not_down(local_st
             assert not isinstance(slow.value, PoolBusyError), "our pool had room: the wait was PgBouncer's"
             assert time.monotonic() - started < ACQUIRE + 0.5, "the request still gets its 503 in time"
             assert (slow.value.status, slow.value.code) == (503, "shard_unavailable")
+            assert slow.value.message == "database shard-a.writer is not answering in time"
             # Before: the breaker opened here, and the shard failed fast for everyone.
             assert shard.writer_down_since is None
             with pytest.raises(DependencyUnavailableError):
