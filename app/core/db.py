@@ -4,6 +4,12 @@ The writer pool talks to the pooler (RDS Proxy in AWS, PgBouncer locally). PgBou
 does not keep protocol-level prepared statements across transactions, so asyncpg's statement cache is off.
 Reader pools talk to the replicas directly; a replica that fails to connect is skipped for a while and reads
 fall back to the writer when no replica is healthy.
+
+A timeout is a suspicion, not a verdict: a pooler that queues the query behind its server connections, or a
+machine too busy to schedule the answer, looks the same from the request as a frozen server. Only a second,
+pool-independent check (a connection of its own and `SELECT 1`, `confirm_timeout_seconds`) that gets no
+answer either opens a shard's breaker or marks a replica down. An error that is the server's or the network's
+own answer (refused, reset, PgBouncer's failed server login) still does so at once.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import asyncpg
 
@@ -44,6 +50,9 @@ CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.PostgresConnectionError,
 )
 
+# Of those, the ones that may only mean "slow": confirmed by `confirm_alive` before they count.
+AMBIGUOUS_ERRORS: tuple[type[BaseException], ...] = (TimeoutError, asyncpg.TooManyConnectionsError)
+
 
 def _ssl_context(settings: DatabaseSettings) -> ssl_lib.SSLContext | bool:
     if settings.ssl == "disable":
@@ -62,7 +71,11 @@ class PoolHandle:
     role: str
     endpoint: Endpoint
     pool: asyncpg.Pool
+    connect_kwargs: dict[str, Any] = field(default_factory=dict, repr=False)
     down_until: float = 0.0
+    answered_at: float = float("-inf")  # when a confirmation last got its answer
+    answers: int = 0  # first round trips that came back: the server answering someone
+    confirming: asyncio.Task[None] | None = field(default=None, repr=False)
 
     def healthy(self, now: float) -> bool:
         return now >= self.down_until
@@ -73,8 +86,9 @@ class ShardPools:
     """A shard's pools, and whether its writer is known to be down.
 
     The writer's state is a circuit breaker: the first request that finds the writer unreachable (a
-    connection error, or no transaction begun within the acquire timeout) opens it, and from then on that
-    shard's requests get their 503 at once instead of each waiting out a timeout. One background task
+    connection error, or no transaction begun within the acquire timeout and a confirmation that gets no
+    answer either) opens it, and from then on that shard's requests get their 503 at once instead of each
+    waiting out a timeout. One background task
     probes the writer every `shard_probe_interval_seconds` and closes the breaker on the first answer.
     Other shards have breakers of their own: one shard's outage costs the others nothing.
     """
@@ -122,10 +136,10 @@ class ShardPools:
                 return
             await asyncio.sleep(interval)
 
-    def pick_reader(self) -> PoolHandle:
-        """Round-robin over healthy replicas; the writer when none is healthy."""
+    def pick_reader(self, avoid: PoolHandle | None = None) -> PoolHandle:
+        """Round-robin over healthy replicas (but `avoid`); the writer when none is healthy."""
         now = time.monotonic()
-        healthy = [r for r in self.readers if r.healthy(now)]
+        healthy = [r for r in self.readers if r.healthy(now) and r is not avoid]
         if not healthy:
             return self.writer
         return healthy[next(self._rr) % len(healthy)]
@@ -135,7 +149,50 @@ class ShardPools:
             handle.down_until = time.monotonic() + self.settings.replica_retry_seconds
             log.warning("replica marked unhealthy", extra={"shard": self.shard_id, "pool": handle.name})
 
+    def failed(self, handle: PoolHandle, exc: BaseException | None = None) -> None:
+        """`handle`'s server did not answer a request (`exc`, None for a probe's own verdict). A timeout only
+        starts a confirmation; anything else opens the breaker or marks the replica down at once."""
+        if isinstance(exc, AMBIGUOUS_ERRORS):
+            self.suspect(handle)
+        elif handle is self.writer:
+            self.writer_failed()
+        else:
+            self.mark_down(handle)
+
+    def probe_failed(self, handle: PoolHandle, reason: str) -> None:
+        """A `probe` (e.g. /readyz) got `reason` instead of an answer: a timeout is a suspicion, as above."""
+        self.failed(handle, TimeoutError() if reason == "timeout" else None)
+
+    def suspect(self, handle: PoolHandle) -> None:
+        """Start one confirmation of `handle` unless it is known down, one is running, or one got its answer
+        within the last probe interval (under overload timeouts come in streams)."""
+        now = time.monotonic()
+        known_down = self.writer_down_since is not None if handle is self.writer else not handle.healthy(now)
+        running = handle.confirming is not None and not handle.confirming.done()
+        recent = now - handle.answered_at < self.settings.shard_probe_interval_seconds
+        if not (known_down or running or recent):
+            handle.confirming = asyncio.get_running_loop().create_task(self._confirm(handle))
+
+    async def _confirm(self, handle: PoolHandle) -> None:
+        """The check: `confirm_alive`, or any other request of this process getting its answer from the same
+        pool meanwhile (under load that comes first: the queue moves; a frozen server answers nobody)."""
+        answers = handle.answers
+        check = asyncio.ensure_future(confirm_alive(handle, self.settings.confirm_timeout_seconds))
+        while not check.done() and handle.answers == answers:
+            await asyncio.wait((check,), timeout=0.05)
+        reason = check.result() if check.done() else None
+        check.cancel()
+        if reason is None:
+            handle.answered_at = time.monotonic()
+            log.info("database slow, not down: the confirmation answered", extra={"pool": handle.name})
+            return
+        log.warning("database timeout confirmed", extra={"pool": handle.name, "error": reason})
+        self.failed(handle)
+
     async def close(self) -> None:
+        for handle in (self.writer, *self.readers):
+            if handle.confirming is not None:
+                handle.confirming.cancel()
         if self._prober is not None:
             self._prober.cancel()
         await asyncio.gather(*(h.pool.close() for h in (self.writer, *self.readers)), return_exceptions=True)
@@ -158,25 +215,28 @@ def _make_pool(
     password: str,
     settings: DatabaseSettings,
 ) -> PoolHandle:
+    connect_kwargs: dict[str, Any] = {
+        "host": endpoint.host,
+        "port": endpoint.port,
+        "database": database,
+        "user": shard.username,
+        "password": password,
+        "statement_cache_size": 0,
+        "ssl": _ssl_context(settings),
+        "server_settings": {"application_name": f"nexus-{role}"},
+    }
     pool = asyncpg.create_pool(
-        host=endpoint.host,
-        port=endpoint.port,
-        database=database,
-        user=shard.username,
-        password=password,
+        **connect_kwargs,
         # min_size=0: the process starts even when a database is down; /readyz reports it.
         min_size=0,
         max_size=settings.pool_max,
-        statement_cache_size=0,
         timeout=settings.connect_timeout_seconds,
         command_timeout=settings.command_timeout_seconds,
-        ssl=_ssl_context(settings),
         max_inactive_connection_lifetime=60.0,
         reset=_no_session_state,
-        server_settings={"application_name": f"nexus-{role}"},
     )
     name = f"{shard_id}.{role}" if role == "writer" else f"{shard_id}.reader{index}"
-    return PoolHandle(name=name, role=role, endpoint=endpoint, pool=pool)
+    return PoolHandle(name=name, role=role, endpoint=endpoint, pool=pool, connect_kwargs=connect_kwargs)
 
 
 async def open_pools(settings: Settings) -> dict[str, ShardPools]:
@@ -218,23 +278,17 @@ async def tenant_tx(
             if refused is not None:
                 raise refused from exc
             raise
-        _failed(shards, handle)
-        raise _unavailable(shards, handle) from exc
+        shards.failed(handle, exc)
+        raise _unavailable(shards, handle, exc) from exc
     finally:
         await _release(handle, conn)
 
 
-def _failed(shards: ShardPools, handle: PoolHandle) -> None:
-    if handle is shards.writer:
-        shards.writer_failed()
-    else:
-        shards.mark_down(handle)
-
-
-def _unavailable(shards: ShardPools, handle: PoolHandle) -> DependencyUnavailableError:
-    if handle is shards.writer:
-        return shards.writer_error()
-    return DependencyUnavailableError(f"database {handle.name}", code="shard_unavailable")
+def _unavailable(shards: ShardPools, handle: PoolHandle, exc: BaseException) -> DependencyUnavailableError:
+    """The 503: "unreachable" for a server's own refusal, "not answering in time" for a timeout (slow or
+    frozen: the confirmation decides, not this request)."""
+    detail = "not answering in time" if isinstance(exc, AMBIGUOUS_ERRORS) else "unreachable"
+    return DependencyUnavailableError(f"database {handle.name}", detail, code="shard_unavailable")
 
 
 def begin_sql(tenant: str, *, readonly: bool) -> str:
@@ -336,6 +390,7 @@ async def writer_fetchrow(shards: ShardPools, sql: str, *args: object) -> asyncp
         async with asyncio.timeout(shards.settings.acquire_timeout_seconds):
             conn = await handle.pool.acquire()
             row: asyncpg.Record | None = await conn.fetchrow(sql, *args)
+            handle.answers += 1
             return row
     except Exception as exc:
         if _waited_for_a_slot(handle, conn, exc):
@@ -346,8 +401,8 @@ async def writer_fetchrow(shards: ShardPools, sql: str, *args: object) -> asyncp
             # Cut off in the middle of a statement: its state is unknown, so it is not handed out again.
             with contextlib.suppress(asyncpg.InterfaceError):
                 conn.terminate()
-        _failed(shards, handle)
-        raise _unavailable(shards, handle) from exc
+        shards.failed(handle, exc)
+        raise _unavailable(shards, handle, exc) from exc
     finally:
         if conn is not None:
             await _release(handle, conn)
@@ -385,6 +440,7 @@ async def _begin(
         async with asyncio.timeout(shards.settings.acquire_timeout_seconds):
             conn = await handle.pool.acquire()
             await conn.execute(sql)
+            handle.answers += 1
     except Exception as exc:
         if _waited_for_a_slot(handle, conn, exc):
             raise PoolBusyError(handle) from exc
@@ -402,17 +458,21 @@ async def _begin(
             with contextlib.suppress(asyncpg.InterfaceError):
                 conn.terminate()
             await _release(handle, conn)
-        _failed(shards, handle)
+        shards.failed(handle, exc)
         if handle is not shards.writer:
-            fallback = shards.pick_reader()
+            fallback = shards.pick_reader(avoid=handle)
             if fallback is not handle:
                 return await _begin(shards, fallback, tenant)
-        raise _unavailable(shards, handle) from exc
+        raise _unavailable(shards, handle, exc) from exc
     return handle, conn
 
 
 async def probe(handle: PoolHandle, limit_seconds: float) -> str | None:
-    """None when `SELECT 1` answers within `limit_seconds`, else a short reason."""
+    """None when `SELECT 1` answers within `limit_seconds`, else a short reason. On a pooled connection, or on
+    one of its own when the pool is full (waiting for a busy pool's slot says nothing about the server)."""
+    pool = handle.pool
+    if pool.get_size() >= pool.get_max_size() and pool.get_idle_size() == 0:
+        return await confirm_alive(handle, limit_seconds)
     try:
         async with asyncio.timeout(limit_seconds):
             async with handle.pool.acquire() as conn:
@@ -424,3 +484,25 @@ async def probe(handle: PoolHandle, limit_seconds: float) -> str | None:
     except asyncpg.PostgresError as exc:
         return type(exc).__name__
     return None
+
+
+async def confirm_alive(handle: PoolHandle, limit_seconds: float) -> str | None:
+    """`probe` on a connection of its own, outside the pool (whose slots may all be taken by the requests that
+    timed out): connect, `SELECT 1`, close, all within `limit_seconds`. Through PgBouncer it waits in the same
+    queue as everyone else, so a pooler that is only slow answers it, and a frozen server does not."""
+    conn: asyncpg.Connection | None = None
+    try:
+        async with asyncio.timeout(limit_seconds):
+            conn = await asyncpg.connect(**handle.connect_kwargs, timeout=limit_seconds)
+            await conn.fetchval("SELECT 1")
+            await conn.close()
+    except TimeoutError:
+        reason = "timeout"
+    except (*CONNECTION_ERRORS, asyncpg.PostgresError) as exc:
+        reason = type(exc).__name__
+    else:
+        return None
+    if conn is not None:
+        with contextlib.suppress(asyncpg.InterfaceError):
+            conn.terminate()
+    return reason

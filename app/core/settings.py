@@ -48,6 +48,12 @@ class DatabaseSettings(BaseSettings):
         "whose replica fails in that time tries the writer with the same bound, so at most twice this",
     )
     replica_retry_seconds: float = Field(5.0, gt=0, description="how long a failed replica is skipped")
+    confirm_timeout_seconds: float = Field(
+        2.0,
+        gt=0,
+        description="after a timeout, how long a check on a connection of its own (connect, SELECT 1) may "
+        "take before the shard's breaker opens or the replica is marked down; a slower pooler is busy",
+    )
     shard_probe_interval_seconds: float = Field(
         0.5, gt=0, description="while a shard's writer is down, how often it is probed"
     )

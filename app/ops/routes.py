@@ -42,7 +42,8 @@ async def readiness(svc: Services) -> tuple[str, dict[str, Any], list[str]]:
     shard's replicas or Redis do not (the pod still serves every other tenant, and reads without the
     cache), "unavailable" only when no shard's writer answers, so the pod can serve nobody. A shard's
     reader role is up when any replica answers. The probes also steer the request path: a replica that
-    answers comes back into rotation at once, and a writer that does not opens its shard's breaker.
+    answers comes back into rotation at once, and a writer that does not opens its shard's breaker (a
+    timeout only once a confirmation gets no answer either: app.core.db.ShardPools.suspect).
     """
     names: list[str] = []
     probes = []
@@ -59,14 +60,14 @@ async def readiness(svc: Services) -> tuple[str, dict[str, Any], list[str]]:
         writer_err = results[shard.writer.name]
         reader_errs = {h.name: results[h.name] for h in shard.readers}
         for handle in shard.readers:
-            if results[handle.name] is None:
+            if (reader_err := results[handle.name]) is None:
                 handle.down_until = 0.0
             else:
-                shard.mark_down(handle)
+                shard.probe_failed(handle, reader_err)
         if writer_err is None:
             shard.writer_answered()
         else:
-            shard.writer_failed()
+            shard.probe_failed(shard.writer, writer_err)
             failing.append(f"{shard_id}.writer")
         if all(err is not None for err in reader_errs.values()):
             failing.append(f"{shard_id}.reader")
