@@ -93,7 +93,10 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO = sys.stdout, err: Te
         out.write(json.dumps(current, indent=2, sort_keys=True) + "\n")
     else:
         against = args.against or args.against_json
-        title = f"Change view of {run.project}/{run.stack}: {Path(stack_file).name} against {against}"
+        edited = Path(stack_file).name
+        if against is not None and Path(against).name == edited:
+            edited = str(stack_file)  # an edited copy with the same name: say which file is which
+        title = f"Change view of {run.project}/{run.stack}: {edited} against {against}"
         lines = [title, "", *render(changes)]
         if args.against is not None:
             lines += [
