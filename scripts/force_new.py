@@ -69,10 +69,60 @@ AWS_FILES: dict[str, str] = {
     "aws:rds/proxy:Proxy": "internal/service/rds/proxy.go",
     "aws:secretsmanager/secret:Secret": "internal/service/secretsmanager/secret.go",
     "aws:secretsmanager/secretVersion:SecretVersion": "internal/service/secretsmanager/secret_version.go",
+    "aws:cloudwatch/logGroup:LogGroup": "internal/service/logs/group.go",
+    "aws:cloudwatch/metricAlarm:MetricAlarm": "internal/service/cloudwatch/metric_alarm.go",
+    "aws:ec2/vpcEndpoint:VpcEndpoint": "internal/service/ec2/vpc_endpoint.go",
+    "aws:eks/accessEntry:AccessEntry": "internal/service/eks/access_entry.go",
+    "aws:eks/accessPolicyAssociation:AccessPolicyAssociation": (
+        "internal/service/eks/access_policy_association.go"
+    ),
+    "aws:elasticache/subnetGroup:SubnetGroup": "internal/service/elasticache/subnet_group.go",
+    "aws:kms/alias:Alias": "internal/service/kms/alias.go",
+    "aws:kms/key:Key": "internal/service/kms/key.go",
+    "aws:rds/proxyDefaultTargetGroup:ProxyDefaultTargetGroup": (
+        "internal/service/rds/proxy_default_target_group.go"
+    ),
+    "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": (
+        "internal/service/s3/bucket_lifecycle_configuration.go"
+    ),
+    "aws:s3/bucketLogging:BucketLogging": "internal/service/s3/bucket_logging.go",
+    "aws:s3/bucketOwnershipControls:BucketOwnershipControls": (
+        "internal/service/s3/bucket_ownership_controls.go"
+    ),
+    "aws:s3/bucketPolicy:BucketPolicy": "internal/service/s3/bucket_policy.go",
+    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": (
+        "internal/service/s3/bucket_public_access_block.go"
+    ),
+    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": (
+        "internal/service/s3/bucket_server_side_encryption_configuration.go"
+    ),
+    "aws:s3/bucketVersioning:BucketVersioning": "internal/service/s3/bucket_versioning.go",
+    "aws:sns/topic:Topic": "internal/service/sns/topic.go",
+    "aws:sns/topicSubscription:TopicSubscription": "internal/service/sns/topic_subscription.go",
+    # The egress rule embeds resourceSecurityGroupRule, whose schema (security_group_id RequiresReplace) is
+    # written once in the ingress rule's file; vpc_security_group_egress_rule.go holds no schema of its own.
+    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": (
+        "internal/service/ec2/vpc_security_group_ingress_rule.go"
+    ),
+    "aws:wafv2/webAcl:WebAcl": "internal/service/wafv2/web_acl.go",
+    "aws:wafv2/webAclAssociation:WebAclAssociation": "internal/service/wafv2/web_acl_association.go",
+    "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration": (
+        "internal/service/wafv2/web_acl_logging_configuration.go"
+    ),
 }
-"""The types whose inputs the stack config drives (shards, cache, node groups, cluster, network). The
+"""The types whose inputs the stack config drives (shards, cache, node groups, cluster, network), then the
+log groups and alarms, KMS keys, the VPC endpoints, the S3 buckets' sub-resources, SNS and WAFv2. The
 program's other AWS types are listed in the table's ``notExtracted``: the change view says so when one of
 them changes, rather than calling it an in-place update with certainty."""
+
+# Terraform attributes pulumi-aws renames (tfbridge.SchemaInfo Fields in pulumi/pulumi-aws
+# provider/resources.go): the metric alarm's alarm_name is AutoName("name", ...); the subscription's
+# topic_arn is the SDK's ``topic`` ("ARN of the SNS topic to subscribe to",
+# pulumi_aws/sns/topic_subscription.py).
+RENAMED: dict[tuple[str, str], str] = {
+    ("aws:cloudwatch/metricAlarm:MetricAlarm", "alarm_name"): "name",
+    ("aws:sns/topicSubscription:TopicSubscription", "topic_arn"): "topic",
+}
 
 _METADATA = ["metadata.name", "metadata.namespace"]
 KUBERNETES: dict[str, list[str]] = {
@@ -263,13 +313,16 @@ class PulumiInputs:
         path = Path(spec.origin).parent / module[0] / f"{snake_file}.py"
         source = path.read_text()
         getters: dict[str, str] = {}
-        for named, python in re.findall(r'@pulumi\.getter(?:\(name="(\w+)"\))?\s+def (\w+)\(self\)', source):
+        # A deprecated input has a decorator between the getter and the def (expected_bucket_owner).
+        getter = r'@pulumi\.getter(?:\(name="(\w+)"\))?\s+(?:@[^\n]*\s+)*def (\w+)\(self\)'
+        for named, python in re.findall(getter, source):
             getters.setdefault(python, named or python)
         return cls(getters)
 
-    def name(self, terraform_path: str) -> tuple[str, bool]:
+    def name(self, terraform_path: str, type_token: str = "") -> tuple[str, bool]:
         """The Pulumi path and whether its top-level name is one of the SDK's inputs."""
         top, _, rest = terraform_path.partition(".")
+        top = RENAMED.get((type_token, top), top)
         known = top in self.getters
         pulumi_top = self.getters.get(top, camel(top))
         return ".".join([pulumi_top, *(camel(part) for part in rest.split(".") if part)]), known
@@ -293,7 +346,7 @@ def build(
         inputs = PulumiInputs.of(type_token)
         paths: list[str] = []
         for terraform_path in extract(path.read_text(), names):
-            pulumi_path, known = inputs.name(terraform_path)
+            pulumi_path, known = inputs.name(terraform_path, type_token)
             if not known:
                 problems.append(f"{type_token}: {terraform_path} is not an input of the installed pulumi-aws")
                 continue

@@ -326,6 +326,92 @@ def test_a_protected_resource_replaced_is_a_loud_warning_and_a_json_replace_step
     ]
 
 
+KMS_KEY = "aws:kms/key:Key"
+LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
+VPC_ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
+
+
+@pytest.mark.unit
+def test_a_changed_kms_key_spec_is_a_replace_and_a_rotation_change_is_not() -> None:
+    # internal/service/kms/key.go: customer_master_key_spec is ForceNew (KMS cannot change a key's spec);
+    # enable_key_rotation is updated in place (UpdateKeyRotation...).
+    old = doc(resource("key", KMS_KEY, customerMasterKeySpec="SYMMETRIC_DEFAULT", enableKeyRotation=True))
+    respec = doc(resource("key", KMS_KEY, customerMasterKeySpec="RSA_2048", enableKeyRotation=True))
+    rotation = doc(
+        resource("key", KMS_KEY, customerMasterKeySpec="SYMMETRIC_DEFAULT", enableKeyRotation=False)
+    )
+    changes = compare(old, respec)
+    assert [(step.op, step.replace_reasons) for step in changes.steps] == [
+        ("replace", ("customerMasterKeySpec",))
+    ]
+    assert render(changes)[0] == (
+        f"  +- {KMS_KEY} key  [replace: customerMasterKeySpec; diff: ~customerMasterKeySpec]"
+    )
+    assert [step.op for step in compare(old, rotation).steps] == ["update"]
+
+
+@pytest.mark.unit
+def test_a_changed_log_group_name_is_a_replace_and_its_retention_an_update() -> None:
+    # internal/service/logs/group.go: name ForceNew; retention_in_days is PutRetentionPolicy in Update.
+    def log_group(name: str, retention: int) -> Any:
+        group = resource("logs", LOG_GROUP)  # ``name`` is resource()'s own parameter: inputs set here
+        group["inputs"] = {"name": name, "retentionInDays": retention}
+        return group
+
+    old = doc(log_group("/nexus/dev/api", 30))
+    renamed = doc(log_group("/nexus/dev/api-v2", 30))
+    retained = doc(log_group("/nexus/dev/api", 90))
+    assert [(step.op, step.replace_reasons) for step in compare(old, renamed).steps] == [
+        ("replace", ("name",))
+    ]
+    kept = compare(old, retained)
+    assert [(step.op, step.replace_reasons) for step in kept.steps] == [("update", ())]
+    assert render(kept)[0] == f"  ~ {LOG_GROUP} logs  [diff: ~retentionInDays]"
+    # An extracted type is no longer listed as one whose update may be a replace.
+    assert not any("Replacement rules not extracted" in line for line in render(kept))
+
+
+@pytest.mark.unit
+def test_a_changed_vpc_endpoint_service_name_is_a_replace() -> None:
+    # internal/service/ec2/vpc_endpoint.go: service_name ForceNew; subnet_ids and security_group_ids are
+    # modified in place (ModifyVpcEndpoint).
+    service = "com.amazonaws.eu-west-1.s3"
+    old = doc(resource("s3", VPC_ENDPOINT, serviceName=service, vpcId="vpc-1", subnetIds=["subnet-a"]))
+    moved = doc(
+        resource("s3", VPC_ENDPOINT, serviceName=service + "x", vpcId="vpc-1", subnetIds=["subnet-a"])
+    )
+    widened = doc(
+        resource("s3", VPC_ENDPOINT, serviceName=service, vpcId="vpc-1", subnetIds=["subnet-a", "subnet-b"])
+    )
+    assert [(step.op, step.replace_reasons) for step in compare(old, moved).steps] == [
+        ("replace", ("serviceName",))
+    ]
+    assert [step.op for step in compare(old, widened).steps] == ["update"]
+
+
+@pytest.mark.unit
+def test_the_table_covers_the_programs_log_kms_endpoint_s3_sns_and_waf_types() -> None:
+    from stacks.changes import force_new_table
+
+    table = force_new_table()
+    for type_, path in [
+        (KMS_KEY, "internal/service/kms/key.go"),
+        (LOG_GROUP, "internal/service/logs/group.go"),
+        (VPC_ENDPOINT, "internal/service/ec2/vpc_endpoint.go"),
+        ("aws:wafv2/webAcl:WebAcl", "internal/service/wafv2/web_acl.go"),
+        ("aws:sns/topic:Topic", "internal/service/sns/topic.go"),
+        ("aws:s3/bucketVersioning:BucketVersioning", "internal/service/s3/bucket_versioning.go"),
+    ]:
+        assert f" {path}@" in table["types"][type_]["source"], type_
+        assert type_ not in table["notExtracted"]
+    # Names pulumi-aws renames (provider/resources.go) and a deprecated input (a decorator between the
+    # getter and its def) are mapped to the SDK's input names, not dropped.
+    assert table["types"]["aws:cloudwatch/metricAlarm:MetricAlarm"]["replaceOn"] == ["name"]
+    assert "topic" in table["types"]["aws:sns/topicSubscription:TopicSubscription"]["replaceOn"]
+    assert "expectedBucketOwner" in table["types"]["aws:s3/bucketVersioning:BucketVersioning"]["replaceOn"]
+    assert table["types"]["aws:wafv2/webAcl:WebAcl"]["replaceOn"] == ["name", "namePrefix", "scope"]
+
+
 @pytest.mark.unit
 def test_the_force_new_table_names_its_sources_and_covers_the_config_driven_types() -> None:
     from stacks.changes import force_new_table
