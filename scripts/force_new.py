@@ -104,6 +104,22 @@ AWS_FILES: dict[str, str] = {
     "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": (
         "internal/service/ec2/vpc_security_group_ingress_rule.go"
     ),
+    "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": (
+        "internal/service/ec2/vpc_default_security_group.go"
+    ),
+    "aws:ec2/eip:Eip": "internal/service/ec2/ec2_eip.go",
+    "aws:ec2/flowLog:FlowLog": "internal/service/ec2/vpc_flow_log.go",
+    "aws:ec2/internetGateway:InternetGateway": "internal/service/ec2/vpc_internet_gateway.go",
+    "aws:ec2/natGateway:NatGateway": "internal/service/ec2/vpc_nat_gateway.go",
+    "aws:ec2/route:Route": "internal/service/ec2/vpc_route.go",
+    "aws:ec2/routeTable:RouteTable": "internal/service/ec2/vpc_route_table.go",
+    "aws:ec2/routeTableAssociation:RouteTableAssociation": (
+        "internal/service/ec2/vpc_route_table_association.go"
+    ),
+    "aws:ec2/vpc:Vpc": "internal/service/ec2/vpc_.go",
+    "aws:iam/rolePolicyAttachment:RolePolicyAttachment": "internal/service/iam/role_policy_attachment.go",
+    "aws:lb/listener:Listener": "internal/service/elbv2/listener.go",
+    "aws:lb/loadBalancer:LoadBalancer": "internal/service/elbv2/load_balancer.go",
     "aws:wafv2/webAcl:WebAcl": "internal/service/wafv2/web_acl.go",
     "aws:wafv2/webAclAssociation:WebAclAssociation": "internal/service/wafv2/web_acl_association.go",
     "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration": (
@@ -111,9 +127,10 @@ AWS_FILES: dict[str, str] = {
     ),
 }
 """The types whose inputs the stack config drives (shards, cache, node groups, cluster, network), then the
-log groups and alarms, KMS keys, the VPC endpoints, the S3 buckets' sub-resources, SNS and WAFv2. The
-program's other AWS types are listed in the table's ``notExtracted``: the change view says so when one of
-them changes, rather than calling it an in-place update with certainty."""
+log groups and alarms, KMS keys, the VPC and its network, the load balancer, the S3 buckets'
+sub-resources, SNS and WAFv2. The program's other AWS types are listed in the table's ``notExtracted``:
+the change view says so when one of them changes, rather than calling it an in-place update with
+certainty."""
 
 # Terraform attributes pulumi-aws renames (tfbridge.SchemaInfo Fields in pulumi/pulumi-aws
 # provider/resources.go): the metric alarm's alarm_name is AutoName("name", ...); the subscription's

@@ -432,6 +432,19 @@ def test_the_force_new_table_names_its_sources_and_covers_the_config_driven_type
     assert not set(table["types"]) & set(table["notExtracted"])
 
 
+def test_not_extracted_is_exactly_the_programs_aws_types_the_table_lacks() -> None:
+    # The change view warns for the types in notExtracted; a type the program gained since the table was
+    # generated would otherwise be called an in-place update with certainty. Runs both stacks' previews.
+    from stacks.changes import force_new_table
+
+    table = force_new_table()
+    aws_types = {type_ for type_ in _load_extractor().program_types() if type_.startswith("aws:")}
+    assert set(table["notExtracted"]) == aws_types - set(table["types"])
+    assert set(table["notExtracted"]) == {"aws:ec2/launchTemplate:LaunchTemplate", "aws:s3/bucket:Bucket"}
+    # An internet gateway's only input (vpc_id) is detached/attached in place: extracted, and empty.
+    assert table["types"]["aws:ec2/internetGateway:InternetGateway"]["replaceOn"] == []
+
+
 @pytest.mark.unit
 def test_the_extractor_reads_sdk_and_framework_schemas() -> None:
     # A schema in each of the provider's two shapes, written for this test (not the provider's code).
