@@ -82,6 +82,7 @@ AWS_FILES: dict[str, str] = {
     "aws:rds/proxyDefaultTargetGroup:ProxyDefaultTargetGroup": (
         "internal/service/rds/proxy_default_target_group.go"
     ),
+    "aws:s3/bucket:Bucket": "internal/service/s3/bucket.go",
     "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": (
         "internal/service/s3/bucket_lifecycle_configuration.go"
     ),
@@ -109,6 +110,7 @@ AWS_FILES: dict[str, str] = {
     ),
     "aws:ec2/eip:Eip": "internal/service/ec2/ec2_eip.go",
     "aws:ec2/flowLog:FlowLog": "internal/service/ec2/vpc_flow_log.go",
+    "aws:ec2/launchTemplate:LaunchTemplate": "internal/service/ec2/ec2_launch_template.go",
     "aws:ec2/internetGateway:InternetGateway": "internal/service/ec2/vpc_internet_gateway.go",
     "aws:ec2/natGateway:NatGateway": "internal/service/ec2/vpc_nat_gateway.go",
     "aws:ec2/route:Route": "internal/service/ec2/vpc_route.go",
