@@ -23,6 +23,7 @@ import pulumi_aws as aws
 
 from infra.ci_policies import GITHUB_OIDC_URL, STS_AUDIENCE, github_trust_policy
 from infra.iam_policies import tls_only_bucket_policy
+from infra.kms import logs_usage
 from infra.storage import _SecureBucket, lifecycle_rules
 
 STATE_NONCURRENT_DAYS = 90
@@ -45,6 +46,9 @@ class StateBackendArgs:
     """The account, for the key policy's root principal."""
     protect: bool
     """Protect the bucket and the key (prod): losing either loses every stack's state or secrets."""
+    log_group_prefix: str | None = None
+    """Log groups (names starting with it, e.g. the runner's ``/aws/codebuild/<prefix>-``) that CloudWatch
+    Logs may encrypt with the key; None: none."""
 
 
 class StateBackend(pulumi.ComponentResource):
@@ -74,7 +78,11 @@ class StateBackend(pulumi.ComponentResource):
             customer_master_key_spec="SYMMETRIC_DEFAULT",
             enable_key_rotation=True,
             deletion_window_in_days=KEY_DELETION_WINDOW_DAYS,
-            policy=pulumi.Output.from_input(args.account_id).apply(_key_policy),
+            policy=pulumi.Output.from_input(args.account_id).apply(
+                lambda account: _key_policy(
+                    account, region=args.region, log_group_prefix=args.log_group_prefix
+                )
+            ),
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
         )
         aws.kms.Alias(
@@ -100,24 +108,31 @@ class StateBackend(pulumi.ComponentResource):
         )
 
 
-def _key_policy(account_id: str) -> str:
+def _key_policy(account_id: str, *, region: str, log_group_prefix: str | None) -> str:
     # The KMS default key policy (KMS developer guide, key-policy-default.html, "Allows access to the AWS
     # account and enables IAM policies"): who may use the key is then decided by IAM (the CI roles' policies).
-    return json.dumps(
+    statements: list[dict[str, Any]] = [
         {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Sid": "EnableIamPolicies",
-                    "Effect": "Allow",
-                    "Principal": {"AWS": f"arn:aws:iam::{account_id}:root"},
-                    "Action": "kms:*",
-                    "Resource": "*",
-                }
-            ],
-        },
-        sort_keys=True,
-    )
+            "Sid": "EnableIamPolicies",
+            "Effect": "Allow",
+            "Principal": {"AWS": f"arn:aws:iam::{account_id}:root"},
+            "Action": "kms:*",
+            "Resource": "*",
+        }
+    ]
+    if log_group_prefix is not None:
+        # CloudWatch Logs encrypts the listed log groups only (infra/kms.logs_usage: the logs.<region>
+        # principal, conditioned on the log group's ARN in the encryption context).
+        usage = logs_usage(region, account_id)
+        usage["Condition"] = {
+            "ArnLike": {
+                "kms:EncryptionContext:aws:logs:arn": (
+                    f"arn:aws:logs:{region}:{account_id}:log-group:{log_group_prefix}*"
+                )
+            }
+        }
+        statements.append(usage)
+    return json.dumps({"Version": "2012-10-17", "Statement": statements}, sort_keys=True)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -118,6 +118,43 @@ BOOTSTRAP_ROLE_KEYS: Final = ("preview", "plan", "deploy", "image-read", "image-
 """The bootstrap's own roles (``<name_prefix>-<key>``): no deploy role may change them, its own included."""
 
 
+PROJECT_IAM_ACTIONS = (
+    # Roles: create, update, tag, delete (a delete first removes the role from its instance profiles and
+    # detaches and deletes its policies) - terraform-provider-aws internal/service/iam/role.go.
+    "iam:CreateRole",
+    "iam:DeleteRole",
+    "iam:UpdateRole",
+    "iam:UpdateRoleDescription",
+    "iam:UpdateAssumeRolePolicy",
+    "iam:TagRole",
+    "iam:UntagRole",
+    "iam:PassRole",
+    # Inline and managed policies of a role (role_policy.go, role_policy_attachment.go).
+    "iam:PutRolePolicy",
+    "iam:DeleteRolePolicy",
+    "iam:AttachRolePolicy",
+    "iam:DetachRolePolicy",
+    # Customer managed policies and their versions (policy.go).
+    "iam:CreatePolicy",
+    "iam:DeletePolicy",
+    "iam:CreatePolicyVersion",
+    "iam:DeletePolicyVersion",
+    "iam:SetDefaultPolicyVersion",
+    "iam:TagPolicy",
+    "iam:UntagPolicy",
+    # Instance profiles (instance_profile.go).
+    "iam:CreateInstanceProfile",
+    "iam:DeleteInstanceProfile",
+    "iam:AddRoleToInstanceProfile",
+    "iam:RemoveRoleFromInstanceProfile",
+    "iam:TagInstanceProfile",
+    "iam:UntagInstanceProfile",
+)
+"""What the deploy role may do to the project's own roles, policies and instance profiles: the calls the
+provider makes for them (the reads are ``ReadIam``), named one by one rather than ``iam:*``, so that nothing
+else (users, access keys, login profiles, permissions boundaries of other principals) is ever in reach."""
+
+
 def project_iam_policy(*, account_id: str, name_prefix: str) -> Document:
     """IAM for the deploy role, which PowerUserAccess leaves out: only the project's own roles, policies and
     instance profiles (every name the program gives starts with ``<name_prefix>-``), passing them to AWS
@@ -132,7 +169,7 @@ def project_iam_policy(*, account_id: str, name_prefix: str) -> Document:
     ci_roles = [f"arn:aws:iam::{account_id}:role/{name_prefix}-{key}" for key in BOOTSTRAP_ROLE_KEYS]
     return _document(
         [
-            {"Sid": "ProjectIam", "Effect": "Allow", "Action": "iam:*", "Resource": owned},
+            {"Sid": "ProjectIam", "Effect": "Allow", "Action": list(PROJECT_IAM_ACTIONS), "Resource": owned},
             {"Sid": "NotTheCiRoles", "Effect": "Deny", "Action": "iam:*", "Resource": ci_roles},
             {
                 "Sid": "ReadIam",

@@ -32,6 +32,8 @@ RUNNER_IMAGE = "aws/codebuild/amazonlinux-x86_64-standard:5.0"
 """A CodeBuild curated image (Python 3.11+ via its runtimes, the AWS CLI v2 and Docker): CodeBuild user guide,
 "Docker images provided by CodeBuild"."""
 LOG_RETENTION_DAYS = 90
+RUNNER_LOG_GROUP_PREFIX = "/aws/codebuild/"
+"""Where CodeBuild writes a project's logs by default (``/aws/codebuild/<project name>``)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -57,6 +59,9 @@ class ActionsRunnerArgs:
     region: str
     account_id: pulumi.Input[str]
     vpc: RunnerVpc | None
+    log_kms_key_arn: pulumi.Input[str] | None = None
+    """KMS key of the job logs (its policy lets CloudWatch Logs use it for this log group); None: the log
+    group is encrypted by CloudWatch Logs' own keys."""
 
 
 class ActionsRunner(pulumi.ComponentResource):
@@ -76,8 +81,9 @@ class ActionsRunner(pulumi.ComponentResource):
         # CodeBuild writes to /aws/codebuild/<project> by default; owning the group sets its retention.
         logs = aws.cloudwatch.LogGroup(
             f"{name}-logs",
-            name=f"/aws/codebuild/{args.project_name}",
+            name=f"{RUNNER_LOG_GROUP_PREFIX}{args.project_name}",
             retention_in_days=LOG_RETENTION_DAYS,
+            kms_key_id=args.log_kms_key_arn,
             opts=child,
         )
         vpc_config = None

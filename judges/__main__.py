@@ -1,6 +1,7 @@
 """The outside judges over the offline plan of every stack.
 
     python -m judges template --stack dev        # the stack's plan as a CloudFormation template (stdout)
+    python -m judges template --stack bootstrap-dev  # the account bootstrap's (bootstrap/Pulumi.dev.yaml)
     python -m judges tfplan --stack dev          # the stack's plan as a Terraform plan JSON (stdout)
     python -m judges cfn-lint [--stack dev ...]  # cfn-lint over every stack (or those named), with the triage
     python -m judges checkov [--stack dev ...]   # checkov's terraform_plan checks, with the triage
@@ -19,17 +20,18 @@ from functools import cache
 from pathlib import Path
 from typing import Any, TextIO
 
-from .plan import Plan, load_plan
+from .plan import Plan, judged_stacks, load_judged_plan
 from .triage import Finding, Verdict, judge, load_triage
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 
 def stacks_of(names: Sequence[str] | None) -> list[str]:
-    """The named stacks, or every ``Pulumi.<stack>.yaml`` of the project."""
+    """The named stacks, or every ``Pulumi.<stack>.yaml`` of the project and, as ``bootstrap-<stack>``, of
+    the account bootstrap (bootstrap/)."""
     if names:
         return list(names)
-    return sorted(path.name[len("Pulumi.") : -len(".yaml")] for path in PROJECT_DIR.glob("Pulumi.*.yaml"))
+    return judged_stacks(PROJECT_DIR)
 
 
 def report(judge_name: str, findings: list[Finding], verdict: Verdict, out: TextIO) -> None:
@@ -51,7 +53,7 @@ def report(judge_name: str, findings: list[Finding], verdict: Verdict, out: Text
 @cache
 def _plan(stack: str) -> Plan:
     """A stack's plan (runs are deterministic: one per process is enough for both judges)."""
-    return load_plan(stack, PROJECT_DIR)
+    return load_judged_plan(stack, PROJECT_DIR)
 
 
 def _plans(stacks: Sequence[str]) -> dict[str, Plan]:
@@ -73,7 +75,7 @@ def run_cfn_lint(stacks: Sequence[str], out: TextIO, err: TextIO) -> int:
     for gap in coverage.unmapped:
         out.write(f"UNMAPPED {gap}\n")
     findings = lint(templates)
-    verdict = judge(findings, load_triage(TRIAGE))
+    verdict = judge(findings, load_triage(TRIAGE), judged=stacks)
     report("cfn-lint", findings, verdict, out)
     return 0 if verdict.ok and not coverage.unmapped else 1
 
@@ -92,7 +94,7 @@ def run_checkov(stacks: Sequence[str], out: TextIO, err: TextIO) -> int:
     for gap in unmapped:
         out.write(f"UNMAPPED {gap}\n")
     findings = scan(plans)
-    verdict = judge(findings, load_triage(TRIAGE))
+    verdict = judge(findings, load_triage(TRIAGE), judged=stacks)
     report("checkov", findings, verdict, out)
     return 0 if verdict.ok and not unmapped else 1
 
@@ -111,14 +113,14 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO = sys.stdout, err: Te
     if args.command == "template":
         from .cloudformation import to_template
 
-        template, coverage = to_template(load_plan(args.stack, PROJECT_DIR))
+        template, coverage = to_template(load_judged_plan(args.stack, PROJECT_DIR))
         out.write(json.dumps(template, indent=2) + "\n")
         err.write(coverage.line("CloudFormation") + "\n")
         return 0 if not coverage.unmapped else 1
     if args.command == "tfplan":
         from .terraform import to_plan_json
 
-        document, gaps = to_plan_json(load_plan(args.stack, PROJECT_DIR))
+        document, gaps = to_plan_json(load_judged_plan(args.stack, PROJECT_DIR))
         out.write(json.dumps(document, indent=2) + "\n")
         for gap in gaps:
             err.write(f"UNMAPPED {gap}\n")

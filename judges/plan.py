@@ -127,6 +127,30 @@ def plan_of(run: StackRun) -> Plan:
     )
 
 
+BOOTSTRAP_DIR = "bootstrap"
+"""The account bootstrap's Pulumi project (its own ``Pulumi.yaml`` and stack files), inside the main one."""
+BOOTSTRAP_PREFIX = "bootstrap-"
+"""Judged stacks of the bootstrap are named ``bootstrap-<stack>`` (``bootstrap/Pulumi.<stack>.yaml``)."""
+
+
+def judged_stacks(project_dir: str | Path) -> list[str]:
+    """Every stack the judges read: the main project's, then the bootstrap's as ``bootstrap-<stack>``."""
+
+    def stacks(directory: Path) -> list[str]:
+        return sorted(path.name[len("Pulumi.") : -len(".yaml")] for path in directory.glob("Pulumi.*.yaml"))
+
+    root = Path(project_dir)
+    return stacks(root) + [BOOTSTRAP_PREFIX + name for name in stacks(root / BOOTSTRAP_DIR)]
+
+
+def load_judged_plan(stack: str, project_dir: str | Path) -> Plan:
+    """The plan of a judged stack: ``<stack>`` of the main project or ``bootstrap-<stack>`` of the bootstrap
+    (the checked-in stack file as it is: a runner's StackReference is answered on the runner side)."""
+    if stack.startswith(BOOTSTRAP_PREFIX):
+        return load_plan(stack.removeprefix(BOOTSTRAP_PREFIX), Path(project_dir, BOOTSTRAP_DIR))
+    return load_plan(stack, project_dir)
+
+
 def load_plan(stack: str, project_dir: str | Path, stack_file: str | Path | None = None) -> Plan:
     """Run ``Pulumi.<stack>.yaml`` (or ``stack_file``) under the offline engine and return its plan."""
     path = Path(stack_file) if stack_file else Path(project_dir, f"Pulumi.{stack}.yaml")

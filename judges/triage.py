@@ -8,7 +8,7 @@ itself with ``match`` (a substring of the resource's name or the message) and ``
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -108,8 +108,14 @@ class Verdict:
         return not self.new and not self.unused
 
 
-def judge(findings: Iterable[Finding], entries: Sequence[Entry]) -> Verdict:
-    """Split findings into accepted and new, and list the entries nothing matched."""
+def judge(
+    findings: Iterable[Finding], entries: Sequence[Entry], judged: Collection[str] | None = None
+) -> Verdict:
+    """Split findings into accepted and new, and list the entries nothing matched.
+
+    ``judged``: the stacks this run judged (None: every stack the triage may name). An entry limited to
+    other stacks is not stale for matching nothing here (``make cfn-lint --stack dev`` and prod's entries;
+    the runner variants of the bootstrap, which only tests/judges builds)."""
     accepted: list[tuple[Finding, Entry]] = []
     new: list[Finding] = []
     used: set[int] = set()
@@ -121,5 +127,9 @@ def judge(findings: Iterable[Finding], entries: Sequence[Entry]) -> Verdict:
                 break
         else:
             new.append(finding)
-    unused = [entry for index, entry in enumerate(entries) if index not in used]
+    unused = [
+        entry
+        for index, entry in enumerate(entries)
+        if index not in used and (judged is None or not entry.stacks or set(entry.stacks) & set(judged))
+    ]
     return Verdict(accepted=accepted, new=new, unused=unused)

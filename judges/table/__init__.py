@@ -13,12 +13,12 @@ names, except list blocks that Pulumi pluralised (the same file's ``renamedPrope
 (``default_action`` in ALBListenerHTTPS, ``encryption_configuration/[0]/encryption_type`` for ECR).
 
 The rows live in one module per service group (``cloudwatch``, ``network``, ``cluster``, ``data``, ``iam``,
-``edge``, ``protect``), the row model in ``model``; ``TABLE`` joins them.
+``edge``, ``protect``, ``ci`` for the account bootstrap), the row model in ``model``; ``TABLE`` joins them.
 """
 
 from __future__ import annotations
 
-from . import cloudwatch, cluster, data, edge, iam, network, protect
+from . import ci, cloudwatch, cluster, data, edge, iam, network, protect
 from .model import Cfn, Drop, Merge, Row, Split, Tf, To
 
 TABLE: dict[str, Row] = {
@@ -29,6 +29,7 @@ TABLE: dict[str, Row] = {
     **iam.ROWS,
     **edge.ROWS,
     **protect.ROWS,
+    **ci.ROWS,
 }
 
 __all__ = ["TABLE", "Cfn", "Drop", "Merge", "Row", "Split", "Tf", "To"]

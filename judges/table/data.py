@@ -155,6 +155,8 @@ ROWS: dict[str, Row] = {
                 "deletionWindowInDays": To("PendingWindowInDays"),
                 "policy": To("KeyPolicy", json_doc),
                 "keyUsage": To("KeyUsage"),
+                # Pulumi's older name of the key spec (pulumi-aws kms/key.py: customer_master_key_spec).
+                "customerMasterKeySpec": To("KeySpec"),
                 "tags": To("Tags"),
             },
             tags="list",

@@ -34,6 +34,25 @@ _SG_RULE: dict[str, To | Drop] = {
 }
 
 
+def _inline_rules(peer: str) -> Any:
+    """A security group's inline rules (``ingress``/``egress`` blocks: a protocol, a port range, lists of
+    CIDRs) as AWS::EC2::SecurityGroup's ``SecurityGroupIngress``/``SecurityGroupEgress``: one item per CIDR
+    (the schema's Ingress/Egress items take one ``CidrIp``); ``peer`` names the other side's group key."""
+
+    def shape(rules: Any) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        for rule in rules:
+            base = {"IpProtocol": rule["protocol"], "FromPort": rule["fromPort"], "ToPort": rule["toPort"]}
+            if rule.get("description"):
+                base["Description"] = rule["description"]
+            out += [{**base, "CidrIp": cidr} for cidr in rule.get("cidrBlocks") or []]
+            out += [{**base, "CidrIpv6": cidr} for cidr in rule.get("ipv6CidrBlocks") or []]
+            out += [{**base, peer: group} for group in rule.get("securityGroups") or []]
+        return out
+
+    return shape
+
+
 ROWS: dict[str, Row] = {
     # --- EC2 / VPC ---
     "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": Row(
@@ -168,6 +187,8 @@ ROWS: dict[str, Row] = {
                 "description": To("GroupDescription"),
                 "vpcId": To("VpcId"),
                 "revokeRulesOnDelete": DELETE_BEHAVIOUR,
+                "ingress": To("SecurityGroupIngress", _inline_rules("SourceSecurityGroupId")),
+                "egress": To("SecurityGroupEgress", _inline_rules("DestinationSecurityGroupId")),
                 "tags": To("Tags"),
             },
             name=("name", "GroupName"),

@@ -32,7 +32,7 @@ from infra.ci_policies import (
     state_access_policy,
 )
 from infra.registry import ImageRepository, ImageRepositoryArgs
-from infra.runner import ActionsRunner, ActionsRunnerArgs, RunnerVpc
+from infra.runner import RUNNER_LOG_GROUP_PREFIX, ActionsRunner, ActionsRunnerArgs, RunnerVpc
 from stacks.bootstrap.config import BootstrapConfig, BootstrapError, load_bootstrap
 from stacks.config.placeholders import find_placeholders
 
@@ -175,7 +175,12 @@ def main() -> None:
     state = StateBackend(
         f"{cfg.name_prefix}-state",
         StateBackendArgs(
-            key_alias=f"{cfg.name_prefix}-pulumi", region=cfg.region, account_id=account_id, protect=is_prod
+            key_alias=f"{cfg.name_prefix}-pulumi",
+            region=cfg.region,
+            account_id=account_id,
+            protect=is_prod,
+            # The runner's job logs are encrypted with the account's bootstrap key (one key, no extra cost).
+            log_group_prefix=f"{RUNNER_LOG_GROUP_PREFIX}{cfg.name_prefix}-runner",
         ),
         opts=opts,
     )
@@ -207,6 +212,7 @@ def main() -> None:
                 region=cfg.region,
                 account_id=account_id,
                 vpc=runner_vpc,
+                log_kms_key_arn=state.key_arn,
             ),
             opts=opts,
         )

@@ -72,8 +72,15 @@ def test_the_deploy_roles_iam_is_confined_to_the_projects_names() -> None:
         "arn:aws:iam::210987654321:policy/nexus-prod-*",
         "arn:aws:iam::210987654321:instance-profile/nexus-prod-*",
     ]
+    # Named actions, never a wildcard (checkov CKV2_AWS_40: "does not allow full IAM privileges").
+    assert all("*" not in action for action in owned["Action"])
+    assert {"iam:CreateRole", "iam:PassRole", "iam:PutRolePolicy", "iam:AttachRolePolicy"} <= set(
+        owned["Action"]
+    )
+    assert not {"iam:CreateUser", "iam:CreateAccessKey", "iam:CreateLoginProfile"} & set(owned["Action"])
     for statement in document["Statement"]:
-        assert not (statement["Action"] == "iam:*" and statement["Resource"] == "*")
+        if statement["Effect"] == "Allow":
+            assert statement["Action"] not in ("iam:*", "*")
     (deny,) = [s for s in document["Statement"] if s["Effect"] == "Deny"]
     assert "arn:aws:iam::210987654321:role/nexus-prod-deploy" in deny["Resource"]
     assert "arn:aws:iam::210987654321:role/nexus-prod-runner-*" in deny["Resource"]
