@@ -10,11 +10,16 @@ import pytest
 
 from judges.plan import Plan, plan_of
 from tests.judges.judges_support import (
+    BOOTSTRAP_CHECKOV_BREAKS,
     BROKEN_STACK,
     OPTIONS_PLAN,
+    bootstrap_names,
+    bootstrap_run,
+    broken_bootstrap_plan,
     broken_cfn_plan,
     broken_checkov_plan,
     options_config,
+    runner_names,
     stack_names,
 )
 from tests.support.harness import run_stack
@@ -22,9 +27,12 @@ from tests.support.harness import run_stack
 
 @pytest.fixture(scope="session")
 def plans() -> dict[str, Plan]:
-    """The plan of every stack, and of prod with every option on (runs are cached by the harness)."""
+    """The plan of every stack, of prod with every option on (runs are cached by the harness), and of the
+    account bootstrap's stacks with and without the runner."""
     plans = {stack: plan_of(run_stack(stack)) for stack in stack_names()}
     plans[OPTIONS_PLAN] = plan_of(run_stack(options_config(), stack="prod"))
+    for name in [*bootstrap_names(), *runner_names()]:
+        plans[name] = plan_of(bootstrap_run(name))
     return plans
 
 
@@ -53,6 +61,8 @@ def judge_runs(
             pytest.fail(f"{tool} is missing: `make setup` installs it in its own venv under .tools/")
     documents = {stack: to_plan_json(plan)[0] for stack, plan in plans.items()}
     documents[BROKEN_STACK] = to_plan_json(broken_checkov_plan(plans["prod"]))[0]
+    bootstrap = broken_bootstrap_plan(plans[BOOTSTRAP_CHECKOV_BREAKS[0].base])
+    documents[bootstrap.stack] = to_plan_json(bootstrap)[0]
     with ThreadPoolExecutor(max_workers=2) as pool:
         yield {"cfn-lint": pool.submit(lint, cfn_templates), "checkov": pool.submit(scan, documents)}
 

@@ -21,6 +21,44 @@ def stack_names() -> list[str]:
     return [path.name[len("Pulumi.") : -len(".yaml")] for path in STACK_FILES]
 
 
+def bootstrap_names() -> list[str]:
+    """Every stack of the account bootstrap as the judges name it (``bootstrap-<stack>``)."""
+    from judges.plan import BOOTSTRAP_PREFIX, judged_stacks
+    from tests.support.harness import PROJECT_DIR
+
+    return [name for name in judged_stacks(PROJECT_DIR) if name.startswith(BOOTSTRAP_PREFIX)]
+
+
+RUNNER_SUFFIX = "-runner"
+"""``bootstrap-<stack>-runner``: the bootstrap with its CodeBuild runner (``runner.networkStack`` naming the
+main stack, whose outputs answer the StackReference as in stacks/bootstrap/preview.py). The checked-in
+stack files have no runner yet, so ``make cfn-lint``/``make checkov`` judge the CodeBuild types only here."""
+
+
+def runner_names() -> list[str]:
+    """The runner variant of every bootstrap stack."""
+    return [name + RUNNER_SUFFIX for name in bootstrap_names()]
+
+
+def judged_names() -> list[str]:
+    """Every plan the session judges (besides the broken ones)."""
+    return [*stack_names(), OPTIONS_PLAN, *bootstrap_names(), *runner_names()]
+
+
+def bootstrap_run(name: str) -> Any:
+    """The offline run of ``bootstrap-<stack>`` or ``bootstrap-<stack>-runner`` (a StackRun)."""
+    from judges.plan import BOOTSTRAP_PREFIX
+    from tests.support.harness import bootstrap_config, run_bootstrap, run_stack
+
+    stack = name.removeprefix(BOOTSTRAP_PREFIX).removesuffix(RUNNER_SUFFIX)
+    if not name.endswith(RUNNER_SUFFIX):
+        return run_bootstrap(stack)
+    network = f"organization/nexus/{stack}"
+    config = bootstrap_config(stack)
+    config["nexus-bootstrap:runner"]["networkStack"] = network
+    return run_bootstrap(stack, config, stack_outputs={network: run_stack(stack).raw.outputs})
+
+
 def options_config() -> dict[str, Any]:
     """Pulumi.prod.yaml's config plus the options no checked-in stack turns on (a second admin, CORS)."""
     import yaml
@@ -46,6 +84,13 @@ class Break:
     """The judge's rule id (cfn-lint) or check id (checkov) that must fire."""
     path: str
     """Property path of the finding (cfn-lint), or "" (checkov reports whole resources)."""
+    base: str = "prod"
+    """The plan the break is made in."""
+
+    @property
+    def stack(self) -> str:
+        """The broken plan's name: ``broken`` for prod's, ``broken-<base>`` otherwise."""
+        return BROKEN_STACK if self.base == "prod" else f"{BROKEN_STACK}-{self.base}"
 
 
 def _with(
@@ -161,3 +206,39 @@ CHECKOV_BREAKS = (
 def broken_checkov_plan(plan: Plan) -> Plan:
     """The prod plan with every checkov break."""
     return broken_plan(plan, CHECKOV_BREAKS)
+
+
+BOOTSTRAP_CHECKOV_BREAKS = (
+    Break(
+        "rotation turned off on the bootstrap's secrets key",
+        "aws:kms/key:Key",
+        "state-secrets-key",
+        _with({"enableKeyRotation": False}),
+        "CKV_AWS_7",
+        "aws_kms_key.nexus-prod-state-secrets-key",
+        base="bootstrap-prod",
+    ),
+    Break(
+        "mutable image tags in the image repository",
+        "aws:ecr/repository:Repository",
+        "images-repo",
+        _with({"imageTagMutability": "MUTABLE"}),
+        "CKV_AWS_51",
+        "aws_ecr_repository.nexus-prod-images-repo",
+        base="bootstrap-prod",
+    ),
+    Break(
+        "the state bucket's public access block removed",
+        "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+        "state-bucket-public-access",
+        _remove,
+        "CKV2_AWS_6",
+        "aws_s3_bucket.nexus-prod-state-bucket",
+        base="bootstrap-prod",
+    ),
+)
+
+
+def broken_bootstrap_plan(plan: Plan) -> Plan:
+    """The bootstrap-prod plan with every bootstrap checkov break."""
+    return broken_plan(plan, BOOTSTRAP_CHECKOV_BREAKS, stack=BOOTSTRAP_CHECKOV_BREAKS[0].stack)

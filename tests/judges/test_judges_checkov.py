@@ -12,12 +12,17 @@ from judges.plan import Plan
 from judges.table import TABLE
 from judges.terraform import to_plan_json
 from judges.triage import Finding, judge, load_triage
-from tests.judges.judges_support import BROKEN_STACK, CHECKOV_BREAKS, OPTIONS_PLAN, stack_names
+from tests.judges.judges_support import (
+    BOOTSTRAP_CHECKOV_BREAKS,
+    BROKEN_STACK,
+    CHECKOV_BREAKS,
+    judged_names,
+)
 
 pytestmark = pytest.mark.infra
 
 
-@pytest.mark.parametrize("stack", [*stack_names(), OPTIONS_PLAN])
+@pytest.mark.parametrize("stack", judged_names())
 def test_every_aws_resource_becomes_a_terraform_resource(plans: dict[str, Plan], stack: str) -> None:
     document, gaps = to_plan_json(plans[stack])
     assert gaps == []
@@ -54,9 +59,9 @@ def test_references_become_configuration_expressions(plans: dict[str, Plan]) -> 
 
 
 def test_checkov_failures_on_every_stack_are_triaged(checkov_findings: list[Finding]) -> None:
-    findings = [finding for finding in checkov_findings if finding.stack != BROKEN_STACK]
+    findings = [finding for finding in checkov_findings if not finding.stack.startswith(BROKEN_STACK)]
     verdict = judge(findings, load_triage(TRIAGE))
-    counts = {stack: sum(1 for f in findings if f.stack == stack) for stack in stack_names()}
+    counts = {stack: sum(1 for f in findings if f.stack == stack) for stack in judged_names()}
     print(f"checkov failed checks per stack: {counts}")
     assert not verdict.new, "new checkov failures (fix them or triage them with a reason):\n" + "\n".join(
         finding.describe() for finding in verdict.new
@@ -65,18 +70,20 @@ def test_checkov_failures_on_every_stack_are_triaged(checkov_findings: list[Find
     assert all(entry.reason and entry.source for entry in load_triage(TRIAGE))
 
 
-@pytest.mark.parametrize("broken", CHECKOV_BREAKS, ids=lambda b: b.rule)
+@pytest.mark.parametrize(
+    "broken", [*CHECKOV_BREAKS, *BOOTSTRAP_CHECKOV_BREAKS], ids=lambda b: f"{b.base}-{b.rule}"
+)
 def test_checkov_fails_the_plan_broken_on_purpose(checkov_findings: list[Finding], broken: Any) -> None:
     fired = [
         f
         for f in checkov_findings
-        if f.stack == BROKEN_STACK and f.rule == broken.rule and f.resource == broken.path
+        if f.stack == broken.stack and f.rule == broken.rule and f.resource == broken.path
     ]
     assert fired, f"{broken.what}: checkov did not report {broken.rule} on {broken.path}"
     unbroken = [
         f
         for f in checkov_findings
-        if f.stack == "prod" and f.rule == broken.rule and f.resource == broken.path
+        if f.stack == broken.base and f.rule == broken.rule and f.resource == broken.path
     ]
     assert not unbroken, "fires without the break"
     assert not judge(fired, load_triage(TRIAGE)).accepted, "the triage would hide this break"
