@@ -28,6 +28,7 @@ from typing import Any, TypeVar
 import asyncpg
 
 from app.core.dbtls import verifying_context
+from app.core.dbwait import BeginBound
 from app.core.errors import DependencyUnavailableError, tenant_moving, tenant_not_on_shard
 from app.core.settings import DatabaseSettings, Settings
 from app.core.tenantmap import TENANT_ID_RE, Endpoint, Shard
@@ -75,10 +76,16 @@ class PoolHandle:
     down_until: float = 0.0
     answered_at: float = float("-inf")  # when a confirmation last got its answer
     answers: int = 0  # first round trips that came back: the server answering someone
+    last_answer_at: float = float("-inf")  # the loop's time of the last of those (app.core.dbwait)
     confirming: asyncio.Task[None] | None = field(default=None, repr=False)
 
     def healthy(self, now: float) -> bool:
         return now >= self.down_until
+
+    def answered(self) -> None:
+        """A first round trip came back."""
+        self.answers += 1
+        self.last_answer_at = asyncio.get_running_loop().time()
 
 
 @dataclass
@@ -135,6 +142,24 @@ class ShardPools:
                 self.writer_answered()
                 return
             await asyncio.sleep(interval)
+
+    def begin_bound(self, handle: PoolHandle) -> BeginBound:
+        """The bound on `handle`'s checkout and first round trip: `acquire_timeout_seconds` without an answer
+        from the pool, up to `queue_timeout_seconds` while its other requests are being answered."""
+        settings = self.settings
+        if handle is self.writer:
+            return BeginBound(
+                settings.acquire_timeout_seconds,
+                settings.queue_timeout_seconds,
+                lambda: handle.last_answer_at,
+                lambda: self.writer_down_since is not None,
+            )
+        return BeginBound(
+            settings.acquire_timeout_seconds,
+            settings.queue_timeout_seconds,
+            lambda: handle.last_answer_at,
+            lambda: not handle.healthy(time.monotonic()),
+        )
 
     def pick_reader(self, avoid: PoolHandle | None = None) -> PoolHandle:
         """Round-robin over healthy replicas (but `avoid`); the writer when none is healthy."""
@@ -387,10 +412,10 @@ async def writer_fetchrow(shards: ShardPools, sql: str, *args: object) -> asyncp
     shards.check_writer()
     conn: asyncpg.Connection | None = None
     try:
-        async with asyncio.timeout(shards.settings.acquire_timeout_seconds):
+        async with shards.begin_bound(handle):
             conn = await handle.pool.acquire()
             row: asyncpg.Record | None = await conn.fetchrow(sql, *args)
-            handle.answers += 1
+            handle.answered()
             return row
     except Exception as exc:
         if _waited_for_a_slot(handle, conn, exc):
@@ -437,10 +462,10 @@ async def _begin(
     sql = begin_sql(tenant, readonly=handle is not shards.writer)
     conn: asyncpg.Connection | None = None
     try:
-        async with asyncio.timeout(shards.settings.acquire_timeout_seconds):
+        async with shards.begin_bound(handle):
             conn = await handle.pool.acquire()
             await conn.execute(sql)
-            handle.answers += 1
+            handle.answered()
     except Exception as exc:
         if _waited_for_a_slot(handle, conn, exc):
             raise PoolBusyError(handle) from exc

@@ -47,6 +47,13 @@ class DatabaseSettings(BaseSettings):
         description="longest wait for a transaction to begin (checkout, connect, first round trip); a read "
         "whose replica fails in that time tries the writer with the same bound, so at most twice this",
     )
+    queue_timeout_seconds: float = Field(
+        2.0,
+        gt=0,
+        description="longest wait for a transaction to begin while the pool's other requests are being "
+        "answered (a queue that moves); no answer from the pool for acquire_timeout_seconds still ends it. "
+        "Never shorter than acquire_timeout_seconds; equal to it, a queue waits as long as a silent server",
+    )
     replica_retry_seconds: float = Field(5.0, gt=0, description="how long a failed replica is skipped")
     confirm_timeout_seconds: float = Field(
         2.0,

@@ -228,3 +228,42 @@ def test_a_frozen_writer_and_replica_still_trip_quickly(local_stack: Any) -> Non
                     await asyncio.gather(*(s.close() for s in shards.values()))
 
     asyncio.run(scenario())
+
+
+def test_a_queue_behind_a_frozen_writer_still_fails_within_the_acquire_timeout(local_stack: Any) -> None:
+    """The queue bound (`NEXUS_DB_QUEUE_TIMEOUT_SECONDS`, long here) holds only while the pool is answered: a
+    request queued behind one that hangs on a frozen writer gets its 503 within the acquire timeout."""
+    writer_port = local_stack.tenant_map["shards"]["shard-a"]["writer"]["port"]
+
+    async def scenario() -> None:
+        async with StallingProxy(writer_port) as writer:
+            settings = _settings(local_stack, writer=writer.port)
+            settings = settings.model_copy(
+                update={"db": settings.db.model_copy(update={"pool_max": 1, "queue_timeout_seconds": 5.0})}
+            )
+            shards = await open_pools(settings)
+            shard = shards["shard-a"]
+            try:
+                assert await _one(shard, "SELECT 1") == 1  # answered: the pool's last answer is now
+                assert shard.writer.pool.get_max_size() == 1, "two of three wait in the queue"
+                writer.flowing.clear()
+                started = time.monotonic()
+
+                async def timed() -> tuple[BaseException | None, float]:
+                    try:
+                        await writer_fetchrow(shard, "SELECT 1")
+                    except DependencyUnavailableError as exc:
+                        return exc, time.monotonic() - started
+                    return None, time.monotonic() - started
+
+                outcomes = await asyncio.gather(timed(), timed(), timed())
+                for exc, seconds in outcomes:
+                    assert isinstance(exc, DependencyUnavailableError), "a frozen writer answers nobody"
+                    assert exc.code == "shard_unavailable"
+                    assert seconds < ACQUIRE + 0.5, f"{seconds:.2f} s: the queue bound must not apply"
+            finally:
+                writer.flowing.set()
+                with contextlib.suppress(Exception):
+                    await asyncio.gather(*(s.close() for s in shards.values()))
+
+    asyncio.run(scenario())

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from app.core.db import PoolBusyError, open_pools, replica_read, tenant_tx, writer_fetchrow
+from app.core.errors import DependencyUnavailableError
 from app.core.settings import build_settings
 
 pytestmark = pytest.mark.integration
@@ -49,3 +50,62 @@ def test_a_full_pool_is_a_503_that_leaves_the_breaker_closed(local_stack: Any) -
             await asyncio.gather(*(s.close() for s in shards.values()))
 
     asyncio.run(scenario())
+
+
+QUEUE_ACQUIRE = 0.3
+HOLD = 0.12  # each request holds the pool's only connection this long, answered
+CLIENTS = 8  # the last one waits about (CLIENTS - 1) * HOLD = 0.84 s, well past QUEUE_ACQUIRE
+
+
+def _queue_through_one_connection(local_stack: Any, queue_timeout: float) -> tuple[int, int, float]:
+    """CLIENTS concurrent one-statement reads through a writer pool of one connection, each `pg_sleep(HOLD)`:
+    a queue that moves (the server answers each in turn) for longer than the acquire timeout. Returns the
+    answered, the 503s and the longest wait of an answered request."""
+    env = local_stack.app_env | {
+        "NEXUS_DB_POOL_MAX": "1",
+        "NEXUS_DB_ACQUIRE_TIMEOUT_SECONDS": str(QUEUE_ACQUIRE),
+        "NEXUS_DB_QUEUE_TIMEOUT_SECONDS": str(queue_timeout),
+    }
+    settings = build_settings(env)
+
+    codes: list[str] = []
+
+    async def one(shard: Any) -> float | None:
+        started = time.monotonic()
+        try:
+            row = await writer_fetchrow(shard, f"SELECT pg_sleep({HOLD}), 1 AS one")
+        except DependencyUnavailableError as exc:  # busy, or cut off in its statement by the same bound
+            codes.append(exc.code)
+            return None
+        assert row is not None
+        assert row["one"] == 1
+        return time.monotonic() - started
+
+    async def scenario() -> tuple[int, int, float]:
+        shards = await open_pools(settings)
+        shard = shards["shard-a"]
+        try:
+            assert (await writer_fetchrow(shard, "SELECT 1"))[0] == 1  # the connection is open
+            waits = await asyncio.gather(*(one(shard) for _ in range(CLIENTS)))
+            assert shard.writer_down_since is None
+            assert set(codes) <= {"shard_unavailable"}, codes
+            answered = [w for w in waits if w is not None]
+            return len(answered), CLIENTS - len(answered), max(answered, default=0.0)
+        finally:
+            await asyncio.gather(*(s.close() for s in shards.values()))
+
+    return asyncio.run(scenario())
+
+
+def test_a_queue_that_moves_waits_past_the_acquire_timeout_without_a_503(local_stack: Any) -> None:
+    answered, busy, longest = _queue_through_one_connection(local_stack, queue_timeout=3.0)
+    assert (answered, busy) == (CLIENTS, 0), "a healthy server's queue is waited out"
+    assert longest > 2 * QUEUE_ACQUIRE, f"the queue lasted {longest:.2f} s: it did not reproduce the case"
+
+
+def test_without_a_queue_bound_the_same_queue_gets_503s(local_stack: Any) -> None:
+    """The case above with the single bound of before (queue timeout = acquire timeout): the requests past it
+    get their 503, as at 500 clients in `make bench`."""
+    answered, busy, _ = _queue_through_one_connection(local_stack, queue_timeout=QUEUE_ACQUIRE)
+    assert busy > 0, (answered, busy)
+    assert answered > 0, (answered, busy)
