@@ -48,7 +48,7 @@ class DatabaseSettings(BaseSettings):
         "whose replica fails in that time tries the writer with the same bound, so at most twice this",
     )
     queue_timeout_seconds: float = Field(
-        2.0,
+        4.0,
         gt=0,
         description="longest wait for a transaction to begin while the pool's other requests are being "
         "answered (a queue that moves); no answer from the pool for acquire_timeout_seconds still ends it. "
