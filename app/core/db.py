@@ -215,11 +215,13 @@ class ShardPools:
         self.failed(handle)
 
     async def close(self) -> None:
-        for handle in (self.writer, *self.readers):
-            if handle.confirming is not None:
-                handle.confirming.cancel()
+        background = [h.confirming for h in (self.writer, *self.readers) if h.confirming is not None]
         if self._prober is not None:
-            self._prober.cancel()
+            background.append(self._prober)
+        for task in background:
+            task.cancel()
+        # Awaited, so that no check is left pending (with its socket) when the event loop closes.
+        await asyncio.gather(*background, return_exceptions=True)
         await asyncio.gather(*(h.pool.close() for h in (self.writer, *self.readers)), return_exceptions=True)
 
 

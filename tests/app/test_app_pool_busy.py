@@ -19,6 +19,15 @@ from app.core.settings import build_settings
 pytestmark = pytest.mark.integration
 
 
+async def _settle() -> None:
+    """Let the loop's other tasks finish before ``asyncio.run`` closes it: a statement cut off by a timeout
+    makes asyncpg send a CancelRequest from a task of its own on a new socket (``Connection._cancel``); closed
+    mid-flight, that socket is an unclosed transport that a later test's garbage collection reports."""
+    others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+    if others:
+        await asyncio.wait(others, timeout=5)
+
+
 def test_a_full_pool_is_a_503_that_leaves_the_breaker_closed(local_stack: Any) -> None:
     env = local_stack.app_env | {"NEXUS_DB_POOL_MAX": "1", "NEXUS_DB_ACQUIRE_TIMEOUT_SECONDS": "0.3"}
     settings = build_settings(env)
@@ -48,6 +57,7 @@ def test_a_full_pool_is_a_503_that_leaves_the_breaker_closed(local_stack: Any) -
             assert all(r.healthy(time.monotonic()) for r in shard.readers)
         finally:
             await asyncio.gather(*(s.close() for s in shards.values()))
+            await _settle()
 
     asyncio.run(scenario())
 
@@ -93,6 +103,7 @@ def _queue_through_one_connection(local_stack: Any, queue_timeout: float) -> tup
             return len(answered), CLIENTS - len(answered), max(answered, default=0.0)
         finally:
             await asyncio.gather(*(s.close() for s in shards.values()))
+            await _settle()
 
     return asyncio.run(scenario())
 
