@@ -93,6 +93,12 @@ class TenantRouter:
                 raise shard.writer_error()
             entry = known.get(tenant)
             if entry is None:
+                mapped = self.tenant_map.shard_of(tenant)
+                if mapped is not None and mapped != shard_id and tenant in self.states.get(mapped, {}):
+                    # An override older than the shards' word (the tenant moved back, or the move was
+                    # aborted after a switch): the overrides are re-read only every REFRESH_SECONDS.
+                    shard_id = mapped
+                    continue
                 raise tenant_not_on_shard(tenant, shard_id)
             if entry.state == "active" or (entry.state == "moving_out" and not write):
                 return shard

@@ -72,6 +72,18 @@ def test_the_override_wins_over_the_map() -> None:
     assert _code(router, "acme", write=False) == "tenant_not_on_shard"
 
 
+def test_an_override_the_shards_no_longer_back_gives_way_to_the_map() -> None:
+    # The move was aborted (or the tenant moved back) after an override to shard-b was published, and this
+    # process has not re-read the overrides yet: shard-b has no record of acme, its mapped shard has it.
+    router = _router({"shard-a": {"acme": "active"}, "shard-b": {}}, {"acme": "shard-b"})
+    shard = router.resolve("acme", write=True)
+    assert shard is not None
+    assert shard.shard_id == "shard-a"
+    # Neither backs it: the override's shard is named.
+    router.states["shard-a"] = {}
+    assert _code(router, "acme", write=False) == "tenant_not_on_shard"
+
+
 def test_a_retired_row_points_to_where_the_tenant_went() -> None:
     # No override yet, the map still names shard-a: the retired row's pointer leads to shard-b.
     router = _router({"shard-a": {}, "shard-b": {"acme": "active"}})
