@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from policy import RULES, PolicyResource, PolicyRule, Violation, check_all, check_rule, from_records
+from policy import RULES, PolicyResource, PolicyRule, check_all, check_rule, from_records
 from policy.baseline import grants_everything
 from policy.core import Graph, effective_tags, is_taggable
 from policy.network import load_balancer_groups
 from tests.support.harness import PROJECT_NAME, StackRun
+from tests.support.policy_edits import edit as _edit
+from tests.support.policy_edits import violations as _violations
 
 pytestmark = pytest.mark.infra
 
@@ -36,21 +36,6 @@ def test_rule_names_are_unique() -> None:
 
 
 # --- each rule can fail: the real prod graph, broken on purpose -------------------------------------------
-
-
-def _edit(
-    resources: list[PolicyResource], match: Callable[[PolicyResource], bool], **changes: object
-) -> list[PolicyResource]:
-    edited = [
-        dataclasses.replace(r, **changes) if match(r) else r  # type: ignore[arg-type]
-        for r in resources
-    ]
-    assert edited != resources, "the edit matched nothing"
-    return edited
-
-
-def _violations(name: str, resources: list[PolicyResource]) -> list[Violation]:
-    return check_rule(_rule(name), resources)
 
 
 def _first(resources: list[PolicyResource], type_: str) -> PolicyResource:

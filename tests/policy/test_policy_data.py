@@ -5,17 +5,17 @@ That they hold on every stack is tests/policy/test_policy.py's ``test_rule_holds
 
 from __future__ import annotations
 
-import dataclasses
 import json
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from offline import Emulation, register, run_config
-from policy import RULES, PolicyResource, Violation, check_rule, from_records
+from policy import PolicyResource, from_records
 from policy.core import Graph, waits_for
 from tests.support.harness import StackRun
+from tests.support.policy_edits import edit as _edit
+from tests.support.policy_edits import violations as _violations
 
 pytestmark = pytest.mark.infra
 
@@ -26,19 +26,6 @@ BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
 @pytest.fixture
 def graph(prod_run: StackRun) -> list[PolicyResource]:
     return from_records(prod_run)
-
-
-def _violations(name: str, resources: list[PolicyResource]) -> list[Violation]:
-    (rule,) = [rule for rule in RULES if rule.name == name]
-    return check_rule(rule, resources)
-
-
-def _edit(
-    resources: list[PolicyResource], match: Callable[[PolicyResource], bool], **changes: object
-) -> list[PolicyResource]:
-    edited = [dataclasses.replace(r, **changes) if match(r) else r for r in resources]  # type: ignore[arg-type]
-    assert edited != resources, "the edit matched nothing"
-    return edited
 
 
 def _one(resources: list[PolicyResource], type_: str, name_part: str = "") -> PolicyResource:

@@ -5,15 +5,15 @@ That they hold on every stack is tests/policy/test_policy.py's ``test_rule_holds
 
 from __future__ import annotations
 
-import dataclasses
 import json
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from policy import RULES, PolicyResource, Violation, check_rule, from_records
+from policy import RULES, PolicyResource, from_records
 from tests.support.harness import StackRun
+from tests.support.policy_edits import edit as _edit
+from tests.support.policy_edits import violations as _violations
 
 pytestmark = pytest.mark.infra
 
@@ -29,19 +29,6 @@ VPC_ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
 @pytest.fixture
 def graph(prod_run: StackRun) -> list[PolicyResource]:
     return from_records(prod_run)
-
-
-def _violations(name: str, resources: list[PolicyResource]) -> list[Violation]:
-    (rule,) = [rule for rule in RULES if rule.name == name]
-    return check_rule(rule, resources)
-
-
-def _edit(
-    resources: list[PolicyResource], match: Callable[[PolicyResource], bool], **changes: Any
-) -> list[PolicyResource]:
-    edited = [dataclasses.replace(r, **changes) if match(r) else r for r in resources]
-    assert edited != resources, "the edit matched nothing"
-    return edited
 
 
 def _one(resources: list[PolicyResource], type_: str, name: str) -> PolicyResource:
