@@ -6,14 +6,22 @@ folders one pytest run collects (every folder has a `conftest` module).
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
 import socket
 import subprocess
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 from tests.support.clients import User
+from tests.support.waiting import wait_until
+
+_REPO = Path(__file__).resolve().parents[2]
 
 
 def tenant_map_doc(**overrides: Any) -> dict[str, Any]:
@@ -80,3 +88,24 @@ def http_status(url: str) -> int:
         return httpx.get(url, timeout=2).status_code
     except httpx.HTTPError:
         return 0
+
+
+@contextlib.contextmanager
+def api_with_tenant_map(local_stack: Any, tenant_map: dict[str, Any], tmp_path: Path) -> Iterator[str]:
+    """One API instance (one worker) of the local stack's settings that reads ``tenant_map`` instead of the
+    stack's own; yields its base URL once /healthz answers, and stops it afterwards."""
+    map_file = tmp_path / "tenant-map.json"
+    map_file.write_text(json.dumps(tenant_map))
+    port = free_port()
+    env = dict(os.environ) | local_stack.app_env
+    env |= {"NEXUS_TENANT_MAP_FILE": str(map_file), "NEXUS_PORT": str(port), "NEXUS_WORKERS": "1"}
+    env |= {"PYTHONPATH": str(_REPO)}
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    procs = Procs(tmp_path, _REPO)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        procs.start("api", [sys.executable, "-m", "app.serve"], env)
+        wait_until(lambda: http_status(f"{base}/healthz") == 200, timeout=30, what="the API")
+        yield base
+    finally:
+        procs.stop_all()

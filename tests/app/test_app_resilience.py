@@ -6,8 +6,6 @@ These tests stop and start services of the shared session stack; each restores w
 from __future__ import annotations
 
 import concurrent.futures
-import json
-import os
 import secrets
 import signal
 import sys
@@ -19,7 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
-from app_support import Procs, create_document, free_port, http_status
+from app_support import api_with_tenant_map, create_document, free_port
 
 from tests.support.clients import User, fully_ready
 from tests.support.waiting import wait_until
@@ -144,18 +142,7 @@ def test_dead_writer_is_a_fast_503_for_its_shard_only(local_stack: Any, tmp_path
     """An API whose tenant map points shard-b's writer at a port where nothing listens."""
     tenant_map = local_stack.tenant_map
     tenant_map["shards"]["shard-b"]["writer"]["port"] = free_port()
-    map_file = tmp_path / "tenant-map.json"
-    map_file.write_text(json.dumps(tenant_map))
-    port = free_port()
-    env = dict(os.environ) | local_stack.app_env
-    env |= {"NEXUS_TENANT_MAP_FILE": str(map_file), "NEXUS_PORT": str(port), "NEXUS_WORKERS": "1"}
-    env |= {"PYTHONPATH": str(REPO)}
-    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    procs = Procs(tmp_path, REPO)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        procs.start("api", [sys.executable, "-m", "app.serve"], env)
-        wait_until(lambda: http_status(f"{base}/healthz") == 200, timeout=30, what="the API")
+    with api_with_tenant_map(local_stack, tenant_map, tmp_path) as base:
         ready = httpx.get(f"{base}/readyz", timeout=10)
         assert ready.status_code == 200, "shard-a can still be served"
         assert ready.json()["failing"] == ["shard-b.writer"]
@@ -173,8 +160,6 @@ def test_dead_writer_is_a_fast_503_for_its_shard_only(local_stack: Any, tmp_path
             httpx.post(f"{base}/v1/auth/register", json=creds | {"tenant": "acme"}, timeout=30).status_code
             == 201
         )
-    finally:
-        procs.stop_all()
 
 
 def _timed(call: Callable[[], httpx.Response]) -> tuple[httpx.Response, float]:

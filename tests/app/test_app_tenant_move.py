@@ -6,7 +6,6 @@ tenant of shard-a); every test moves acme back afterwards, so the rest of the su
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
 import subprocess
@@ -20,14 +19,13 @@ from typing import Any
 
 import httpx
 import pytest
-from app_support import Procs, free_port, http_status
+from app_support import api_with_tenant_map
 
 from app.core.settings import build_settings
 from app.tenants.move import MoveAbortedError, Mover
 from devstack import LocalStack
 from devstack.appenv import migration_environment
 from tests.support.clients import User
-from tests.support.waiting import wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 SEED_DOCUMENTS = 10_000
@@ -277,18 +275,7 @@ def test_a_config_edit_without_a_move_is_503_tenant_not_on_shard(
     umbrella = new_user("umbrella")
     tenant_map = local_stack.tenant_map
     tenant_map["tenants"]["umbrella"] = "shard-a"
-    map_file = tmp_path / "tenant-map.json"
-    map_file.write_text(json.dumps(tenant_map))
-    port = free_port()
-    env = dict(os.environ) | local_stack.app_env
-    env |= {"NEXUS_TENANT_MAP_FILE": str(map_file), "NEXUS_PORT": str(port), "NEXUS_WORKERS": "1"}
-    env |= {"PYTHONPATH": str(REPO)}
-    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    procs = Procs(tmp_path, REPO)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        procs.start("api", [sys.executable, "-m", "app.serve"], env)
-        wait_until(lambda: http_status(f"{base}/healthz") == 200, timeout=30, what="the API")
+    with api_with_tenant_map(local_stack, tenant_map, tmp_path) as base:
         for response in (
             httpx.get(f"{base}/v1/documents", headers=umbrella.headers, timeout=10),
             httpx.post(f"{base}/v1/documents", json={"title": "t", "body": "b"}, headers=umbrella.headers),
@@ -299,8 +286,6 @@ def test_a_config_edit_without_a_move_is_503_tenant_not_on_shard(
         # The other tenants of the edited map are served as before.
         acme = new_user("acme")
         assert httpx.get(f"{base}/v1/documents", headers=acme.headers, timeout=10).status_code == 200
-    finally:
-        procs.stop_all()
     assert (
         int(local_stack.psql("shard-a", "SELECT count(*) FROM documents WHERE tenant_id = 'umbrella'")) == 0
     )
